@@ -1,0 +1,256 @@
+//! Start-up: storage, PKI, the access monitor, then the mTLS gRPC server.
+//! [`Application::build`] binds first, so tests can listen on port 0 and ask
+//! for the address.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use crate::api::{audit::AuditApi, registry::RegistryApi};
+use crate::auth::layer::AuthLayer;
+use crate::auth::monitor::AccessMonitor;
+use crate::config::{Settings, TlsSource};
+use crate::domain::clock::SharedClock;
+use crate::pb;
+use crate::pki::DevPki;
+use crate::store::Store;
+
+pub struct Application {
+    local_addr: SocketAddr,
+    store: Store,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    /// Held for the server's life: one SQLite server per data directory.
+    _lock: Option<std::fs::File>,
+}
+
+/// The CA, server certificate and key in PEM.
+struct TlsMaterial {
+    ca: String,
+    cert: String,
+    key: String,
+}
+
+/// The process-wide rustls provider; both tonic and our own code use ring.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
+        install_crypto_provider();
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+        let lock = if settings.is_sqlite() {
+            Some(lock_data_dir(&settings.data_dir)?)
+        } else {
+            None
+        };
+
+        let dev_pki =
+            matches!(settings.tls, TlsSource::Development).then(|| DevPki::new(&settings.data_dir));
+        let tls = match &settings.tls {
+            TlsSource::Development => {
+                let pki = dev_pki.as_ref().expect("set above");
+                if pki.ensure()? {
+                    tracing::info!(dir = %pki.dir.display(), "created the development PKI");
+                }
+                read_tls(pki.ca_cert(), pki.server_cert(), pki.server_key())?
+            }
+            TlsSource::Files {
+                ca_cert,
+                server_cert,
+                server_key,
+            } => read_tls(ca_cert.clone(), server_cert.clone(), server_key.clone())?,
+        };
+
+        let store = Store::connect(settings.database_url.expose()).await?;
+        if let Some(pki) = &dev_pki {
+            let seeded = crate::seed::seed_demo_organisations(&store, pki, clock.now()).await?;
+            if seeded > 0 {
+                tracing::info!(seeded, "seeded the demo organisations");
+            }
+        }
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let monitor = AccessMonitor::start(store.clone(), shutdown_rx.clone()).await?;
+
+        let (health_reporter, health) = tonic_health::server::health_reporter();
+        for name in SERVICE_NAMES {
+            health_reporter
+                .set_service_status(*name, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+        health_reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let local_addr = listener.local_addr()?;
+
+        let tls_config = ServerTlsConfig::new()
+            .identity(Identity::from_pem(&tls.cert, &tls.key))
+            .client_ca_root(Certificate::from_pem(&tls.ca));
+        let router = Server::builder()
+            .tls_config(tls_config)?
+            .layer(AuthLayer::new(store.clone(), clock.clone(), monitor))
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(pb::registry_service_server::RegistryServiceServer::new(
+                RegistryApi {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    ca_pem: tls.ca.clone(),
+                },
+            ))
+            .add_service(pb::audit_service_server::AuditServiceServer::new(
+                AuditApi {
+                    store: store.clone(),
+                },
+            ))
+            .add_service(pb::threat_service_server::ThreatServiceServer::new(
+                NotBuilt,
+            ))
+            .add_service(
+                pb::identification_service_server::IdentificationServiceServer::new(NotBuilt),
+            )
+            .add_service(pb::disposal_service_server::DisposalServiceServer::new(
+                NotBuilt,
+            ))
+            .add_service(pb::appeal_service_server::AppealServiceServer::new(
+                NotBuilt,
+            ))
+            .add_service(pb::calendar_service_server::CalendarServiceServer::new(
+                NotBuilt,
+            ));
+
+        let mut stop = shutdown_rx;
+        let server = tokio::spawn(async move {
+            let signal = async move {
+                let _ = stop.wait_for(|s| *s).await;
+                health_reporter.set_not_serving::<pb::registry_service_server::RegistryServiceServer<RegistryApi>>().await;
+            };
+            router
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+                .await
+        });
+        tracing::info!(%local_addr, "fenghuo is serving");
+        Ok(Application {
+            local_addr,
+            store,
+            shutdown,
+            server,
+            _lock: lock,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            let _ = shutdown.send(true);
+        });
+        self.server.await??;
+        self.store.close().await;
+        Ok(())
+    }
+
+    /// Stops accepting calls, lets open ones finish, closes storage.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.server.await??;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Every gRPC service name of the contract, for health and the tests.
+pub const SERVICE_NAMES: &[&str] = &[
+    "fenghuo.v1.ThreatService",
+    "fenghuo.v1.IdentificationService",
+    "fenghuo.v1.DisposalService",
+    "fenghuo.v1.AppealService",
+    "fenghuo.v1.RegistryService",
+    "fenghuo.v1.CalendarService",
+    "fenghuo.v1.AuditService",
+];
+
+/// Services of later issues: the generated default methods answer
+/// UNIMPLEMENTED, and the auth layer answers first with what is missing.
+struct NotBuilt;
+
+impl pb::threat_service_server::ThreatService for NotBuilt {}
+impl pb::identification_service_server::IdentificationService for NotBuilt {}
+impl pb::disposal_service_server::DisposalService for NotBuilt {}
+impl pb::appeal_service_server::AppealService for NotBuilt {}
+impl pb::calendar_service_server::CalendarService for NotBuilt {}
+
+fn read_tls(ca: PathBuf, cert: PathBuf, key: PathBuf) -> anyhow::Result<TlsMaterial> {
+    let read = |p: &PathBuf| {
+        std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+    };
+    Ok(TlsMaterial {
+        ca: read(&ca)?,
+        cert: read(&cert)?,
+        key: read(&key)?,
+    })
+}
+
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use fs4::fs_std::FileExt;
+    let path = dir.join("fenghuo.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock_exclusive() {
+        Ok(true) => Ok(file),
+        _ => anyhow::bail!(
+            "another fenghuo server is using {} (SQLite serves one replica; use PostgreSQL for several)",
+            dir.display()
+        ),
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

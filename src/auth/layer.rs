@@ -1,0 +1,313 @@
+//! The tower layer in front of every service: resolves the [`Caller`] from the
+//! verified client certificate and the optional officer token, applies the
+//! role gate of the authorization matrix, answers UNIMPLEMENTED for RPCs not
+//! built yet, and ends a response stream as soon as its certificate is
+//! revoked or its organisation disabled.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use http_body::Frame;
+use tokio_stream::wrappers::WatchStream;
+use tonic::Status;
+use tonic::body::Body;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use tower::{Layer, Service};
+
+use super::Caller;
+use super::monitor::{AccessMonitor, Blocked};
+use super::policy::{Policy, Scope, rpc_name};
+use super::token;
+use crate::domain::clock::SharedClock;
+use crate::pki::ClientCertificate;
+use crate::store::{Store, registry};
+
+#[derive(Clone)]
+pub struct AuthLayer {
+    auth: Arc<Authenticator>,
+}
+
+impl AuthLayer {
+    pub fn new(store: Store, clock: SharedClock, monitor: AccessMonitor) -> Self {
+        Self {
+            auth: Arc::new(Authenticator {
+                store,
+                clock,
+                monitor,
+                policy: Policy::embedded(),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> AuthService<S> {
+        AuthService {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    auth: Arc<Authenticator>,
+}
+
+struct Authenticator {
+    store: Store,
+    clock: SharedClock,
+    monitor: AccessMonitor,
+    policy: &'static Policy,
+}
+
+/// What the layer established about a call before it reaches a handler.
+struct Admitted {
+    fingerprint: String,
+    organisation: String,
+    caller: Option<Caller>,
+}
+
+impl<S> Service<http::Request<Body>> for AuthService<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
+        // The clone is not necessarily ready; take the one that is (tower's usual dance).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let facts = CallFacts::of(&req);
+            let admitted = match auth.admit(facts).await {
+                Ok(a) => a,
+                Err(status) => return Ok(status.into_http()),
+            };
+            if let Some(caller) = admitted.caller {
+                if let Some(missing) = crate::api::not_built_yet(&caller.rpc) {
+                    return Ok(Status::unimplemented(format!(
+                        "{} is not built yet: {missing}",
+                        caller.rpc
+                    ))
+                    .into_http());
+                }
+                req.extensions_mut().insert(caller);
+            }
+            let response = inner.call(req).await?;
+            let blocked = WatchStream::new(auth.monitor.subscribe());
+            Ok(response.map(|body| {
+                Body::new(Revocable {
+                    inner: body,
+                    blocked,
+                    fingerprint: admitted.fingerprint,
+                    organisation: admitted.organisation,
+                    cut: false,
+                })
+            }))
+        })
+    }
+}
+
+impl Authenticator {
+    async fn admit(&self, call: CallFacts) -> Result<Admitted, Status> {
+        let certs = call.peer_certs.ok_or_else(|| {
+            Status::unauthenticated("a client certificate issued by the platform CA is required")
+        })?;
+        let leaf = certs.first().ok_or_else(|| {
+            Status::unauthenticated("a client certificate issued by the platform CA is required")
+        })?;
+        let cert = ClientCertificate::from_der(leaf.as_ref())
+            .map_err(|e| Status::unauthenticated(format!("client certificate refused: {e}")))?;
+        let now = self.clock.now();
+        let registered = registry::get_certificate(&self.store, &cert.fingerprint)
+            .await
+            .map_err(crate::api::internal)?
+            .ok_or_else(|| {
+                Status::unauthenticated(format!(
+                    "client certificate {} is not registered; an administrator registers it with RegistryService.RegisterCertificate",
+                    cert.fingerprint
+                ))
+            })?;
+        if let Some(at) = registered.revoked_at {
+            return Err(Status::unauthenticated(format!(
+                "client certificate {} was revoked at {}",
+                cert.fingerprint,
+                crate::domain::clock::from_micros(at).to_rfc3339()
+            )));
+        }
+        if registered.org_id != cert.organisation.as_str() {
+            return Err(Status::unauthenticated(
+                "client certificate is registered to another organisation",
+            ));
+        }
+        if now.timestamp_micros() >= registered.not_after {
+            return Err(Status::unauthenticated(format!(
+                "client certificate {} expired at {}",
+                cert.fingerprint,
+                crate::domain::clock::from_micros(registered.not_after).to_rfc3339()
+            )));
+        }
+        let org = registry::get_organisation(&self.store, &registered.org_id)
+            .await
+            .map_err(crate::api::internal)?
+            .ok_or_else(|| {
+                Status::unauthenticated("the certificate's organisation is not registered")
+            })?;
+        if !org.enabled() {
+            return Err(Status::unauthenticated(format!(
+                "organisation {} is disabled",
+                org.id
+            )));
+        }
+        let officer = match bearer(call.authorization.as_ref())? {
+            Some(jwt) => Some(
+                token::verify(&self.store, now, &org.id, &cert.thumbprint, jwt)
+                    .await
+                    .map_err(|e| {
+                        if e.is_internal() {
+                            crate::api::internal(e)
+                        } else {
+                            Status::unauthenticated(e.to_string())
+                        }
+                    })?,
+            ),
+            None => None,
+        };
+        let path = call.path.as_str();
+        let admitted = |caller| Admitted {
+            fingerprint: cert.fingerprint.clone(),
+            organisation: org.id.clone(),
+            caller,
+        };
+        // Health and reflection need only a valid, registered certificate.
+        if !path.starts_with("/fenghuo.") {
+            return Ok(admitted(None));
+        }
+        let rpc = rpc_name(path).unwrap_or_else(|| path.to_owned());
+        let rule = self.policy.rule_for_path(path).ok_or_else(|| {
+            Status::permission_denied(format!("{rpc} has no row in the authorization matrix"))
+        })?;
+        let roles = org.roles();
+        let scope = rule.best_scope(&roles);
+        if scope == Scope::Deny {
+            return Err(Status::permission_denied(format!(
+                "role {} may not call {rpc} (docs/authorization.md)",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if rule.officer_token && officer.is_none() {
+            return Err(Status::unauthenticated(format!(
+                "{rpc} is a decision: it needs an officer token in `authorization: Bearer <JWT>`"
+            )));
+        }
+        Ok(admitted(Some(Caller {
+            organisation_id: org.id.clone(),
+            roles,
+            province: org.province.clone(),
+            certificate_fingerprint: cert.fingerprint.clone(),
+            officer,
+            rpc,
+            scope,
+        })))
+    }
+}
+
+/// What the layer needs of a request, taken before any await (the body is not `Sync`).
+struct CallFacts {
+    peer_certs: Option<Arc<Vec<tonic::transport::CertificateDer<'static>>>>,
+    path: String,
+    authorization: Option<http::HeaderValue>,
+}
+
+impl CallFacts {
+    fn of(req: &http::Request<Body>) -> Self {
+        CallFacts {
+            peer_certs: req
+                .extensions()
+                .get::<TlsConnectInfo<TcpConnectInfo>>()
+                .and_then(|info| info.peer_certs()),
+            path: req.uri().path().to_owned(),
+            authorization: req.headers().get(http::header::AUTHORIZATION).cloned(),
+        }
+    }
+}
+
+fn bearer(value: Option<&http::HeaderValue>) -> Result<Option<&str>, Status> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value
+        .to_str()
+        .map_err(|_| Status::unauthenticated("authorization header is not ASCII"))?;
+    value
+        .strip_prefix("Bearer ")
+        .map(|t| Some(t.trim()))
+        .ok_or_else(|| Status::unauthenticated("authorization header must be `Bearer <JWT>`"))
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that ends with UNAUTHENTICATED once its caller is blocked.
+    struct Revocable {
+        #[pin]
+        inner: Body,
+        blocked: WatchStream<Arc<Blocked>>,
+        fingerprint: String,
+        organisation: String,
+        cut: bool,
+    }
+}
+
+impl http_body::Body for Revocable {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = self.project();
+        if *this.cut {
+            return Poll::Ready(None);
+        }
+        while let Poll::Ready(Some(blocked)) = this.blocked.poll_next_unpin(cx) {
+            if blocked.blocks(this.fingerprint, this.organisation) {
+                *this.cut = true;
+                let status = Status::unauthenticated(
+                    "the certificate was revoked or its organisation disabled",
+                );
+                let mut trailers = http::HeaderMap::new();
+                return Poll::Ready(Some(match status.add_header(&mut trailers) {
+                    Ok(()) => Ok(Frame::trailers(trailers)),
+                    Err(e) => Err(e),
+                }));
+            }
+        }
+        this.inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.cut || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,99 @@
+//! Identity and authorization, resolved once per call in [`layer::AuthLayer`]:
+//! the peer certificate gives the organisation, an optional bearer token the
+//! officer, and `docs/authorization.md` the scope. Handlers read the typed
+//! [`Caller`] from the request extensions.
+
+pub mod layer;
+pub mod monitor;
+pub mod policy;
+pub mod token;
+
+use tonic::Status;
+
+use crate::domain::organisation::Role;
+use crate::store::audit::Actor;
+use crate::store::registry::OrganisationRow;
+use policy::Scope;
+
+/// Who is calling, as established by the certificate and token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub organisation_id: String,
+    pub roles: Vec<Role>,
+    pub province: String,
+    pub certificate_fingerprint: String,
+    pub officer: Option<String>,
+    /// "Service.Method" of this call.
+    pub rpc: String,
+    /// The widest scope the caller's roles grant for this RPC.
+    pub scope: Scope,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            organisation_id: self.organisation_id.clone(),
+            certificate_fingerprint: self.certificate_fingerprint.clone(),
+            officer: self.officer.clone().unwrap_or_default(),
+        }
+    }
+
+    pub fn from_request<T>(request: &tonic::Request<T>) -> Result<Caller, Status> {
+        request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
+    }
+
+    pub fn is_national(&self) -> bool {
+        self.province == "national"
+    }
+
+    fn denied(&self, what: &str) -> Status {
+        Status::permission_denied(format!(
+            "{} ({}) may call {} only for {}; {what} is outside (docs/authorization.md)",
+            self.organisation_id,
+            self.roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.rpc,
+            match self.scope {
+                Scope::OwnProvince => "its own province",
+                Scope::OwnOrganisation => "its own organisation",
+                Scope::Deny | Scope::Allow => "nothing",
+            }
+        ))
+    }
+
+    /// Checks a record that belongs to `org` (with parent chain `is_own`) in `province`.
+    /// `is_own` is whether `org` is the caller's organisation or a subsidiary of it.
+    pub fn check_scope(&self, is_own: bool, province: &str, what: &str) -> Result<(), Status> {
+        let ok = match self.scope {
+            Scope::Allow => true,
+            Scope::OwnProvince => province == self.province && !self.is_national() || is_own,
+            Scope::OwnOrganisation => is_own,
+            Scope::Deny => false,
+        };
+        if ok { Ok(()) } else { Err(self.denied(what)) }
+    }
+
+    /// Scope check for a record belonging to organisation `org`.
+    pub async fn check_organisation(
+        &self,
+        store: &crate::store::Store,
+        org: &OrganisationRow,
+    ) -> Result<(), Status> {
+        let is_own = match self.scope {
+            Scope::Allow => true,
+            _ => {
+                crate::store::registry::is_same_or_descendant(store, &self.organisation_id, &org.id)
+                    .await
+                    .map_err(crate::api::internal)?
+            }
+        };
+        self.check_scope(is_own, &org.province, &format!("organisation {}", org.id))
+    }
+}

@@ -1,0 +1,175 @@
+//! Configuration in layers: defaults → TOML file → `FENGHUO_…` environment →
+//! command-line flags, validated into [`Settings`].
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub const DEFAULT_DATA_DIR: &str = "fenghuo-data";
+
+/// A value that must not reach logs (database URLs carry passwords).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", crate::store::redact(&self.0))
+    }
+}
+
+/// Where the server's TLS material comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// The development PKI under `<data-dir>/pki`, created on first start, and
+    /// the demo organisations seeded from it.
+    Development,
+    /// A production CA and server certificate.
+    Files {
+        ca_cert: PathBuf,
+        server_cert: PathBuf,
+        server_key: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Secret,
+    pub tls: TlsSource,
+}
+
+/// The TOML file's shape; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub tls: Option<TlsFileConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFileConfig {
+    pub ca_cert: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+}
+
+/// Values given by environment or flags (clap merges the two; flags win).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    pub fn load(config_file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Settings> {
+        let file = match config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen_raw = overrides
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen = listen_raw.parse().with_context(|| {
+            format!("listen address {listen_raw:?} is not host:port (e.g. 127.0.0.1:50051)")
+        })?;
+        let data_dir = overrides
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = overrides
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("fenghuo.db").display()
+                )
+            });
+        let tls = match file.tls {
+            Some(t) => TlsSource::Files {
+                ca_cert: t.ca_cert,
+                server_cert: t.server_cert,
+                server_key: t.server_key,
+            },
+            None => TlsSource::Development,
+        };
+        Ok(Settings {
+            listen,
+            data_dir,
+            database_url: Secret::new(database_url),
+            tls,
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_sqlite_in_the_data_dir() {
+        let s = Settings::load(None, Overrides::default()).unwrap();
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(
+            s.database_url.expose(),
+            "sqlite://fenghuo-data/fenghuo.db?mode=rwc"
+        );
+        assert!(matches!(s.tls, TlsSource::Development));
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = std::env::temp_dir().join(format!("fenghuo-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("fenghuo.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:6000\"\ndata_dir = \"/srv/f\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(
+            Some(&file),
+            Overrides {
+                listen: Some("127.0.0.1:7000".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.listen.port(), 7000);
+        assert_eq!(s.data_dir, PathBuf::from("/srv/f"));
+    }
+
+    #[test]
+    fn the_database_password_is_not_printed() {
+        let s = Secret::new("postgres://fenghuo:hunter2@db/fenghuo");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,7 @@
+//! Pure domain types and rules: no tonic, no sqlx.
+
+pub mod calendar;
+#[cfg(test)]
+mod calendar_crosscheck;
+pub mod clock;
+pub mod organisation;

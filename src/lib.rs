@@ -1,0 +1,27 @@
+//! fenghuo (烽火): the platform of the *Public Internet Cybersecurity Threat
+//! Monitoring and Disposal Measures* (MIIT, 2017).
+//!
+//! # Layout
+//! - `domain/` — pure types and rules (roles, provinces, clock); no tonic, no sqlx.
+//! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
+//! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
+//! - `api/` — one tonic service per proto service, thin.
+//! - `pki/` — the development CA and client-certificate parsing.
+//! - `app.rs` — start-up and shutdown; `config.rs` — layered settings; `seed.rs` — demo data.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod pki;
+pub mod seed;
+pub mod store;
+
+pub mod pb {
+    tonic::include_proto!("fenghuo.v1");
+
+    /// The encoded descriptors of the whole contract, for reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/fenghuo_descriptor.bin"));
+}

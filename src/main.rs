@@ -1,0 +1,172 @@
+//! `fenghuo`: the server and the operator's command line.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use fenghuo::app::Application;
+use fenghuo::config::{Overrides, Settings};
+use fenghuo::domain::clock::SystemClock;
+
+#[derive(Parser)]
+#[command(
+    name = "fenghuo",
+    version,
+    about = "Public-internet threat monitoring and disposal platform (MIIT Measures 2017)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC server (mTLS). With no PKI configured it creates a development CA.
+    Serve(ServerArgs),
+    /// Officers' tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The hash-chained audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Args, Clone)]
+struct ServerArgs {
+    /// Address to listen on [default: 127.0.0.1:50051]
+    #[arg(long, env = "FENGHUO_LISTEN")]
+    listen: Option<String>,
+    /// TOML configuration file
+    #[arg(long, env = "FENGHUO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory: SQLite database and development PKI [default: ./fenghuo-data]
+    #[arg(long, env = "FENGHUO_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… [default: SQLite in the data directory]
+    #[arg(long, env = "FENGHUO_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl ServerArgs {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        Settings::load(
+            self.config.as_deref(),
+            Overrides {
+                listen: self.listen.clone(),
+                data_dir: self.data_dir.clone(),
+                database_url: self.database_url.clone(),
+            },
+        )
+    }
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Sign a development officer token with the organisation's dev key (pki/clients/<org>/officer-token.key).
+    Issue {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        officer: String,
+        /// Lifetime in seconds (at most 900)
+        #[arg(long, default_value_t = 900)]
+        ttl: i64,
+        #[arg(long, env = "FENGHUO_DATA_DIR", default_value = fenghuo::config::DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the whole chain; exit 1 if any record was altered or removed.
+    Verify(ServerArgs),
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FENGHUO_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = args.settings()?;
+            let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
+            if matches!(settings.tls, fenghuo::config::TlsSource::Development) {
+                let pki = fenghuo::pki::DevPki::new(&settings.data_dir);
+                eprintln!(
+                    "fenghuo listening on {} (mTLS)\n  development CA:      {}\n  demo client certs:  {}/<org-id>/client.crt, client.key\n  demo organisations: {}",
+                    app.local_addr(),
+                    pki.ca_cert().display(),
+                    pki.dir.join("clients").display(),
+                    fenghuo::pki::DEMO_ORGANISATIONS
+                        .iter()
+                        .map(|o| o.id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            app.run_until_stopped().await?;
+        }
+        Command::Token(TokenCommand::Issue {
+            org,
+            officer,
+            ttl,
+            data_dir,
+        }) => {
+            if !(1..=fenghuo::auth::token::MAX_LIFETIME_SECS).contains(&ttl) {
+                anyhow::bail!("--ttl must be 1 to 900 seconds");
+            }
+            let pki = fenghuo::pki::DevPki::new(&data_dir);
+            let key = std::fs::read_to_string(pki.token_key(&org)).with_context(|| {
+                format!(
+                    "reading {} (run `fenghuo serve` once to create the dev PKI)",
+                    pki.token_key(&org).display()
+                )
+            })?;
+            let cert_pem = std::fs::read_to_string(pki.client_dir(&org).join("client.crt"))?;
+            let cert = fenghuo::pki::ClientCertificate::from_pem(&cert_pem)?;
+            let token = fenghuo::auth::token::sign_ed25519(
+                &key,
+                &fenghuo::seed::demo_kid(&org),
+                &org,
+                &officer,
+                &cert.thumbprint,
+                chrono::Utc::now(),
+                ttl,
+            )?;
+            println!("{token}");
+        }
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let settings = args.settings()?;
+            let store = fenghuo::store::Store::connect(settings.database_url.expose()).await?;
+            let report = fenghuo::store::audit::verify_chain(&store).await?;
+            match report.problem {
+                None => println!("audit chain intact: {} records", report.records_checked),
+                Some((seq, problem)) => {
+                    println!(
+                        "audit chain BROKEN at record {seq}: {problem} ({} records verified before it)",
+                        report.records_checked
+                    );
+                    return Ok(std::process::ExitCode::from(1));
+                }
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

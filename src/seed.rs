@@ -1,0 +1,100 @@
+//! Seeds the demo organisations of the development PKI into the database:
+//! each with its certificate, one officer and its officer-token key.
+
+use anyhow::Context;
+
+use crate::domain::clock::to_micros;
+use crate::pki::dev::DEMO_OFFICER;
+use crate::pki::{ClientCertificate, DEMO_ORGANISATIONS, DevPki};
+use crate::store::Store;
+use crate::store::audit::{self, Actor};
+use crate::store::registry::{self, CertificateRow, OfficerKeyRow, OfficerRow, OrganisationRow};
+
+pub fn demo_kid(org_id: &str) -> String {
+    format!("dev-{org_id}")
+}
+
+/// Inserts what is missing; a second start changes nothing.
+pub async fn seed_demo_organisations(
+    store: &Store,
+    pki: &DevPki,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<usize> {
+    let mut seeded = 0;
+    for demo in DEMO_ORGANISATIONS {
+        if registry::get_organisation(store, demo.id).await?.is_some() {
+            continue;
+        }
+        let dir = pki.client_dir(demo.id);
+        let cert_pem = std::fs::read_to_string(dir.join("client.crt"))
+            .with_context(|| format!("reading {}", dir.display()))?;
+        let cert = ClientCertificate::from_pem(&cert_pem)?;
+        let token_key = std::fs::read_to_string(pki.token_public_key(demo.id))?;
+        let at = to_micros(now);
+        let mut tx = store.begin().await?;
+        let org = OrganisationRow {
+            id: demo.id.into(),
+            name: demo.name.into(),
+            roles: demo.role.as_str().into(),
+            province: demo.province.into(),
+            parent_id: None,
+            enabled: 1,
+            contacts_json: "[]".into(),
+            created_at: at,
+            contacts_updated_at: None,
+        };
+        registry::insert_organisation(&mut tx, &org).await?;
+        registry::insert_certificate(
+            &mut tx,
+            &CertificateRow {
+                fingerprint: cert.fingerprint.clone(),
+                org_id: demo.id.into(),
+                subject: cert.subject.clone(),
+                not_before: to_micros(cert.not_before),
+                not_after: to_micros(cert.not_after),
+                registered_at: at,
+                revoked_at: None,
+                revocation_reason: None,
+                pem: cert_pem.trim().into(),
+            },
+        )
+        .await?;
+        registry::insert_officer(
+            &mut tx,
+            &OfficerRow {
+                org_id: demo.id.into(),
+                name: DEMO_OFFICER.into(),
+                display_name: "Duty officer (demo)".into(),
+                enabled: 1,
+                registered_at: at,
+            },
+        )
+        .await?;
+        registry::insert_officer_key(
+            &mut tx,
+            &OfficerKeyRow {
+                org_id: demo.id.into(),
+                kid: demo_kid(demo.id),
+                algorithm: "EdDSA".into(),
+                public_key_pem: token_key.trim().into(),
+                registered_at: at,
+                revoked_at: None,
+            },
+        )
+        .await?;
+        let details = serde_json::json!({"role": demo.role.as_str(), "province": demo.province, "certificate": cert.fingerprint});
+        audit::append(
+            &mut tx,
+            store.dialect(),
+            now,
+            &Actor::system(),
+            "registry.seed_demo",
+            &format!("organisation:{}", demo.id),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        seeded += 1;
+    }
+    Ok(seeded)
+}

@@ -1,2 +1,10 @@
-#[test]
-fn placeholder() {}
+//! End-to-end tests: the real server on loopback over real mTLS, with the
+//! generated client, on SQLite files and on PostgreSQL. One binary, one link.
+
+mod support;
+
+mod audit;
+mod authorization;
+mod identity;
+mod registry;
+mod tokens;

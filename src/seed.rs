@@ -43,7 +43,12 @@ pub async fn seed_demo_organisations(
             created_at: at,
             contacts_updated_at: None,
         };
-        registry::insert_organisation(&mut tx, &org).await?;
+        match registry::insert_organisation(&mut tx, &org).await {
+            Ok(()) => {}
+            // Another replica seeded it at the same moment.
+            Err(e) if registry::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
         registry::insert_certificate(
             &mut tx,
             &CertificateRow {

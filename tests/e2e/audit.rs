@@ -14,7 +14,9 @@ on_both_backends!(
 );
 
 async fn every_change_appends_a_chained_record_found_by_subject_and_organisation(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let telecom = app.client("telecom-gd").await;
     let contacts = vec![pb::Contact {
         department: "Network security".into(),
@@ -24,11 +26,20 @@ async fn every_change_appends_a_chained_record_found_by_subject_and_organisation
     }];
     telecom
         .registry()
-        .update_contacts(pb::UpdateContactsRequest { organisation_id: "telecom-gd".into(), contacts })
+        .update_contacts(pb::UpdateContactsRequest {
+            organisation_id: "telecom-gd".into(),
+            contacts,
+        })
         .await
         .unwrap();
     let miit = app.client("miit").await;
-    let all = miit.audit().query_audit(pb::QueryAuditRequest::default()).await.unwrap().into_inner().records;
+    let all = miit
+        .audit()
+        .query_audit(pb::QueryAuditRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
     // 7 demo organisations seeded + the contacts change.
     assert_eq!(all.len(), 8);
     for (i, r) in all.iter().enumerate() {
@@ -39,15 +50,27 @@ async fn every_change_appends_a_chained_record_found_by_subject_and_organisation
     }
     let by_subject = miit
         .audit()
-        .query_audit(pb::QueryAuditRequest { subject: "organisation:telecom-gd".into(), ..Default::default() })
+        .query_audit(pb::QueryAuditRequest {
+            subject: "organisation:telecom-gd".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
         .records;
-    assert_eq!(by_subject.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(), ["registry.seed_demo", "registry.contacts.update"]);
+    assert_eq!(
+        by_subject
+            .iter()
+            .map(|r| r.action.as_str())
+            .collect::<Vec<_>>(),
+        ["registry.seed_demo", "registry.contacts.update"]
+    );
     let by_org = miit
         .audit()
-        .query_audit(pb::QueryAuditRequest { organisation_id: "telecom-gd".into(), ..Default::default() })
+        .query_audit(pb::QueryAuditRequest {
+            organisation_id: "telecom-gd".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -62,7 +85,10 @@ async fn every_change_appends_a_chained_record_found_by_subject_and_organisation
         let page = miit
             .audit()
             .query_audit(pb::QueryAuditRequest {
-                page: Some(pb::PageRequest { page_size: 3, page_token: token.clone() }),
+                page: Some(pb::PageRequest {
+                    page_size: 3,
+                    page_token: token.clone(),
+                }),
                 ..Default::default()
             })
             .await
@@ -79,14 +105,28 @@ async fn every_change_appends_a_chained_record_found_by_subject_and_organisation
     // A unit reads only its own organisation's records.
     let err = telecom
         .audit()
-        .query_audit(pb::QueryAuditRequest { organisation_id: "miit".into(), ..Default::default() })
+        .query_audit(pb::QueryAuditRequest {
+            organisation_id: "miit".into(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let own = telecom.audit().query_audit(pb::QueryAuditRequest::default()).await.unwrap().into_inner().records;
+    let own = telecom
+        .audit()
+        .query_audit(pb::QueryAuditRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
     assert!(own.iter().all(|r| r.organisation_id == "telecom-gd"));
 
-    let verdict = miit.audit().verify_audit_chain(pb::VerifyAuditChainRequest {}).await.unwrap().into_inner();
+    let verdict = miit
+        .audit()
+        .verify_audit_chain(pb::VerifyAuditChainRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert!(verdict.intact);
     assert_eq!(verdict.records_checked, 8);
 }
@@ -97,28 +137,44 @@ fn audit_verify(app: &TestApp) -> (i32, String) {
         .env_remove("FENGHUO_CONFIG")
         .output()
         .expect("runs fenghuo");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 async fn sql(app: &TestApp, statement: &str) {
-    let store = fenghuo::store::Store::connect(&app.database_url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(store.pool()).await.unwrap();
+    let store = fenghuo::store::Store::connect(&app.database_url)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(store.pool())
+        .await
+        .unwrap();
     store.close().await;
 }
 
 async fn the_audit_cli_passes_a_fresh_chain_and_fails_after_one_row_is_edited(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let (status, out) = audit_verify(&app);
     assert_eq!(status, 0, "{out}");
     assert!(out.contains("intact: 7 records"), "{out}");
-    sql(&app, "UPDATE audit_log SET details_json = '{\"role\":\"national_regulator\"}' WHERE seq = 4").await;
+    sql(
+        &app,
+        "UPDATE audit_log SET details_json = '{\"role\":\"national_regulator\"}' WHERE seq = 4",
+    )
+    .await;
     let (status, out) = audit_verify(&app);
     assert_eq!(status, 1, "{out}");
     assert!(out.contains("record 4 was altered"), "{out}");
 }
 
 async fn the_audit_cli_detects_a_removed_last_record(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     sql(&app, "DELETE FROM audit_log WHERE seq = 7").await;
     let (status, out) = audit_verify(&app);
     assert_eq!(status, 1, "{out}");

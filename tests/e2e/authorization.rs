@@ -38,7 +38,11 @@ struct Row {
 
 /// Parsed here independently of the server's own parser.
 fn matrix() -> Vec<Row> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/authorization.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/authorization.md"
+    ))
+    .unwrap();
     let mut lines = doc.lines().skip_while(|l| !l.starts_with("| RPC |"));
     let header: Vec<String> = cells(lines.next().unwrap());
     lines
@@ -49,14 +53,22 @@ fn matrix() -> Vec<Row> {
             Row {
                 rpc: c[0].trim_matches('`').to_owned(),
                 token: c[1] == "yes",
-                cells: header[2..header.len() - 1].iter().cloned().zip(c[2..c.len() - 1].iter().cloned()).collect(),
+                cells: header[2..header.len() - 1]
+                    .iter()
+                    .cloned()
+                    .zip(c[2..c.len() - 1].iter().cloned())
+                    .collect(),
             }
         })
         .collect()
 }
 
 fn cells(line: &str) -> Vec<String> {
-    line.trim().trim_matches('|').split('|').map(|c| c.trim().to_owned()).collect()
+    line.trim()
+        .trim_matches('|')
+        .split('|')
+        .map(|c| c.trim().to_owned())
+        .collect()
 }
 
 /// (rpc, client_streaming, server_streaming) for every method of the contract.
@@ -66,7 +78,11 @@ fn contract() -> Vec<(String, bool, bool)> {
     for file in fds.file.iter().filter(|f| f.package() == "fenghuo.v1") {
         for s in &file.service {
             for m in &s.method {
-                out.push((format!("{}.{}", s.name(), m.name()), m.client_streaming(), m.server_streaming()));
+                out.push((
+                    format!("{}.{}", s.name(), m.name()),
+                    m.client_streaming(),
+                    m.server_streaming(),
+                ));
             }
         }
     }
@@ -108,26 +124,48 @@ impl Decoder for Raw {
 }
 
 /// Calls any RPC with an encoded request; returns the status code of the outcome.
-async fn call(channel: Channel, token: Option<&str>, rpc: &str, streaming: (bool, bool), body: Vec<u8>) -> Code {
+async fn call(
+    channel: Channel,
+    token: Option<&str>,
+    rpc: &str,
+    streaming: (bool, bool),
+    body: Vec<u8>,
+) -> Code {
     let (service, method) = rpc.split_once('.').unwrap();
-    let path = http::uri::PathAndQuery::from_str(&format!("/fenghuo.v1.{service}/{method}")).unwrap();
+    let path =
+        http::uri::PathAndQuery::from_str(&format!("/fenghuo.v1.{service}/{method}")).unwrap();
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
     fn with_token<T>(mut r: tonic::Request<T>, token: Option<&str>) -> tonic::Request<T> {
         if let Some(t) = token {
-            r.metadata_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
+            r.metadata_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
         }
         r
     }
     let result = match streaming {
-        (false, false) => grpc.unary(with_token(tonic::Request::new(body), token), path, RawCodec).await.map(|_| ()),
-        (false, true) => grpc.server_streaming(with_token(tonic::Request::new(body), token), path, RawCodec).await.map(|_| ()),
+        (false, false) => grpc
+            .unary(with_token(tonic::Request::new(body), token), path, RawCodec)
+            .await
+            .map(|_| ()),
+        (false, true) => grpc
+            .server_streaming(with_token(tonic::Request::new(body), token), path, RawCodec)
+            .await
+            .map(|_| ()),
         (true, false) => grpc
-            .client_streaming(with_token(tonic::Request::new(tokio_stream::iter(vec![body])), token), path, RawCodec)
+            .client_streaming(
+                with_token(tonic::Request::new(tokio_stream::iter(vec![body])), token),
+                path,
+                RawCodec,
+            )
             .await
             .map(|_| ()),
         (true, true) => grpc
-            .streaming(with_token(tonic::Request::new(tokio_stream::iter(vec![body])), token), path, RawCodec)
+            .streaming(
+                with_token(tonic::Request::new(tokio_stream::iter(vec![body])), token),
+                path,
+                RawCodec,
+            )
             .await
             .map(|_| ()),
     };
@@ -138,26 +176,45 @@ async fn call(channel: Channel, token: Option<&str>, rpc: &str, streaming: (bool
 }
 
 async fn setup(app: &TestApp) {
-    app.add_organisation("platform-op", pb::Role::PlatformOperator, "national", "").await;
-    app.add_organisation("ie-gd", pb::Role::InternetEnterprise, "440000", "").await;
-    app.add_organisation("registry-bj", pb::Role::DomainRegistry, "110000", "").await;
-    app.add_organisation("cac-gd", pb::Role::InformationalRecipient, "440000", "").await;
+    app.add_organisation("platform-op", pb::Role::PlatformOperator, "national", "")
+        .await;
+    app.add_organisation("ie-gd", pb::Role::InternetEnterprise, "440000", "")
+        .await;
+    app.add_organisation("registry-bj", pb::Role::DomainRegistry, "110000", "")
+        .await;
+    app.add_organisation("cac-gd", pb::Role::InformationalRecipient, "440000", "")
+        .await;
 }
 
 on_both_backends!(every_cell_of_the_authorization_matrix_holds_over_mtls);
 
 async fn every_cell_of_the_authorization_matrix_holds_over_mtls(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     setup(&app).await;
     let rows = matrix();
     let by_rpc: HashMap<&str, &Row> = rows.iter().map(|r| (r.rpc.as_str(), r)).collect();
     let contract = contract();
-    let missing: Vec<_> = contract.iter().filter(|(rpc, ..)| !by_rpc.contains_key(rpc.as_str())).collect();
-    assert!(missing.is_empty(), "RPCs with no row in docs/authorization.md: {missing:?}");
+    let missing: Vec<_> = contract
+        .iter()
+        .filter(|(rpc, ..)| !by_rpc.contains_key(rpc.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "RPCs with no row in docs/authorization.md: {missing:?}"
+    );
 
     let mut channels = HashMap::new();
     for (role, org, _) in ROLE_ORGS {
-        channels.insert(role, (org, app.client(org).await.raw_channel(), app.token(org, "duty-officer")));
+        channels.insert(
+            role,
+            (
+                org,
+                app.client(org).await.raw_channel(),
+                app.token(org, "duty-officer"),
+            ),
+        );
     }
     let mut failures = Vec::new();
     let mut walked = 0;
@@ -178,19 +235,32 @@ async fn every_cell_of_the_authorization_matrix_holds_over_mtls(backend: Backend
             if row.token && cell != "deny" {
                 let got = call(channel.clone(), None, rpc, (*cs, *ss), Vec::new()).await;
                 if got != Code::Unauthenticated {
-                    failures.push(format!("{rpc} as {role} without an officer token: got {got:?}"));
+                    failures.push(format!(
+                        "{rpc} as {role} without an officer token: got {got:?}"
+                    ));
                 }
             }
         }
     }
     assert_eq!(walked, contract.len() * 11);
     failures.extend(scoped_cells(&app, &rows, &channels).await);
-    assert!(failures.is_empty(), "{} cells do not hold:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells do not hold:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// A request addressing organisation `target`, for the RPCs whose scope is
 /// checked against a record today.
-async fn targeted(app: &TestApp, rpc: &str, target: &str, province: &str, n: usize) -> Option<Vec<u8>> {
+async fn targeted(
+    app: &TestApp,
+    rpc: &str,
+    target: &str,
+    province: &str,
+    n: usize,
+) -> Option<Vec<u8>> {
     let o = target.to_owned();
     Some(match rpc {
         "RegistryService.CreateOrganisation" => pb::CreateOrganisationRequest {
@@ -202,36 +272,68 @@ async fn targeted(app: &TestApp, rpc: &str, target: &str, province: &str, n: usi
         }
         .encode_to_vec(),
         "RegistryService.GetOrganisation" => pb::GetOrganisationRequest { id: o }.encode_to_vec(),
-        "RegistryService.ListOrganisations" => {
-            pb::ListOrganisationsRequest { province: province.into(), ..Default::default() }.encode_to_vec()
+        "RegistryService.ListOrganisations" => pb::ListOrganisationsRequest {
+            province: province.into(),
+            ..Default::default()
         }
-        "RegistryService.SetOrganisationEnabled" => {
-            pb::SetOrganisationEnabledRequest { id: o, enabled: true, reason: String::new() }.encode_to_vec()
+        .encode_to_vec(),
+        "RegistryService.SetOrganisationEnabled" => pb::SetOrganisationEnabledRequest {
+            id: o,
+            enabled: true,
+            reason: String::new(),
         }
+        .encode_to_vec(),
         "RegistryService.UpdateContacts" => pb::UpdateContactsRequest {
             organisation_id: o,
-            contacts: vec![pb::Contact { person: "Duty desk".into(), phone: "+8610123".into(), ..Default::default() }],
+            contacts: vec![pb::Contact {
+                person: "Duty desk".into(),
+                phone: "+8610123".into(),
+                ..Default::default()
+            }],
         }
         .encode_to_vec(),
         "RegistryService.RegisterCertificate" => {
-            let (cert, _) = app.pki().authority().unwrap().issue_client(target, "scope test").unwrap();
-            pb::RegisterCertificateRequest { organisation_id: o, certificate_pem: cert }.encode_to_vec()
+            let (cert, _) = app
+                .pki()
+                .authority()
+                .unwrap()
+                .issue_client(target, "scope test")
+                .unwrap();
+            pb::RegisterCertificateRequest {
+                organisation_id: o,
+                certificate_pem: cert,
+            }
+            .encode_to_vec()
         }
         "RegistryService.RevokeCertificate" => {
-            let (cert, _) = app.pki().authority().unwrap().issue_client(target, "scope test").unwrap();
+            let (cert, _) = app
+                .pki()
+                .authority()
+                .unwrap()
+                .issue_client(target, "scope test")
+                .unwrap();
             let registered = app
                 .client("miit")
                 .await
                 .registry()
-                .register_certificate(pb::RegisterCertificateRequest { organisation_id: o, certificate_pem: cert })
+                .register_certificate(pb::RegisterCertificateRequest {
+                    organisation_id: o,
+                    certificate_pem: cert,
+                })
                 .await
                 .unwrap()
                 .into_inner();
-            pb::RevokeCertificateRequest { fingerprint: registered.fingerprint, reason: "scope test".into() }.encode_to_vec()
+            pb::RevokeCertificateRequest {
+                fingerprint: registered.fingerprint,
+                reason: "scope test".into(),
+            }
+            .encode_to_vec()
         }
-        "RegistryService.ListCertificates" => {
-            pb::ListCertificatesRequest { organisation_id: o, ..Default::default() }.encode_to_vec()
+        "RegistryService.ListCertificates" => pb::ListCertificatesRequest {
+            organisation_id: o,
+            ..Default::default()
         }
+        .encode_to_vec(),
         "RegistryService.RegisterOfficer" => pb::RegisterOfficerRequest {
             organisation_id: o,
             name: format!("officer-{n}"),
@@ -245,7 +347,11 @@ async fn targeted(app: &TestApp, rpc: &str, target: &str, province: &str, n: usi
             reason: String::new(),
         }
         .encode_to_vec(),
-        "RegistryService.ListOfficers" => pb::ListOfficersRequest { organisation_id: o, ..Default::default() }.encode_to_vec(),
+        "RegistryService.ListOfficers" => pb::ListOfficersRequest {
+            organisation_id: o,
+            ..Default::default()
+        }
+        .encode_to_vec(),
         "RegistryService.RegisterOfficerKey" => pb::RegisterOfficerKeyRequest {
             organisation_id: o,
             kid: format!("kid-{n}"),
@@ -253,14 +359,22 @@ async fn targeted(app: &TestApp, rpc: &str, target: &str, province: &str, n: usi
             public_key_pem: fenghuo::pki::dev::generate_token_key().unwrap().1,
         }
         .encode_to_vec(),
-        "RegistryService.RevokeOfficerKey" => {
-            pb::RevokeOfficerKeyRequest { organisation_id: o, kid: "no-such-kid".into(), reason: "scope test".into() }
-                .encode_to_vec()
+        "RegistryService.RevokeOfficerKey" => pb::RevokeOfficerKeyRequest {
+            organisation_id: o,
+            kid: "no-such-kid".into(),
+            reason: "scope test".into(),
         }
-        "RegistryService.ListOfficerKeys" => {
-            pb::ListOfficerKeysRequest { organisation_id: o, ..Default::default() }.encode_to_vec()
+        .encode_to_vec(),
+        "RegistryService.ListOfficerKeys" => pb::ListOfficerKeysRequest {
+            organisation_id: o,
+            ..Default::default()
         }
-        "AuditService.QueryAudit" => pb::QueryAuditRequest { organisation_id: o, ..Default::default() }.encode_to_vec(),
+        .encode_to_vec(),
+        "AuditService.QueryAudit" => pb::QueryAuditRequest {
+            organisation_id: o,
+            ..Default::default()
+        }
+        .encode_to_vec(),
         _ => return None,
     })
 }
@@ -280,7 +394,11 @@ async fn scoped_cells(
                 continue;
             }
             // Outside: an organisation of another province that is not the caller's.
-            let (outside, outside_province) = if province == "110000" { ("telecom-gd", "440000") } else { ("vendor-bj", "110000") };
+            let (outside, outside_province) = if province == "110000" {
+                ("telecom-gd", "440000")
+            } else {
+                ("vendor-bj", "110000")
+            };
             // Inside: the caller itself, and for province cells another organisation of its province.
             let mut inside = vec![(org, province)];
             if cell == "province" && province == "440000" {
@@ -289,18 +407,34 @@ async fn scoped_cells(
             let (_, channel, token) = &channels[role];
             let streaming = (false, false);
             n += 1;
-            let Some(body) = targeted(app, &row.rpc, outside, outside_province, n).await else { continue };
+            let Some(body) = targeted(app, &row.rpc, outside, outside_province, n).await else {
+                continue;
+            };
             checked += 1;
             let got = call(channel.clone(), Some(token), &row.rpc, streaming, body).await;
             if got != Code::PermissionDenied {
-                failures.push(format!("{} as {role} on {outside} (outside its {cell}): got {got:?}", row.rpc));
+                failures.push(format!(
+                    "{} as {role} on {outside} (outside its {cell}): got {got:?}",
+                    row.rpc
+                ));
             }
             for (target, target_province) in inside {
                 n += 1;
-                let body = targeted(app, &row.rpc, target, target_province, n).await.unwrap();
+                let body = targeted(app, &row.rpc, target, target_province, n)
+                    .await
+                    .unwrap();
                 let got = call(channel.clone(), Some(token), &row.rpc, streaming, body).await;
-                if matches!(got, Code::PermissionDenied | Code::Unauthenticated | Code::InvalidArgument | Code::Internal) {
-                    failures.push(format!("{} as {role} on {target} (inside its {cell}): got {got:?}", row.rpc));
+                if matches!(
+                    got,
+                    Code::PermissionDenied
+                        | Code::Unauthenticated
+                        | Code::InvalidArgument
+                        | Code::Internal
+                ) {
+                    failures.push(format!(
+                        "{} as {role} on {target} (inside its {cell}): got {got:?}",
+                        row.rpc
+                    ));
                 }
             }
         }

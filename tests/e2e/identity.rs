@@ -15,10 +15,19 @@ use crate::support::{Backend, code, spawn_app};
 #[tokio::test]
 async fn the_standard_health_check_answers_serving_over_mtls_with_a_demo_certificate() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let channel = Client::channel(&app.endpoint, &app.client_pki("telecom-gd")).await.unwrap();
+    let channel = Client::channel(&app.endpoint, &app.client_pki("telecom-gd"))
+        .await
+        .unwrap();
     let mut health = HealthClient::new(channel);
     for service in ["", "fenghuo.v1.RegistryService", "fenghuo.v1.ThreatService"] {
-        let status = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner().status;
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
         assert_eq!(status, ServingStatus::Serving as i32, "service {service:?}");
     }
 }
@@ -27,15 +36,26 @@ async fn the_standard_health_check_answers_serving_over_mtls_with_a_demo_certifi
 async fn reflection_v1_and_v1alpha_list_the_seven_fenghuo_services() {
     use tonic_reflection::pb::{v1, v1alpha};
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let channel = Client::channel(&app.endpoint, &app.client_pki("telecom-gd")).await.unwrap();
-    let expected: Vec<String> = fenghuo::app::SERVICE_NAMES.iter().map(|s| s.to_string()).collect();
+    let channel = Client::channel(&app.endpoint, &app.client_pki("telecom-gd"))
+        .await
+        .unwrap();
+    let expected: Vec<String> = fenghuo::app::SERVICE_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
 
     let request = v1::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(String::new())),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
     };
     let mut client = v1::server_reflection_client::ServerReflectionClient::new(channel.clone());
-    let mut answers = client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
     let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
         answers.next().await.unwrap().unwrap().message_response
     else {
@@ -45,26 +65,52 @@ async fn reflection_v1_and_v1alpha_list_the_seven_fenghuo_services() {
     for s in &expected {
         assert!(names.contains(s), "v1 reflection lacks {s}: {names:?}");
     }
-    assert_eq!(names.iter().filter(|n| n.starts_with("fenghuo.v1.")).count(), 7);
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("fenghuo.v1."))
+            .count(),
+        7
+    );
 
     let request = v1alpha::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(v1alpha::server_reflection_request::MessageRequest::ListServices(String::new())),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
     };
     let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
-    let mut answers = client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
     let Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
         answers.next().await.unwrap().unwrap().message_response
     else {
         panic!("v1alpha reflection did not list services");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert_eq!(names.iter().filter(|n| n.starts_with("fenghuo.v1.")).count(), 7, "{names:?}");
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("fenghuo.v1."))
+            .count(),
+        7,
+        "{names:?}"
+    );
 }
 
 async fn who_am_i(endpoint: &str, pki: &ClientPki) -> Result<pb::WhoAmIResponse, String> {
-    let client = Client::connect(endpoint, pki).await.map_err(|e| format!("{e:#}"))?;
-    client.registry().who_am_i(pb::WhoAmIRequest {}).await.map(|r| r.into_inner()).map_err(|s| s.to_string())
+    let client = Client::connect(endpoint, pki)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    client
+        .registry()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|s| s.to_string())
 }
 
 #[tokio::test]
@@ -72,14 +118,26 @@ async fn a_client_without_a_certificate_is_refused_at_the_handshake() {
     use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     fenghuo_client::install_crypto_provider();
-    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(app.client_pki("miit").ca_pem));
-    let outcome = match Endpoint::from_shared(app.endpoint.clone()).unwrap().tls_config(tls).unwrap().connect().await {
+    let tls =
+        ClientTlsConfig::new().ca_certificate(Certificate::from_pem(app.client_pki("miit").ca_pem));
+    let outcome = match Endpoint::from_shared(app.endpoint.clone())
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+    {
         Err(_) => None,
         Ok(channel) => Some(
-            pb::registry_service_client::RegistryServiceClient::new(channel).who_am_i(pb::WhoAmIRequest {}).await,
+            pb::registry_service_client::RegistryServiceClient::new(channel)
+                .who_am_i(pb::WhoAmIRequest {})
+                .await,
         ),
     };
-    assert!(!matches!(outcome, Some(Ok(_))), "a certificate-less client was served");
+    assert!(
+        !matches!(outcome, Some(Ok(_))),
+        "a certificate-less client was served"
+    );
 }
 
 #[tokio::test]
@@ -87,15 +145,28 @@ async fn a_client_with_a_certificate_from_another_ca_is_refused() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let (rogue_ca, _) = fenghuo::pki::CertificateAuthority::generate("rogue CA").unwrap();
     let (cert, key) = rogue_ca.issue_client("telecom-gd", "impostor").unwrap();
-    let pki = ClientPki { ca_pem: app.client_pki("telecom-gd").ca_pem, cert_pem: cert, key_pem: key };
+    let pki = ClientPki {
+        ca_pem: app.client_pki("telecom-gd").ca_pem,
+        cert_pem: cert,
+        key_pem: key,
+    };
     assert!(who_am_i(&app.endpoint, &pki).await.is_err());
 }
 
 #[tokio::test]
 async fn an_unregistered_certificate_from_the_platform_ca_is_refused() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let (cert, key) = app.pki().authority().unwrap().issue_client("telecom-gd", "unregistered").unwrap();
-    let pki = ClientPki { ca_pem: app.client_pki("telecom-gd").ca_pem, cert_pem: cert, key_pem: key };
+    let (cert, key) = app
+        .pki()
+        .authority()
+        .unwrap()
+        .issue_client("telecom-gd", "unregistered")
+        .unwrap();
+    let pki = ClientPki {
+        ca_pem: app.client_pki("telecom-gd").ca_pem,
+        cert_pem: cert,
+        key_pem: key,
+    };
     let err = who_am_i(&app.endpoint, &pki).await.unwrap_err();
     assert!(err.contains("not registered"), "{err}");
 }
@@ -103,7 +174,9 @@ async fn an_unregistered_certificate_from_the_platform_ca_is_refused() {
 #[tokio::test]
 async fn the_organisation_comes_from_the_certificate() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let me = who_am_i(&app.endpoint, &app.client_pki("telecom-gd")).await.unwrap();
+    let me = who_am_i(&app.endpoint, &app.client_pki("telecom-gd"))
+        .await
+        .unwrap();
     let org = me.organisation.unwrap();
     assert_eq!(org.id, "telecom-gd");
     assert_eq!(org.province, "440000");
@@ -112,26 +185,48 @@ async fn the_organisation_comes_from_the_certificate() {
     assert!(me.officer.is_empty());
 }
 
-on_both_backends!(revoking_a_certificate_refuses_it_and_ends_its_open_stream, disabling_an_organisation_refuses_its_calls);
+on_both_backends!(
+    revoking_a_certificate_refuses_it_and_ends_its_open_stream,
+    disabling_an_organisation_refuses_its_calls
+);
 
 async fn revoking_a_certificate_refuses_it_and_ends_its_open_stream(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let old_pki = app.client_pki("telecom-gd");
     // A second certificate: revoking it must leave the first one working.
     let leaked = app.issue_certificate("telecom-gd").await;
     let leaked_pki = app.client_pki("telecom-gd");
     let client = Client::connect(&app.endpoint, &leaked_pki).await.unwrap();
-    let contact = pb::Contact { person: "Duty desk".into(), phone: "+8620123".into(), ..Default::default() };
-    let update = pb::UpdateContactsRequest { organisation_id: "telecom-gd".into(), contacts: vec![contact] };
+    let contact = pb::Contact {
+        person: "Duty desk".into(),
+        phone: "+8620123".into(),
+        ..Default::default()
+    };
+    let update = pb::UpdateContactsRequest {
+        organisation_id: "telecom-gd".into(),
+        contacts: vec![contact],
+    };
     client.registry().update_contacts(update).await.unwrap();
-    let mut stream = client.audit().stream_audit(pb::StreamAuditRequest { after_seq: 0 }).await.unwrap().into_inner();
-    let first = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("a record arrives");
+    let mut stream = client
+        .audit()
+        .stream_audit(pb::StreamAuditRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("a record arrives");
     assert_eq!(first.unwrap().unwrap().action, "registry.contacts.update");
 
     app.client("miit")
         .await
         .registry()
-        .revoke_certificate(pb::RevokeCertificateRequest { fingerprint: leaked.fingerprint.clone(), reason: "key leaked".into() })
+        .revoke_certificate(pb::RevokeCertificateRequest {
+            fingerprint: leaked.fingerprint.clone(),
+            reason: "key leaked".into(),
+        })
         .await
         .unwrap();
 
@@ -149,7 +244,11 @@ async fn revoking_a_certificate_refuses_it_and_ends_its_open_stream(backend: Bac
     let status = ended.expect("the stream ends with a status");
     assert_eq!(status.code(), Code::Unauthenticated, "{status}");
 
-    let err = client.registry().who_am_i(pb::WhoAmIRequest {}).await.unwrap_err();
+    let err = client
+        .registry()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
     assert!(err.message().contains("revoked"), "{}", err.message());
     // The organisation's other certificate is untouched.
@@ -157,16 +256,95 @@ async fn revoking_a_certificate_refuses_it_and_ends_its_open_stream(backend: Bac
 }
 
 async fn disabling_an_organisation_refuses_its_calls(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let vendor = app.client("vendor-bj").await;
-    assert_eq!(code(vendor.registry().who_am_i(pb::WhoAmIRequest {}).await), Code::Ok);
+    assert_eq!(
+        code(vendor.registry().who_am_i(pb::WhoAmIRequest {}).await),
+        Code::Ok
+    );
     let miit = app.officer("miit").await;
-    let disable = pb::SetOrganisationEnabledRequest { id: "vendor-bj".into(), enabled: false, reason: "licence suspended".into() };
-    miit.registry().set_organisation_enabled(disable).await.unwrap();
-    let err = vendor.registry().who_am_i(pb::WhoAmIRequest {}).await.unwrap_err();
+    let disable = pb::SetOrganisationEnabledRequest {
+        id: "vendor-bj".into(),
+        enabled: false,
+        reason: "licence suspended".into(),
+    };
+    miit.registry()
+        .set_organisation_enabled(disable)
+        .await
+        .unwrap();
+    let err = vendor
+        .registry()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
     assert!(err.message().contains("disabled"), "{}", err.message());
-    let enable = pb::SetOrganisationEnabledRequest { id: "vendor-bj".into(), enabled: true, reason: String::new() };
-    miit.registry().set_organisation_enabled(enable).await.unwrap();
-    assert_eq!(code(vendor.registry().who_am_i(pb::WhoAmIRequest {}).await), Code::Ok);
+    let enable = pb::SetOrganisationEnabledRequest {
+        id: "vendor-bj".into(),
+        enabled: true,
+        reason: String::new(),
+    };
+    miit.registry()
+        .set_organisation_enabled(enable)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(vendor.registry().who_am_i(pb::WhoAmIRequest {}).await),
+        Code::Ok
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_replica_ends_the_stream_held_on_another() {
+    let Some(a) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let b = a.spawn_replica().await;
+    let leaked = a.issue_certificate("telecom-gd").await;
+    let client = Client::connect(&b.endpoint, &b.client_pki("telecom-gd"))
+        .await
+        .unwrap();
+    let contact = pb::Contact {
+        person: "Duty desk".into(),
+        phone: "+8620123".into(),
+        ..Default::default()
+    };
+    let update = pb::UpdateContactsRequest {
+        organisation_id: "telecom-gd".into(),
+        contacts: vec![contact],
+    };
+    client.registry().update_contacts(update).await.unwrap();
+    let mut stream = client
+        .audit()
+        .stream_audit(pb::StreamAuditRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("a record arrives on replica B");
+    a.client("miit")
+        .await
+        .registry()
+        .revoke_certificate(pb::RevokeCertificateRequest {
+            fingerprint: leaked.fingerprint,
+            reason: "key leaked".into(),
+        })
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.next().await {
+                Some(Ok(_)) => continue,
+                Some(Err(status)) => return status,
+                None => panic!("stream closed without a status"),
+            }
+        }
+    })
+    .await
+    .expect("replica B ends the stream");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    b.stop().await;
 }

@@ -19,7 +19,9 @@ fn organisation(id: &str, role: pb::Role, province: &str) -> pb::CreateOrganisat
 /// The field a refusal names in its BadRequest details.
 fn bad_field(status: &tonic::Status) -> String {
     assert_eq!(status.code(), Code::InvalidArgument, "{status}");
-    let details = status.get_details_bad_request().expect("BadRequest details");
+    let details = status
+        .get_details_bad_request()
+        .expect("BadRequest details");
     details.field_violations[0].field.clone()
 }
 
@@ -29,20 +31,59 @@ async fn bad_organisations_are_refused_naming_the_field() {
     let mut registry = app.client("miit").await.registry();
     let cases = [
         (organisation("X", pb::Role::BasicTelecom, "440000"), "id"),
-        (organisation("unicom-gd", pb::Role::BasicTelecom, "guangdong"), "province"),
-        (organisation("unicom-gd", pb::Role::BasicTelecom, "440100"), "province"),
-        (organisation("unicom-gd", pb::Role::Unspecified, "440000"), "roles[0]"),
-        (pb::CreateOrganisationRequest { roles: vec![], ..organisation("unicom-gd", pb::Role::BasicTelecom, "440000") }, "roles"),
-        (pb::CreateOrganisationRequest { name: " ".into(), ..organisation("unicom-gd", pb::Role::BasicTelecom, "440000") }, "name"),
-        (organisation("ca-zj", pb::Role::ProvincialRegulator, "national"), "province"),
-        (pb::CreateOrganisationRequest { parent_id: "no-such-group".into(), ..organisation("unicom-gd", pb::Role::BasicTelecom, "440000") }, "parent_id"),
+        (
+            organisation("unicom-gd", pb::Role::BasicTelecom, "guangdong"),
+            "province",
+        ),
+        (
+            organisation("unicom-gd", pb::Role::BasicTelecom, "440100"),
+            "province",
+        ),
+        (
+            organisation("unicom-gd", pb::Role::Unspecified, "440000"),
+            "roles[0]",
+        ),
+        (
+            pb::CreateOrganisationRequest {
+                roles: vec![],
+                ..organisation("unicom-gd", pb::Role::BasicTelecom, "440000")
+            },
+            "roles",
+        ),
+        (
+            pb::CreateOrganisationRequest {
+                name: " ".into(),
+                ..organisation("unicom-gd", pb::Role::BasicTelecom, "440000")
+            },
+            "name",
+        ),
+        (
+            organisation("ca-zj", pb::Role::ProvincialRegulator, "national"),
+            "province",
+        ),
+        (
+            pb::CreateOrganisationRequest {
+                parent_id: "no-such-group".into(),
+                ..organisation("unicom-gd", pb::Role::BasicTelecom, "440000")
+            },
+            "parent_id",
+        ),
     ];
     for (request, field) in cases {
-        let err = registry.create_organisation(request.clone()).await.unwrap_err();
+        let err = registry
+            .create_organisation(request.clone())
+            .await
+            .unwrap_err();
         assert_eq!(bad_field(&err), field, "{request:?}: {err}");
     }
-    registry.create_organisation(organisation("unicom-gd", pb::Role::BasicTelecom, "440000")).await.unwrap();
-    let err = registry.create_organisation(organisation("unicom-gd", pb::Role::BasicTelecom, "440000")).await.unwrap_err();
+    registry
+        .create_organisation(organisation("unicom-gd", pb::Role::BasicTelecom, "440000"))
+        .await
+        .unwrap();
+    let err = registry
+        .create_organisation(organisation("unicom-gd", pb::Role::BasicTelecom, "440000"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::AlreadyExists);
 }
 
@@ -53,19 +94,36 @@ async fn a_certificate_from_another_ca_or_for_another_organisation_cannot_be_reg
     let (rogue, _) = fenghuo::pki::CertificateAuthority::generate("rogue").unwrap();
     let (cert, _) = rogue.issue_client("telecom-gd", "x").unwrap();
     let err = registry
-        .register_certificate(pb::RegisterCertificateRequest { organisation_id: "telecom-gd".into(), certificate_pem: cert })
+        .register_certificate(pb::RegisterCertificateRequest {
+            organisation_id: "telecom-gd".into(),
+            certificate_pem: cert,
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_field(&err), "certificate_pem");
     assert!(err.message().contains("platform CA"));
-    let (cert, _) = app.pki().authority().unwrap().issue_client("vendor-bj", "x").unwrap();
+    let (cert, _) = app
+        .pki()
+        .authority()
+        .unwrap()
+        .issue_client("vendor-bj", "x")
+        .unwrap();
     let err = registry
-        .register_certificate(pb::RegisterCertificateRequest { organisation_id: "telecom-gd".into(), certificate_pem: cert })
+        .register_certificate(pb::RegisterCertificateRequest {
+            organisation_id: "telecom-gd".into(),
+            certificate_pem: cert,
+        })
         .await
         .unwrap_err();
-    assert!(err.message().contains("names organisation vendor-bj"), "{err}");
+    assert!(
+        err.message().contains("names organisation vendor-bj"),
+        "{err}"
+    );
     let err = registry
-        .register_certificate(pb::RegisterCertificateRequest { organisation_id: "telecom-gd".into(), certificate_pem: "junk".into() })
+        .register_certificate(pb::RegisterCertificateRequest {
+            organisation_id: "telecom-gd".into(),
+            certificate_pem: "junk".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_field(&err), "certificate_pem");
@@ -75,48 +133,98 @@ async fn a_certificate_from_another_ca_or_for_another_organisation_cannot_be_reg
 async fn a_provincial_regulator_acts_only_in_its_province_and_cannot_create_authorities() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let mut gdca = app.client("gdca").await.registry();
-    gdca.create_organisation(organisation("mobile-gd", pb::Role::BasicTelecom, "440000")).await.unwrap();
-    let err = gdca.create_organisation(organisation("mobile-bj", pb::Role::BasicTelecom, "110000")).await.unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
-    assert!(err.message().contains("110000"), "{}", err.message());
-    let err = gdca.create_organisation(organisation("ca-gd-2", pb::Role::ProvincialRegulator, "440000")).await.unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
-    // Listing is confined to its province even when it asks for all.
-    let listed = gdca.list_organisations(pb::ListOrganisationsRequest::default()).await.unwrap().into_inner().organisations;
-    assert!(listed.iter().all(|o| o.province == "440000"), "{listed:?}");
-    assert!(listed.iter().any(|o| o.id == "telecom-gd"));
+    gdca.create_organisation(organisation("mobile-gd", pb::Role::BasicTelecom, "440000"))
+        .await
+        .unwrap();
     let err = gdca
-        .list_organisations(pb::ListOrganisationsRequest { province: "110000".into(), ..Default::default() })
+        .create_organisation(organisation("mobile-bj", pb::Role::BasicTelecom, "110000"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let err = gdca.list_certificates(pb::ListCertificatesRequest { organisation_id: "vendor-bj".into(), ..Default::default() }).await.unwrap_err();
+    assert!(err.message().contains("110000"), "{}", err.message());
+    let err = gdca
+        .create_organisation(organisation(
+            "ca-gd-2",
+            pb::Role::ProvincialRegulator,
+            "440000",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Listing is confined to its province even when it asks for all.
+    let listed = gdca
+        .list_organisations(pb::ListOrganisationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .organisations;
+    assert!(listed.iter().all(|o| o.province == "440000"), "{listed:?}");
+    assert!(listed.iter().any(|o| o.id == "telecom-gd"));
+    let err = gdca
+        .list_organisations(pb::ListOrganisationsRequest {
+            province: "110000".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = gdca
+        .list_certificates(pb::ListCertificatesRequest {
+            organisation_id: "vendor-bj".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }
 
 #[tokio::test]
 async fn a_group_company_manages_its_provincial_subsidiary_but_not_others() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    app.add_organisation("telecom-group", pb::Role::BasicTelecom, "110000", "").await;
-    app.add_organisation("telecom-group-zj", pb::Role::BasicTelecom, "330000", "telecom-group").await;
+    app.add_organisation("telecom-group", pb::Role::BasicTelecom, "110000", "")
+        .await;
+    app.add_organisation(
+        "telecom-group-zj",
+        pb::Role::BasicTelecom,
+        "330000",
+        "telecom-group",
+    )
+    .await;
     let group = app.client("telecom-group").await;
     let sub = group
         .registry()
-        .get_organisation(pb::GetOrganisationRequest { id: "telecom-group-zj".into() })
+        .get_organisation(pb::GetOrganisationRequest {
+            id: "telecom-group-zj".into(),
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(sub.parent_id, "telecom-group");
     group
         .registry()
-        .list_officers(pb::ListOfficersRequest { organisation_id: "telecom-group-zj".into(), ..Default::default() })
+        .list_officers(pb::ListOfficersRequest {
+            organisation_id: "telecom-group-zj".into(),
+            ..Default::default()
+        })
         .await
         .unwrap();
     // The subsidiary does not manage its parent, and neither manages a stranger.
     let sub_client = app.client("telecom-group-zj").await;
-    let err = sub_client.registry().get_organisation(pb::GetOrganisationRequest { id: "telecom-group".into() }).await.unwrap_err();
+    let err = sub_client
+        .registry()
+        .get_organisation(pb::GetOrganisationRequest {
+            id: "telecom-group".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let err = group.registry().get_organisation(pb::GetOrganisationRequest { id: "telecom-gd".into() }).await.unwrap_err();
+    let err = group
+        .registry()
+        .get_organisation(pb::GetOrganisationRequest {
+            id: "telecom-gd".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }
 
@@ -125,7 +233,11 @@ async fn officers_and_keys_are_validated() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let mut registry = app.client("telecom-gd").await.registry();
     let err = registry
-        .register_officer(pb::RegisterOfficerRequest { organisation_id: "telecom-gd".into(), name: "bad name".into(), display_name: "x".into() })
+        .register_officer(pb::RegisterOfficerRequest {
+            organisation_id: "telecom-gd".into(),
+            name: "bad name".into(),
+            display_name: "x".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_field(&err), "name");
@@ -150,14 +262,20 @@ async fn officers_and_keys_are_validated() {
         .unwrap_err();
     assert_eq!(bad_field(&err), "public_key_pem");
     let err = registry
-        .revoke_certificate(pb::RevokeCertificateRequest { fingerprint: "abc".into(), reason: "x".into() })
+        .revoke_certificate(pb::RevokeCertificateRequest {
+            fingerprint: "abc".into(),
+            reason: "x".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_field(&err), "fingerprint");
     let err = registry
         .update_contacts(pb::UpdateContactsRequest {
             organisation_id: "telecom-gd".into(),
-            contacts: vec![pb::Contact { person: "Li".into(), ..Default::default() }],
+            contacts: vec![pb::Contact {
+                person: "Li".into(),
+                ..Default::default()
+            }],
         })
         .await
         .unwrap_err();
@@ -165,7 +283,10 @@ async fn officers_and_keys_are_validated() {
     let err = registry
         .list_officers(pb::ListOfficersRequest {
             organisation_id: "telecom-gd".into(),
-            page: Some(pb::PageRequest { page_size: 5000, page_token: String::new() }),
+            page: Some(pb::PageRequest {
+                page_size: 5000,
+                page_token: String::new(),
+            }),
         })
         .await
         .unwrap_err();
@@ -175,10 +296,22 @@ async fn officers_and_keys_are_validated() {
 #[tokio::test]
 async fn rpcs_of_later_issues_answer_unimplemented_naming_what_is_missing() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let err = app.client("telecom-gd").await.threats().submit_threat(pb::SubmitThreatRequest::default()).await.unwrap_err();
+    let err = app
+        .client("telecom-gd")
+        .await
+        .threats()
+        .submit_threat(pb::SubmitThreatRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
     assert!(err.message().contains("issue #3"), "{}", err.message());
     // Authorization still comes first.
-    let err = app.client("party-gd").await.threats().submit_threat(pb::SubmitThreatRequest::default()).await.unwrap_err();
+    let err = app
+        .client("party-gd")
+        .await
+        .threats()
+        .submit_threat(pb::SubmitThreatRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }

@@ -54,7 +54,13 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let (database_url, pg) = match backend {
-        Backend::Sqlite => (format!("sqlite://{}?mode=rwc", data_dir.join("fenghuo.db").display()), None),
+        Backend::Sqlite => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("fenghuo.db").display()
+            ),
+            None,
+        ),
         Backend::Postgres => {
             let db = PgDatabase::create().await?;
             (db.url.clone(), Some(db))
@@ -67,7 +73,9 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         database_url: Secret::new(database_url.clone()),
         tls: TlsSource::Development,
     };
-    let app = Application::build(settings, clock.clone()).await.expect("server starts");
+    let app = Application::build(settings, clock.clone())
+        .await
+        .expect("server starts");
     Some(TestApp {
         endpoint: format!("https://127.0.0.1:{}", app.local_addr().port()),
         clock,
@@ -90,12 +98,17 @@ impl TestApp {
 
     /// A connection with `org`'s certificate and no officer.
     pub async fn client(&self, org: &str) -> Client {
-        Client::connect(&self.endpoint, &self.client_pki(org)).await.expect("connect")
+        Client::connect(&self.endpoint, &self.client_pki(org))
+            .await
+            .expect("connect")
     }
 
     /// A connection with `org`'s certificate acting as its duty officer.
     pub async fn officer(&self, org: &str) -> Client {
-        self.client(org).await.with_token(&self.token(org, DEMO_OFFICER)).unwrap()
+        self.client(org)
+            .await
+            .with_token(&self.token(org, DEMO_OFFICER))
+            .unwrap()
     }
 
     /// A 15-minute token signed with `org`'s development key at the manual clock's now.
@@ -103,12 +116,27 @@ impl TestApp {
         self.token_with(org, officer, self.clock.now(), 900)
     }
 
-    pub fn token_with(&self, org: &str, officer: &str, at: chrono::DateTime<chrono::Utc>, lifetime: i64) -> String {
+    pub fn token_with(
+        &self,
+        org: &str,
+        officer: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        lifetime: i64,
+    ) -> String {
         let pki = self.pki();
         let key = std::fs::read_to_string(pki.token_key(org)).unwrap();
-        let cert = fenghuo::pki::ClientCertificate::from_pem(&self.client_pki(org).cert_pem).unwrap();
-        fenghuo::auth::token::sign_ed25519(&key, &fenghuo::seed::demo_kid(org), org, officer, &cert.thumbprint, at, lifetime)
-            .unwrap()
+        let cert =
+            fenghuo::pki::ClientCertificate::from_pem(&self.client_pki(org).cert_pem).unwrap();
+        fenghuo::auth::token::sign_ed25519(
+            &key,
+            &fenghuo::seed::demo_kid(org),
+            org,
+            officer,
+            &cert.thumbprint,
+            at,
+            lifetime,
+        )
+        .unwrap()
     }
 
     /// Registers an organisation through the API as the national regulator, with a
@@ -155,17 +183,55 @@ impl TestApp {
         // Connect before the files change: `org` may be miit itself.
         let miit = self.client("miit").await;
         let pki = self.pki();
-        let (cert, key) = pki.authority().unwrap().issue_client(org, &format!("{org} client")).unwrap();
+        let (cert, key) = pki
+            .authority()
+            .unwrap()
+            .issue_client(org, &format!("{org} client"))
+            .unwrap();
         let dir = pki.client_dir(org);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("client.crt"), &cert).unwrap();
         fenghuo::pki::dev::write_secret(&dir.join("client.key"), &key).unwrap();
-        std::fs::write(dir.join("ca.crt"), std::fs::read_to_string(pki.ca_cert()).unwrap()).unwrap();
+        std::fs::write(
+            dir.join("ca.crt"),
+            std::fs::read_to_string(pki.ca_cert()).unwrap(),
+        )
+        .unwrap();
         miit.registry()
-            .register_certificate(pb::RegisterCertificateRequest { organisation_id: org.into(), certificate_pem: cert })
+            .register_certificate(pb::RegisterCertificateRequest {
+                organisation_id: org.into(),
+                certificate_pem: cert,
+            })
             .await
             .expect("register certificate")
             .into_inner()
+    }
+
+    /// A second server on the same database and data directory: another replica
+    /// (PostgreSQL only; SQLite locks its data directory).
+    pub async fn spawn_replica(&self) -> TestApp {
+        let settings = Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: self.data_dir.clone(),
+            database_url: Secret::new(self.database_url.clone()),
+            tls: TlsSource::Development,
+        };
+        let app = Application::build(settings, self.clock.clone())
+            .await
+            .expect("replica starts");
+        TestApp {
+            endpoint: format!("https://127.0.0.1:{}", app.local_addr().port()),
+            clock: self.clock.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            app: Some(app),
+            _pg: None,
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn application(&self) -> &Application {
+        self.app.as_ref().expect("running")
     }
 
     pub async fn stop(mut self) {
@@ -189,16 +255,28 @@ impl PgDatabase {
         let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
             Ok(c) => c,
             Err(e) if std::env::var("CI").is_err() => {
-                eprintln!("skipped: PostgreSQL unreachable at {admin_url} ({e}); CI would fail here");
+                eprintln!(
+                    "skipped: PostgreSQL unreachable at {admin_url} ({e}); CI would fail here"
+                );
                 return None;
             }
             Err(e) => panic!("PostgreSQL unreachable at {admin_url} with CI set: {e}"),
         };
         let name = format!("fenghuo_t_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.expect("create database");
-        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin_url);
         let url = format!("{base}/{name}");
-        Some(PgDatabase { admin_url, name, url })
+        Some(PgDatabase {
+            admin_url,
+            name,
+            url,
+        })
     }
 }
 
@@ -207,12 +285,17 @@ impl Drop for PgDatabase {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs inside the test's runtime; use a thread of its own to block on the drop.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut admin)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
                 }
             });
         })

@@ -9,13 +9,23 @@ use tonic::Code;
 use crate::support::{Backend, spawn_app};
 
 fn enable(id: &str) -> pb::SetOrganisationEnabledRequest {
-    pb::SetOrganisationEnabledRequest { id: id.into(), enabled: true, reason: String::new() }
+    pb::SetOrganisationEnabledRequest {
+        id: id.into(),
+        enabled: true,
+        reason: String::new(),
+    }
 }
 
 #[tokio::test]
 async fn a_decision_without_an_officer_token_is_refused() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let err = app.client("miit").await.registry().set_organisation_enabled(enable("vendor-bj")).await.unwrap_err();
+    let err = app
+        .client("miit")
+        .await
+        .registry()
+        .set_organisation_enabled(enable("vendor-bj"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
     assert!(err.message().contains("officer token"), "{}", err.message());
 }
@@ -24,12 +34,23 @@ async fn a_decision_without_an_officer_token_is_refused() {
 async fn a_valid_token_names_the_officer_in_whoami_and_in_the_audit_log() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let miit = app.officer("miit").await;
-    let me = miit.registry().who_am_i(pb::WhoAmIRequest {}).await.unwrap().into_inner();
+    let me = miit
+        .registry()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(me.officer, "duty-officer");
-    miit.registry().set_organisation_enabled(enable("vendor-bj")).await.unwrap();
+    miit.registry()
+        .set_organisation_enabled(enable("vendor-bj"))
+        .await
+        .unwrap();
     let records = miit
         .audit()
-        .query_audit(pb::QueryAuditRequest { subject: "organisation:vendor-bj".into(), ..Default::default() })
+        .query_audit(pb::QueryAuditRequest {
+            subject: "organisation:vendor-bj".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -43,7 +64,11 @@ async fn a_valid_token_names_the_officer_in_whoami_and_in_the_audit_log() {
 
 async fn refusal(app: &crate::support::TestApp, token: &str) -> String {
     let client = app.client("miit").await.with_token(token).unwrap();
-    let err = client.registry().who_am_i(pb::WhoAmIRequest {}).await.unwrap_err();
+    let err = client
+        .registry()
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated, "{err}");
     err.message().to_owned()
 }
@@ -75,7 +100,11 @@ async fn a_token_bound_to_another_certificate_is_refused() {
 #[tokio::test]
 async fn a_token_for_an_unknown_or_disabled_officer_is_refused() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    assert!(refusal(&app, &app.token("miit", "nobody")).await.contains("not a registered, enabled officer"));
+    assert!(
+        refusal(&app, &app.token("miit", "nobody"))
+            .await
+            .contains("not a registered, enabled officer")
+    );
     let miit = app.client("miit").await;
     miit.registry()
         .set_officer_enabled(pb::SetOfficerEnabledRequest {
@@ -86,7 +115,11 @@ async fn a_token_for_an_unknown_or_disabled_officer_is_refused() {
         })
         .await
         .unwrap();
-    assert!(refusal(&app, &app.token("miit", "duty-officer")).await.contains("not a registered, enabled officer"));
+    assert!(
+        refusal(&app, &app.token("miit", "duty-officer"))
+            .await
+            .contains("not a registered, enabled officer")
+    );
 }
 
 #[tokio::test]
@@ -94,7 +127,11 @@ async fn a_token_signed_by_another_organisations_key_is_refused() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     // telecom-gd's key and kid, presented by miit.
     let token = app.token("telecom-gd", "duty-officer");
-    assert!(refusal(&app, &token).await.contains("not registered for organisation miit"));
+    assert!(
+        refusal(&app, &token)
+            .await
+            .contains("not registered for organisation miit")
+    );
 }
 
 #[tokio::test]
@@ -110,7 +147,11 @@ async fn a_revoked_token_key_is_refused() {
         })
         .await
         .unwrap();
-    assert!(refusal(&app, &app.token("miit", "duty-officer")).await.contains("revoked"));
+    assert!(
+        refusal(&app, &app.token("miit", "duty-officer"))
+            .await
+            .contains("revoked")
+    );
 }
 
 #[tokio::test]

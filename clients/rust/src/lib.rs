@@ -32,8 +32,15 @@ impl ClientPki {
     /// Reads `ca.crt`, `client.crt` and `client.key` from a directory, as the dev PKI lays them out.
     pub fn from_dir(dir: impl AsRef<Path>) -> anyhow::Result<Self> {
         let dir = dir.as_ref();
-        let read = |f: &str| std::fs::read_to_string(dir.join(f)).with_context(|| format!("reading {}", dir.join(f).display()));
-        Ok(Self { ca_pem: read("ca.crt")?, cert_pem: read("client.crt")?, key_pem: read("client.key")? })
+        let read = |f: &str| {
+            std::fs::read_to_string(dir.join(f))
+                .with_context(|| format!("reading {}", dir.join(f).display()))
+        };
+        Ok(Self {
+            ca_pem: read("ca.crt")?,
+            cert_pem: read("client.crt")?,
+            key_pem: read("client.key")?,
+        })
     }
 }
 
@@ -42,9 +49,14 @@ impl ClientPki {
 pub struct OfficerToken(Option<MetadataValue<Ascii>>);
 
 impl Interceptor for OfficerToken {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(token) = &self.0 {
-            request.metadata_mut().insert("authorization", token.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
         }
         Ok(request)
     }
@@ -71,7 +83,10 @@ impl Client {
     }
 
     pub async fn connect(endpoint: &str, pki: &ClientPki) -> anyhow::Result<Client> {
-        Ok(Client { channel: Self::channel(endpoint, pki).await?, token: OfficerToken::default() })
+        Ok(Client {
+            channel: Self::channel(endpoint, pki).await?,
+            token: OfficerToken::default(),
+        })
     }
 
     /// The mTLS channel alone, for the standard health and reflection clients.
@@ -91,8 +106,13 @@ impl Client {
     /// The same connection, acting as an officer (a JWT from the organisation's identity provider,
     /// or `fenghuo token issue` in development).
     pub fn with_token(&self, token: &str) -> anyhow::Result<Client> {
-        let value: MetadataValue<Ascii> = format!("Bearer {token}").parse().context("token is not ASCII")?;
-        Ok(Client { channel: self.channel.clone(), token: OfficerToken(Some(value)) })
+        let value: MetadataValue<Ascii> = format!("Bearer {token}")
+            .parse()
+            .context("token is not ASCII")?;
+        Ok(Client {
+            channel: self.channel.clone(),
+            token: OfficerToken(Some(value)),
+        })
     }
 
     pub fn raw_channel(&self) -> Channel {
@@ -112,7 +132,9 @@ impl Client {
     pub fn threats(&self) -> pb::threat_service_client::ThreatServiceClient<AuthedChannel> {
         pb::threat_service_client::ThreatServiceClient::new(self.authed())
     }
-    pub fn identification(&self) -> pb::identification_service_client::IdentificationServiceClient<AuthedChannel> {
+    pub fn identification(
+        &self,
+    ) -> pb::identification_service_client::IdentificationServiceClient<AuthedChannel> {
         pb::identification_service_client::IdentificationServiceClient::new(self.authed())
     }
     pub fn disposal(&self) -> pb::disposal_service_client::DisposalServiceClient<AuthedChannel> {

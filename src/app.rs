@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::sync::watch;
@@ -11,20 +12,26 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-use crate::api::{audit::AuditApi, registry::RegistryApi};
+use crate::api::{audit::AuditApi, calendar::CalendarApi, registry::RegistryApi};
 use crate::auth::layer::AuthLayer;
 use crate::auth::monitor::AccessMonitor;
 use crate::config::{Settings, TlsSource};
 use crate::domain::clock::SharedClock;
+use crate::domain::policy::DeadlinePolicy;
 use crate::pb;
 use crate::pki::DevPki;
 use crate::store::Store;
+use crate::timers::{POLL_INTERVAL, Scheduler, TimerHandlers};
 
 pub struct Application {
     local_addr: SocketAddr,
     store: Store,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
+    timers: Arc<Scheduler>,
+    scheduler: JoinHandle<()>,
+    timers_caught_up: watch::Receiver<bool>,
+    policy: Arc<DeadlinePolicy>,
     /// Held for the server's life: one SQLite server per data directory.
     _lock: Option<std::fs::File>,
 }
@@ -43,6 +50,15 @@ pub fn install_crypto_provider() {
 
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
+        Self::build_with_timers(settings, clock, TimerHandlers::new()).await
+    }
+
+    /// [`Application::build`] with extra timer handlers (tests register theirs here).
+    pub async fn build_with_timers(
+        settings: Settings,
+        clock: SharedClock,
+        extra_handlers: TimerHandlers,
+    ) -> anyhow::Result<Application> {
         install_crypto_provider();
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
@@ -79,6 +95,13 @@ impl Application {
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let monitor = AccessMonitor::start(store.clone(), shutdown_rx.clone()).await?;
+        let policy = Arc::new(settings.policy.clone());
+
+        // Every replica runs the scheduler; the first step fires what fell due while down.
+        let handlers = TimerHandlers::new().merge(extra_handlers);
+        let timers = Arc::new(Scheduler::new(store.clone(), clock.clone(), handlers));
+        let (scheduler, timers_caught_up) =
+            timers.clone().spawn(shutdown_rx.clone(), POLL_INTERVAL);
 
         let (health_reporter, health) = tonic_health::server::health_reporter();
         for name in SERVICE_NAMES {
@@ -135,7 +158,10 @@ impl Application {
                 NotBuilt,
             ))
             .add_service(pb::calendar_service_server::CalendarServiceServer::new(
-                NotBuilt,
+                CalendarApi {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                },
             ));
 
         let mut stop = shutdown_rx;
@@ -154,8 +180,28 @@ impl Application {
             store,
             shutdown,
             server,
+            timers,
+            scheduler,
+            timers_caught_up,
+            policy,
             _lock: lock,
         })
+    }
+
+    /// The timer scheduler of this replica (tests step it under the manual clock).
+    pub fn timers(&self) -> &Scheduler {
+        &self.timers
+    }
+
+    /// Resolves once the start-up run has fired every timer that was due at start.
+    pub async fn timers_caught_up(&self) {
+        let mut rx = self.timers_caught_up.clone();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// The deadline policy in force.
+    pub fn policy(&self) -> &Arc<DeadlinePolicy> {
+        &self.policy
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -175,6 +221,7 @@ impl Application {
             let _ = shutdown.send(true);
         });
         self.server.await??;
+        let _ = self.scheduler.await;
         self.store.close().await;
         Ok(())
     }
@@ -183,6 +230,7 @@ impl Application {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.server.await??;
+        let _ = self.scheduler.await;
         self.store.close().await;
         Ok(())
     }
@@ -207,7 +255,6 @@ impl pb::threat_service_server::ThreatService for NotBuilt {}
 impl pb::identification_service_server::IdentificationService for NotBuilt {}
 impl pb::disposal_service_server::DisposalService for NotBuilt {}
 impl pb::appeal_service_server::AppealService for NotBuilt {}
-impl pb::calendar_service_server::CalendarService for NotBuilt {}
 
 fn read_tls(ca: PathBuf, cert: PathBuf, key: PathBuf) -> anyhow::Result<TlsMaterial> {
     let read = |p: &PathBuf| {

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::domain::policy::DeadlinePolicy;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 pub const DEFAULT_DATA_DIR: &str = "fenghuo-data";
 
@@ -50,6 +52,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: Secret,
     pub tls: TlsSource,
+    /// The deadline policy: the shipped one with the policy file's entries over it (Art. 14).
+    pub policy: DeadlinePolicy,
 }
 
 /// The TOML file's shape; every key optional.
@@ -60,6 +64,8 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub tls: Option<TlsFileConfig>,
+    /// A deadline-policy TOML laid over the shipped one (`data/policy/default.toml`).
+    pub policy_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +82,7 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub policy_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -117,11 +124,21 @@ impl Settings {
             },
             None => TlsSource::Development,
         };
+        let policy = match overrides.policy_file.or(file.policy_file) {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the policy file {}", path.display()))?;
+                DeadlinePolicy::shipped_with(&text)
+                    .with_context(|| format!("in the policy file {}", path.display()))?
+            }
+            None => DeadlinePolicy::shipped(),
+        };
         Ok(Settings {
             listen,
             data_dir,
             database_url: Secret::new(database_url),
             tls,
+            policy,
         })
     }
 
@@ -165,6 +182,39 @@ mod tests {
         .unwrap();
         assert_eq!(s.listen.port(), 7000);
         assert_eq!(s.data_dir, PathBuf::from("/srv/f"));
+    }
+
+    #[test]
+    fn a_policy_file_overrides_the_shipped_deadlines_for_a_province() {
+        use crate::domain::policy::{Level, TimeLimit};
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("policy.toml");
+        std::fs::write(
+            &policy,
+            "[provinces.\"440000\".platform.general]\nreceipt = \"2h\"\n",
+        )
+        .unwrap();
+        let config = dir.path().join("fenghuo.toml");
+        std::fs::write(
+            &config,
+            format!("policy_file = {:?}\n", policy.display().to_string()),
+        )
+        .unwrap();
+        let s = Settings::load(Some(&config), Overrides::default()).unwrap();
+        assert_eq!(
+            s.policy.receipt_limit("440000", Level::General, false),
+            Some(TimeLimit::Hours(2))
+        );
+        assert_eq!(
+            s.policy.receipt_limit("110000", Level::General, false),
+            Some(TimeLimit::WorkingDays(1))
+        );
+        std::fs::write(&policy, "[platform.general]\nreceipt = \"soon\"\n").unwrap();
+        let err = Settings::load(Some(&config), Overrides::default()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("platform.general.receipt"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
 //! - `api/` — one tonic service per proto service, thin.
 //! - `pki/` — the development CA and client-certificate parsing.
+//! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
 //! - `app.rs` — start-up and shutdown; `config.rs` — layered settings; `seed.rs` — demo data.
 
 pub mod api;
@@ -17,6 +18,7 @@ pub mod domain;
 pub mod pki;
 pub mod seed;
 pub mod store;
+pub mod timers;
 
 pub mod pb {
     tonic::include_proto!("fenghuo.v1");

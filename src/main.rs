@@ -10,6 +10,8 @@ use fenghuo::app::Application;
 use fenghuo::config::{Overrides, Settings};
 use fenghuo::domain::clock::SystemClock;
 
+mod cli;
+
 #[derive(Parser)]
 #[command(
     name = "fenghuo",
@@ -31,10 +33,16 @@ enum Command {
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The official working-day calendar, from the shipped data (and a database's loaded years).
+    #[command(subcommand)]
+    Calendar(cli::calendar::CalendarCommand),
+    /// Measurements recorded in BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
 }
 
 #[derive(Args, Clone)]
-struct ServerArgs {
+pub(crate) struct ServerArgs {
     /// Address to listen on [default: 127.0.0.1:50051]
     #[arg(long, env = "FENGHUO_LISTEN")]
     listen: Option<String>,
@@ -47,16 +55,20 @@ struct ServerArgs {
     /// sqlite://… or postgres://… [default: SQLite in the data directory]
     #[arg(long, env = "FENGHUO_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Deadline-policy TOML laid over the shipped one (per-province overrides, Art. 14)
+    #[arg(long, env = "FENGHUO_POLICY_FILE")]
+    policy_file: Option<PathBuf>,
 }
 
 impl ServerArgs {
-    fn settings(&self) -> anyhow::Result<Settings> {
+    pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
         Settings::load(
             self.config.as_deref(),
             Overrides {
                 listen: self.listen.clone(),
                 data_dir: self.data_dir.clone(),
                 database_url: self.database_url.clone(),
+                policy_file: self.policy_file.clone(),
             },
         )
     }
@@ -167,6 +179,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
             }
         }
+        Command::Calendar(command) => command.run().await?,
+        Command::Bench(command) => command.run().await?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

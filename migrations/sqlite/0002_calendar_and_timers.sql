@@ -18,12 +18,12 @@ CREATE TABLE timers (
     kind             TEXT NOT NULL,
     subject          TEXT NOT NULL,
     payload_json     TEXT NOT NULL,
-    created_at       BIGINT NOT NULL,
     due_at           BIGINT,
     pending_event_at BIGINT,
     pending_limit    TEXT,
     fired_at         BIGINT,
     cancelled_at     BIGINT,
+    -- failed firings so far (the handler's effects rolled back), for back-off
     attempts         BIGINT NOT NULL DEFAULT 0,
     last_error       TEXT
 );

@@ -3,6 +3,7 @@
 //! call the store or domain, convert back.
 
 pub mod audit;
+pub mod calendar;
 pub mod registry;
 
 use std::fmt::Display;
@@ -23,7 +24,6 @@ pub fn not_built_yet(rpc: &str) -> Option<&'static str> {
         "IdentificationService" => Some("identification of threats (issue #5)"),
         "DisposalService" => Some("disposal notices, results and non-compliance (issue #5)"),
         "AppealService" => Some("appeals and their working-day clocks (issue #6)"),
-        "CalendarService" => Some("the official working-day calendar (issue #4)"),
         "RegistryService" => match method {
             "RegisterSigningKey" | "ListSigningKeys" => {
                 Some("regulators' notice-signing keys (issue #5)")

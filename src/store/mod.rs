@@ -5,7 +5,9 @@
 //! so the change and its audit record commit together.
 
 pub mod audit;
+pub mod calendar;
 pub mod registry;
+pub mod timers;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -119,6 +121,14 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Row lock that passes over rows another transaction holds: replicas claim disjoint work.
+    pub fn for_update_skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         }
     }
 }

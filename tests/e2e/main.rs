@@ -5,6 +5,9 @@ mod support;
 
 mod audit;
 mod authorization;
+mod calendar;
+mod cli;
 mod identity;
 mod registry;
+mod timers;
 mod tokens;

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use fenghuo::app::Application;
 use fenghuo::config::{Secret, Settings, TlsSource};
 use fenghuo::domain::clock::{Clock, ManualClock};
+use fenghuo::domain::policy::DeadlinePolicy;
 use fenghuo::pki::DevPki;
 use fenghuo::pki::dev::DEMO_OFFICER;
+use fenghuo::timers::TimerHandlers;
 use fenghuo_client::{Client, ClientPki, pb};
 use sqlx::Connection;
 
@@ -43,6 +45,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// The extra timer handlers this app (and its replicas and restarts) runs with.
+    handlers: TimerHandlers,
     app: Option<Application>,
     _pg: Option<PgDatabase>,
     _dir: tempfile::TempDir,
@@ -51,6 +55,11 @@ pub struct TestApp {
 /// Starts the server on a fresh database. `None` means PostgreSQL is not
 /// reachable and `CI` is unset: the caller skips. With `CI=true` it panics.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, TimerHandlers::new()).await
+}
+
+/// [`spawn_app`] with test timer handlers registered before the scheduler starts.
+pub async fn spawn_app_with(backend: Backend, handlers: TimerHandlers) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let (database_url, pg) = match backend {
@@ -67,20 +76,13 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         }
     };
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.clone(),
-        database_url: Secret::new(database_url.clone()),
-        tls: TlsSource::Development,
-    };
-    let app = Application::build(settings, clock.clone())
-        .await
-        .expect("server starts");
+    let app = build(&data_dir, &database_url, clock.clone(), handlers.clone()).await;
     Some(TestApp {
         endpoint: format!("https://127.0.0.1:{}", app.local_addr().port()),
         clock,
         data_dir,
         database_url,
+        handlers,
         app: Some(app),
         _pg: pg,
         _dir: dir,
@@ -210,20 +212,19 @@ impl TestApp {
     /// A second server on the same database and data directory: another replica
     /// (PostgreSQL only; SQLite locks its data directory).
     pub async fn spawn_replica(&self) -> TestApp {
-        let settings = Settings {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: self.data_dir.clone(),
-            database_url: Secret::new(self.database_url.clone()),
-            tls: TlsSource::Development,
-        };
-        let app = Application::build(settings, self.clock.clone())
-            .await
-            .expect("replica starts");
+        let app = build(
+            &self.data_dir,
+            &self.database_url,
+            self.clock.clone(),
+            self.handlers.clone(),
+        )
+        .await;
         TestApp {
             endpoint: format!("https://127.0.0.1:{}", app.local_addr().port()),
             clock: self.clock.clone(),
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            handlers: self.handlers.clone(),
             app: Some(app),
             _pg: None,
             _dir: tempfile::tempdir().expect("temp dir"),
@@ -234,11 +235,70 @@ impl TestApp {
         self.app.as_ref().expect("running")
     }
 
+    /// Fires every timer due at the manual clock's now, step by step; returns how many fired.
+    pub async fn drive_timers_until_idle(&self) -> usize {
+        self.application()
+            .timers()
+            .run_until_idle()
+            .await
+            .expect("timers fire")
+    }
+
+    /// Stops the server only (the database stays) and returns it stopped.
+    pub async fn stopped(mut self) -> StoppedApp {
+        if let Some(app) = self.app.take() {
+            app.stop().await.expect("clean stop");
+        }
+        StoppedApp(self)
+    }
+
     pub async fn stop(mut self) {
         if let Some(app) = self.app.take() {
             app.stop().await.expect("clean stop");
         }
     }
+}
+
+/// A test app whose server is down while its database (and manual clock) live on.
+pub struct StoppedApp(TestApp);
+
+impl StoppedApp {
+    pub fn clock(&self) -> &Arc<ManualClock> {
+        &self.0.clock
+    }
+
+    /// Starts a server again on the same database and data directory.
+    pub async fn restart(self) -> TestApp {
+        let mut t = self.0;
+        let app = build(
+            &t.data_dir,
+            &t.database_url,
+            t.clock.clone(),
+            t.handlers.clone(),
+        )
+        .await;
+        t.endpoint = format!("https://127.0.0.1:{}", app.local_addr().port());
+        t.app = Some(app);
+        t
+    }
+}
+
+async fn build(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    clock: Arc<ManualClock>,
+    handlers: TimerHandlers,
+) -> Application {
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        database_url: Secret::new(database_url.to_owned()),
+        tls: TlsSource::Development,
+        policy: DeadlinePolicy::shipped(),
+    };
+    Application::build_with_timers(settings, clock, handlers)
+        .await
+        .expect("server starts")
 }
 
 /// A database of its own on the test PostgreSQL, dropped with the test.

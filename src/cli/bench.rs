@@ -1,0 +1,135 @@
+//! `fenghuo bench …`: measurements recorded in BENCHMARKS.md.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use clap::Subcommand;
+
+use fenghuo::domain::clock::Clock;
+use fenghuo::domain::clock::{ManualClock, SystemClock};
+use fenghuo::store::{Store, Tx};
+use fenghuo::timers::{DueTimer, Scheduler, TimerHandler, TimerHandlers};
+
+const KIND: &str = "bench.noop";
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Insert --count open timers, a fraction of them due, then time finding and firing the due
+    /// ones with the scheduler (one replica, default batch).
+    Timers {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Fraction of the timers already due
+        #[arg(long, default_value_t = 0.01)]
+        due_fraction: f64,
+        /// sqlite://… or postgres://… [default: a fresh SQLite file in the temp directory]
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+/// Counts firings; does nothing else.
+struct Count(Arc<AtomicUsize>);
+
+#[tonic::async_trait]
+impl TimerHandler for Count {
+    async fn fire(&self, _tx: &mut Tx, _t: &DueTimer, _now: DateTime<Utc>) -> anyhow::Result<()> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl BenchCommand {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let BenchCommand::Timers {
+            count,
+            due_fraction,
+            database_url,
+        } = self;
+        if !(0.0..=1.0).contains(&due_fraction) {
+            anyhow::bail!("--due-fraction must lie between 0 and 1");
+        }
+        let temp = std::env::temp_dir().join(format!("fenghuo-bench-{}", std::process::id()));
+        let url = match database_url {
+            Some(url) => url,
+            None => {
+                std::fs::create_dir_all(&temp)?;
+                format!("sqlite://{}?mode=rwc", temp.join("bench.db").display())
+            }
+        };
+        let store = Store::connect(&url).await?;
+        let result = measure(&store, count, due_fraction).await;
+        sqlx::query("DELETE FROM timers WHERE kind = $1")
+            .bind(KIND)
+            .execute(store.pool())
+            .await
+            .context("removing the benchmark's timers")?;
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&temp);
+        result
+    }
+}
+
+async fn measure(store: &Store, count: usize, due_fraction: f64) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    let every = if due_fraction > 0.0 {
+        (1.0 / due_fraction).round().max(1.0) as usize
+    } else {
+        usize::MAX
+    };
+    let rows: Vec<(DateTime<Utc>, String, String)> = (0..count)
+        .map(|i| {
+            // Due ones spread over the past day, the rest over the coming year.
+            let due = if i % every == 0 {
+                now - Duration::seconds((i % 86_400) as i64 + 1)
+            } else {
+                now + Duration::seconds(3600 + (i as i64 * 7919) % (365 * 86_400))
+            };
+            (due, KIND.to_owned(), format!("bench/{i}"))
+        })
+        .collect();
+    let expected = rows.iter().filter(|(due, ..)| *due <= now).count();
+
+    let started = Instant::now();
+    let mut tx = store.begin().await?;
+    fenghuo::store::timers::insert_many(&mut tx, &rows).await?;
+    tx.commit().await?;
+    let inserted = started.elapsed();
+    drop(rows);
+    // Fresh statistics, as a production table would have.
+    let analyze = match store.dialect() {
+        fenghuo::store::Dialect::Sqlite => "ANALYZE",
+        fenghuo::store::Dialect::Postgres => "ANALYZE timers",
+    };
+    sqlx::query(analyze).execute(store.pool()).await?;
+
+    let fired = Arc::new(AtomicUsize::new(0));
+    let handlers = TimerHandlers::new().with(KIND, Count(fired.clone()));
+    let scheduler = Scheduler::new(store.clone(), Arc::new(ManualClock::new(now)), handlers);
+    let started = Instant::now();
+    let first = scheduler.step().await?;
+    let first_step = started.elapsed();
+    let rest = scheduler.run_until_idle().await?;
+    let total = started.elapsed();
+    let n = fired.load(Ordering::Relaxed);
+    if n != expected {
+        anyhow::bail!("fired {n} timers, expected {expected} ({first:?}, then {rest})");
+    }
+    let backend = match store.dialect() {
+        fenghuo::store::Dialect::Sqlite => "SQLite",
+        fenghuo::store::Dialect::Postgres => "PostgreSQL",
+    };
+    println!(
+        "timers ({backend}): {count} open, {expected} due: found and fired all due in {:.2} s \
+         ({:.0} timers/s; first batch of {} in {:.1} ms); inserting took {:.1} s",
+        total.as_secs_f64(),
+        expected as f64 / total.as_secs_f64().max(1e-9),
+        fenghuo::timers::DEFAULT_BATCH.min(expected as u32),
+        first_step.as_secs_f64() * 1000.0,
+        inserted.as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! The timer scheduler: every replica runs one; each due timer fires exactly once.
+//!
+//! A step claims a batch of due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock
+//! on SQLite), runs each row's [`TimerHandler`] inside that same transaction and marks the row
+//! fired, so a handler's effects and the firing commit together or not at all. Time is read
+//! from the injected [`Clock`](crate::domain::clock::Clock); timers that fell due while every
+//! server was down fire on the first step after start.
+//!
+//! Later issues register handlers by kind (e.g. `notice.receipt_due`) and schedule with
+//! [`schedule`] / [`schedule_after`] inside their own transactions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::domain::clock::SharedClock;
+use crate::store::{Store, Tx};
+
+pub use crate::store::timers::{
+    DueTimer, ScheduleError, Scheduled, cancel, cancel_for, schedule, schedule_after,
+};
+
+/// What a timer of one kind does when it falls due.
+#[tonic::async_trait]
+pub trait TimerHandler: Send + Sync + 'static {
+    /// Applies the timer's effects in `tx` (the firing transaction). An error rolls back these
+    /// effects only; the timer is retried later with back-off.
+    async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()>;
+}
+
+/// Handlers by timer kind.
+#[derive(Clone, Default)]
+pub struct TimerHandlers {
+    by_kind: HashMap<String, Arc<dyn TimerHandler>>,
+}
+
+impl TimerHandlers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the handler of `kind`, replacing any earlier one.
+    pub fn with(mut self, kind: &str, handler: impl TimerHandler) -> Self {
+        self.by_kind.insert(kind.to_owned(), Arc::new(handler));
+        self
+    }
+
+    /// The handlers of `self` plus those of `other` (which win on the same kind).
+    pub fn merge(mut self, other: TimerHandlers) -> Self {
+        self.by_kind.extend(other.by_kind);
+        self
+    }
+
+    pub fn kinds(&self) -> Vec<&str> {
+        let mut kinds: Vec<&str> = self.by_kind.keys().map(String::as_str).collect();
+        kinds.sort_unstable();
+        kinds
+    }
+}
+
+/// The outcome of one scheduler step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// A batch was claimed; this many fired (failures were rescheduled). Step again.
+    Fired(usize),
+    /// Nothing was due (or every due row is held by another replica).
+    Idle,
+}
+
+/// Default rows claimed per transaction: large enough to amortise the commit, small enough
+/// that two replicas share a burst.
+pub const DEFAULT_BATCH: u32 = 256;
+/// How often the background loop looks for due timers.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Longest back-off after failed firings.
+const MAX_BACKOFF_SECS: i64 = 3600;
+
+pub struct Scheduler {
+    store: Store,
+    clock: SharedClock,
+    handlers: TimerHandlers,
+    batch: u32,
+}
+
+impl Scheduler {
+    pub fn new(store: Store, clock: SharedClock, handlers: TimerHandlers) -> Self {
+        Self {
+            store,
+            clock,
+            handlers,
+            batch: DEFAULT_BATCH,
+        }
+    }
+
+    pub fn with_batch(mut self, batch: u32) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Claims one batch of due timers and fires them in one transaction.
+    #[tracing::instrument(skip_all)]
+    pub async fn step(&self) -> anyhow::Result<StepOutcome> {
+        let now = self.clock.now();
+        if !crate::store::timers::any_due(&self.store, now)
+            .await
+            .context("looking for due timers")?
+        {
+            return Ok(StepOutcome::Idle);
+        }
+        let dialect = self.store.dialect();
+        let mut tx = self.store.begin().await.context("starting a transaction")?;
+        let due = crate::store::timers::claim_due(&mut tx, dialect, now, self.batch)
+            .await
+            .context("claiming due timers")?;
+        if due.is_empty() {
+            tx.rollback().await.context("ending the claim")?;
+            return Ok(StepOutcome::Idle);
+        }
+        let mut fired = 0;
+        for timer in &due {
+            // A savepoint per timer: a failing handler undoes its own effects only.
+            sqlx::query("SAVEPOINT timer_fire")
+                .execute(&mut *tx)
+                .await
+                .context("setting a savepoint")?;
+            let outcome = match self.handlers.by_kind.get(&timer.kind) {
+                Some(handler) => handler.fire(&mut tx, timer, now).await,
+                None => Err(anyhow::anyhow!(
+                    "no handler is registered for timer kind {:?}",
+                    timer.kind
+                )),
+            };
+            match outcome {
+                Ok(()) => {
+                    sqlx::query("RELEASE SAVEPOINT timer_fire")
+                        .execute(&mut *tx)
+                        .await
+                        .context("releasing the savepoint")?;
+                    crate::store::timers::mark_fired(&mut tx, &timer.id, now)
+                        .await
+                        .context("marking the timer fired")?;
+                    fired += 1;
+                }
+                Err(e) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT timer_fire")
+                        .execute(&mut *tx)
+                        .await
+                        .context("rolling back to the savepoint")?;
+                    let attempts = self.failed_attempts(&mut tx, &timer.id).await?;
+                    let backoff = (30i64 << attempts.min(7)).min(MAX_BACKOFF_SECS);
+                    let retry_at = now + chrono::Duration::seconds(backoff);
+                    tracing::error!(timer = %timer.id, kind = %timer.kind, subject = %timer.subject,
+                        error = format!("{e:#}"), %retry_at, "a timer handler failed; retrying later");
+                    crate::store::timers::record_failure(
+                        &mut tx,
+                        &timer.id,
+                        retry_at,
+                        &format!("{e:#}"),
+                    )
+                    .await
+                    .context("recording the failure")?;
+                }
+            }
+        }
+        tx.commit().await.context("committing fired timers")?;
+        Ok(StepOutcome::Fired(fired))
+    }
+
+    async fn failed_attempts(&self, tx: &mut Tx, id: &str) -> anyhow::Result<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT attempts FROM timers WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await
+            .context("reading the attempts")?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Steps until nothing is due at the clock's now, waiting out rows another replica holds;
+    /// returns how many this replica fired.
+    pub async fn run_until_idle(&self) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            match self.step().await? {
+                StepOutcome::Fired(n) => total += n,
+                StepOutcome::Idle => {
+                    if !self.wait_for_held().await? {
+                        return Ok(total);
+                    }
+                }
+            }
+        }
+    }
+
+    /// When due rows remain after an idle step, another replica holds them: block on one
+    /// until that replica commits (PostgreSQL re-checks the row after the wait) and say so.
+    async fn wait_for_held(&self) -> anyhow::Result<bool> {
+        let now = self.clock.now();
+        if !crate::store::timers::any_due(&self.store, now)
+            .await
+            .context("looking for due timers")?
+        {
+            return Ok(false);
+        }
+        let mut tx = self
+            .store
+            .pool()
+            .begin()
+            .await
+            .context("starting a transaction")?;
+        let sql = format!(
+            "SELECT id FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 \
+             ORDER BY due_at LIMIT 1{}",
+            self.store.dialect().for_update()
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(crate::domain::clock::to_micros(now))
+            .fetch_optional(&mut *tx)
+            .await
+            .context("waiting for timers held by another replica")?;
+        tx.rollback().await.context("ending the wait")?;
+        Ok(true)
+    }
+
+    /// Runs the scheduler in the background until `shutdown` turns true: a catch-up run at
+    /// start (timers due while every server was down), then a poll every `interval`. The
+    /// returned receiver turns true once the catch-up run is over.
+    pub fn spawn(
+        self: Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+        interval: Duration,
+    ) -> (JoinHandle<()>, watch::Receiver<bool>) {
+        let (caught_up, caught_up_rx) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                if *shutdown.borrow() {
+                    break;
+                }
+                if let Err(e) = self.run_until_idle().await {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "the timer scheduler failed a step"
+                    );
+                }
+                caught_up.send_replace(true);
+                tokio::select! {
+                    _ = shutdown.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(interval) => {}
+                }
+            }
+        });
+        (task, caught_up_rx)
+    }
+}

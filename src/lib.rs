@@ -2,13 +2,15 @@
 //! Monitoring and Disposal Measures* (MIIT, 2017).
 //!
 //! # Layout
-//! - `domain/` — pure types and rules (roles, provinces, clock); no tonic, no sqlx.
+//! - `domain/` — pure types and rules (roles, provinces, calendar, deadline policy, clock); no
+//!   tonic, no sqlx.
 //! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
 //! - `api/` — one tonic service per proto service, thin.
 //! - `pki/` — the development CA and client-certificate parsing.
 //! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
 //! - `app.rs` — start-up and shutdown; `config.rs` — layered settings; `seed.rs` — demo data.
+//! - `main.rs` and `cli/` (binary only) — the command line: serve, token, audit, calendar, bench.
 
 pub mod api;
 pub mod app;

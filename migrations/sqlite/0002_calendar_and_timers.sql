@@ -10,6 +10,14 @@ CREATE TABLE calendar_years (
     loaded_by     TEXT NOT NULL
 );
 
+-- Bumped by every load; its row lock orders a load against a deadline being stored as
+-- pending calendar, so none is left pending for a year that was just loaded.
+CREATE TABLE calendar_version (
+    id      BIGINT PRIMARY KEY,
+    version BIGINT NOT NULL
+);
+INSERT INTO calendar_version (id, version) VALUES (1, 0);
+
 -- A timer is due at due_at; while its deadline runs past the loaded years it is
 -- pending calendar: due_at is NULL and pending_event_at + pending_limit say how
 -- to compute it once the year is loaded.

@@ -29,6 +29,18 @@ pub async fn effective(conn: &mut AnyConnection) -> anyhow::Result<WorkingCalend
     Ok(calendar)
 }
 
+/// Takes the calendar's row lock until `tx` ends; `bump` marks a change of the loaded years.
+/// A load and a deadline stored as pending calendar thus never interleave.
+pub async fn lock(tx: &mut Tx, bump: bool) -> Result<(), sqlx::Error> {
+    let sql = if bump {
+        "UPDATE calendar_version SET version = version + 1 WHERE id = 1"
+    } else {
+        "UPDATE calendar_version SET version = version WHERE id = 1"
+    };
+    sqlx::query(sql).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// [`effective`] on a pooled connection, for reads outside a transaction.
 pub async fn current(store: &Store) -> anyhow::Result<WorkingCalendar> {
     let mut conn = store
@@ -71,6 +83,7 @@ async fn load_year_in(
     actor: &Actor,
     year: YearCalendar,
 ) -> anyhow::Result<YearLoaded> {
+    lock(tx, true).await.context("locking the calendar")?;
     let before = effective(tx).await?;
     let replaced = before.year(year.year()).is_some();
     let previous = before.year(year.year()).cloned();

@@ -127,7 +127,16 @@ pub async fn schedule_after(
     } else {
         WorkingCalendar::new()
     };
-    match limit.due_at(event, &calendar) {
+    let mut computed = limit.due_at(event, &calendar);
+    if let Err(CalendarError::PastLoadedYears { .. }) = computed {
+        // Wait out a load in flight, then look again: its year may be the one missing.
+        super::calendar::lock(tx, false).await?;
+        let calendar = super::calendar::effective(tx)
+            .await
+            .map_err(ScheduleError::CalendarData)?;
+        computed = limit.due_at(event, &calendar);
+    }
+    match computed {
         Ok(due) => Ok((
             schedule(tx, due, kind, subject, payload).await?,
             Scheduled::At(due),

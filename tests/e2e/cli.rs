@@ -199,3 +199,20 @@ fn calendar_load_stores_an_audited_year_that_database_url_queries_then_see() {
         &url,
     ]));
 }
+
+#[test]
+fn bench_timers_fires_exactly_the_due_ones_and_reports_the_time() {
+    let out = fenghuo(&[
+        "bench",
+        "timers",
+        "--count",
+        "2000",
+        "--due-fraction",
+        "0.1",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("timers (SQLite): 2000 open, 200 due: found and fired all due in "),
+        "{text}"
+    );
+}

@@ -212,11 +212,16 @@ impl TestApp {
     /// A second server on the same database and data directory: another replica
     /// (PostgreSQL only; SQLite locks its data directory).
     pub async fn spawn_replica(&self) -> TestApp {
+        self.spawn_replica_with(self.handlers.clone()).await
+    }
+
+    /// [`TestApp::spawn_replica`] with timer handlers of its own.
+    pub async fn spawn_replica_with(&self, handlers: TimerHandlers) -> TestApp {
         let app = build(
             &self.data_dir,
             &self.database_url,
             self.clock.clone(),
-            self.handlers.clone(),
+            handlers.clone(),
         )
         .await;
         TestApp {
@@ -224,7 +229,7 @@ impl TestApp {
             clock: self.clock.clone(),
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
-            handlers: self.handlers.clone(),
+            handlers,
             app: Some(app),
             _pg: None,
             _dir: tempfile::tempdir().expect("temp dir"),

@@ -17,18 +17,21 @@ use crate::support::{Backend, TestApp, spawn_app_with};
 
 const KIND: &str = "test.record";
 
-/// Records each firing in `test_fired`, inside the firing transaction.
-struct Record;
+/// Records each firing in `test_fired`, inside the firing transaction, with the replica's name.
+struct Record(&'static str);
 
 #[tonic::async_trait]
 impl TimerHandler for Record {
     async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO test_fired (timer_id, subject, fired_at) VALUES ($1, $2, $3)")
-            .bind(&timer.id)
-            .bind(&timer.subject)
-            .bind(now.timestamp_micros())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO test_fired (timer_id, subject, fired_at, replica) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&timer.id)
+        .bind(&timer.subject)
+        .bind(now.timestamp_micros())
+        .bind(self.0)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }
@@ -41,7 +44,7 @@ struct FailOnce {
 #[tonic::async_trait]
 impl TimerHandler for FailOnce {
     async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()> {
-        Record.fire(tx, timer, now).await?;
+        Record("a").fire(tx, timer, now).await?;
         if self.failing.swap(false, Ordering::SeqCst) {
             anyhow::bail!("the effect's downstream is unavailable");
         }
@@ -51,7 +54,7 @@ impl TimerHandler for FailOnce {
 
 async fn create_log(store: &Store) {
     sqlx::query(
-        "CREATE TABLE IF NOT EXISTS test_fired (timer_id TEXT NOT NULL, subject TEXT NOT NULL, fired_at BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS test_fired (timer_id TEXT NOT NULL, subject TEXT NOT NULL, fired_at BIGINT NOT NULL, replica TEXT NOT NULL)",
     )
     .execute(store.pool())
     .await
@@ -84,11 +87,13 @@ async fn spawn(backend: Backend, handlers: TimerHandlers) -> Option<TestApp> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_postgres_replicas_fire_each_of_10000_due_timers_exactly_once() {
-    let handlers = TimerHandlers::new().with(KIND, Record);
+    let handlers = TimerHandlers::new().with(KIND, Record("a"));
     let Some(a) = spawn(Backend::Postgres, handlers).await else {
         return;
     };
-    let b = a.spawn_replica().await;
+    let b = a
+        .spawn_replica_with(TimerHandlers::new().with(KIND, Record("b")))
+        .await;
     let now = a.clock.now();
     let rows: Vec<_> = (0..10_000)
         .map(|i| {
@@ -134,7 +139,7 @@ on_both_backends!(
 );
 
 async fn a_server_stopped_across_a_deadline_fires_it_on_restart(backend: Backend) {
-    let Some(app) = spawn(backend, TimerHandlers::new().with(KIND, Record)).await else {
+    let Some(app) = spawn(backend, TimerHandlers::new().with(KIND, Record("a"))).await else {
         return;
     };
     let due = app.clock.now() + Duration::hours(1);
@@ -166,6 +171,7 @@ async fn a_failing_handler_rolls_back_its_effects_and_the_timer_fires_on_retry(b
         return;
     };
     let id = schedule_one(&app, app.clock.now(), "test.flaky", "notice:2").await;
+    let orphan = schedule_one(&app, app.clock.now(), "test.unregistered", "notice:5").await;
     app.drive_timers_until_idle().await;
     let store = app.application().store();
     assert_eq!(
@@ -183,6 +189,16 @@ async fn a_failing_handler_rolls_back_its_effects_and_the_timer_fires_on_retry(b
             .unwrap()
             .contains("downstream is unavailable")
     );
+    let row = fenghuo::store::timers::get(store, &orphan)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.attempts, row.fired_at),
+        (1, None),
+        "a kind with no handler is kept, not lost"
+    );
+    assert!(row.last_error.unwrap().contains("no handler"));
     app.clock.advance(Duration::hours(1));
     app.drive_timers_until_idle().await;
     assert_eq!(firings(store).await, (1, 1));
@@ -190,7 +206,7 @@ async fn a_failing_handler_rolls_back_its_effects_and_the_timer_fires_on_retry(b
 }
 
 async fn a_cancelled_timer_never_fires(backend: Backend) {
-    let Some(app) = spawn(backend, TimerHandlers::new().with(KIND, Record)).await else {
+    let Some(app) = spawn(backend, TimerHandlers::new().with(KIND, Record("a"))).await else {
         return;
     };
     let due = app.clock.now() + Duration::minutes(5);
@@ -225,7 +241,7 @@ async fn a_cancelled_timer_never_fires(backend: Backend) {
 async fn a_deadline_past_the_loaded_years_is_pending_and_scheduled_when_the_year_loads(
     backend: Backend,
 ) {
-    let Some(app) = spawn(backend, TimerHandlers::new().with(KIND, Record)).await else {
+    let Some(app) = spawn(backend, TimerHandlers::new().with(KIND, Record("a"))).await else {
         return;
     };
     let store = app.application().store();

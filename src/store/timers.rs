@@ -252,12 +252,20 @@ pub async fn claim_due(
         .collect()
 }
 
-pub async fn mark_fired(tx: &mut Tx, id: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE timers SET fired_at = $1 WHERE id = $2")
-        .bind(to_micros(at))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+/// Marks claimed timers fired, in one statement per 500.
+pub async fn mark_fired(tx: &mut Tx, ids: &[String], at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    for chunk in ids.chunks(500) {
+        let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "UPDATE timers SET fired_at = $1 WHERE id IN ({})",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(to_micros(at));
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

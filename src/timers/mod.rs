@@ -121,7 +121,7 @@ impl Scheduler {
             tx.rollback().await.context("ending the claim")?;
             return Ok(StepOutcome::Idle);
         }
-        let mut fired = 0;
+        let mut fired = Vec::with_capacity(due.len());
         for timer in &due {
             // A savepoint per timer: a failing handler undoes its own effects only.
             sqlx::query("SAVEPOINT timer_fire")
@@ -141,10 +141,7 @@ impl Scheduler {
                         .execute(&mut *tx)
                         .await
                         .context("releasing the savepoint")?;
-                    crate::store::timers::mark_fired(&mut tx, &timer.id, now)
-                        .await
-                        .context("marking the timer fired")?;
-                    fired += 1;
+                    fired.push(timer.id.clone());
                 }
                 Err(e) => {
                     sqlx::query("ROLLBACK TO SAVEPOINT timer_fire")
@@ -167,8 +164,11 @@ impl Scheduler {
                 }
             }
         }
+        crate::store::timers::mark_fired(&mut tx, &fired, now)
+            .await
+            .context("marking the timers fired")?;
         tx.commit().await.context("committing fired timers")?;
-        Ok(StepOutcome::Fired(fired))
+        Ok(StepOutcome::Fired(fired.len()))
     }
 
     async fn failed_attempts(&self, tx: &mut Tx, id: &str) -> anyhow::Result<u32> {

@@ -112,6 +112,24 @@ impl Scheduler {
         {
             return Ok(StepOutcome::Idle);
         }
+        // Fast path without savepoints; when a handler fails, the batch is rolled back and
+        // fired again with one savepoint per timer, so only the failing timer's effects go.
+        match self.fire_batch(now, false).await? {
+            Some(outcome) => Ok(outcome),
+            None => Ok(self
+                .fire_batch(now, true)
+                .await?
+                .unwrap_or(StepOutcome::Fired(0))),
+        }
+    }
+
+    /// Fires one claimed batch. Without `isolate`, a failing handler rolls back the batch and
+    /// the answer is `None`; with it, failures are rescheduled with back-off.
+    async fn fire_batch(
+        &self,
+        now: DateTime<Utc>,
+        isolate: bool,
+    ) -> anyhow::Result<Option<StepOutcome>> {
         let dialect = self.store.dialect();
         let mut tx = self.store.begin().await.context("starting a transaction")?;
         let due = crate::store::timers::claim_due(&mut tx, dialect, now, self.batch)
@@ -119,15 +137,16 @@ impl Scheduler {
             .context("claiming due timers")?;
         if due.is_empty() {
             tx.rollback().await.context("ending the claim")?;
-            return Ok(StepOutcome::Idle);
+            return Ok(Some(StepOutcome::Idle));
         }
         let mut fired = Vec::with_capacity(due.len());
         for timer in &due {
-            // A savepoint per timer: a failing handler undoes its own effects only.
-            sqlx::query("SAVEPOINT timer_fire")
-                .execute(&mut *tx)
-                .await
-                .context("setting a savepoint")?;
+            if isolate {
+                sqlx::query("SAVEPOINT timer_fire")
+                    .execute(&mut *tx)
+                    .await
+                    .context("setting a savepoint")?;
+            }
             let outcome = match self.handlers.by_kind.get(&timer.kind) {
                 Some(handler) => handler.fire(&mut tx, timer, now).await,
                 None => Err(anyhow::anyhow!(
@@ -135,15 +154,20 @@ impl Scheduler {
                     timer.kind
                 )),
             };
-            match outcome {
-                Ok(()) => {
+            match (outcome, isolate) {
+                (Ok(()), false) => fired.push(timer.id.clone()),
+                (Ok(()), true) => {
                     sqlx::query("RELEASE SAVEPOINT timer_fire")
                         .execute(&mut *tx)
                         .await
                         .context("releasing the savepoint")?;
                     fired.push(timer.id.clone());
                 }
-                Err(e) => {
+                (Err(_), false) => {
+                    tx.rollback().await.context("rolling back the batch")?;
+                    return Ok(None);
+                }
+                (Err(e), true) => {
                     sqlx::query("ROLLBACK TO SAVEPOINT timer_fire")
                         .execute(&mut *tx)
                         .await
@@ -168,7 +192,7 @@ impl Scheduler {
             .await
             .context("marking the timers fired")?;
         tx.commit().await.context("committing fired timers")?;
-        Ok(StepOutcome::Fired(fired.len()))
+        Ok(Some(StepOutcome::Fired(fired.len())))
     }
 
     async fn failed_attempts(&self, tx: &mut Tx, id: &str) -> anyhow::Result<u32> {

@@ -37,15 +37,15 @@ impl TimerHandler for Record {
 }
 
 /// Writes its effect, then fails while `failing` is set.
-struct FailOnce {
+struct FailWhile {
     failing: Arc<AtomicBool>,
 }
 
 #[tonic::async_trait]
-impl TimerHandler for FailOnce {
+impl TimerHandler for FailWhile {
     async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()> {
         Record("a").fire(tx, timer, now).await?;
-        if self.failing.swap(false, Ordering::SeqCst) {
+        if self.failing.load(Ordering::SeqCst) {
             anyhow::bail!("the effect's downstream is unavailable");
         }
         Ok(())
@@ -161,23 +161,30 @@ async fn a_server_stopped_across_a_deadline_fires_it_on_restart(backend: Backend
 
 async fn a_failing_handler_rolls_back_its_effects_and_the_timer_fires_on_retry(backend: Backend) {
     let failing = Arc::new(AtomicBool::new(true));
-    let handlers = TimerHandlers::new().with(
-        "test.flaky",
-        FailOnce {
-            failing: failing.clone(),
-        },
-    );
+    let handlers = TimerHandlers::new()
+        .with(
+            "test.flaky",
+            FailWhile {
+                failing: failing.clone(),
+            },
+        )
+        .with(KIND, Record("a"));
     let Some(app) = spawn(backend, handlers).await else {
         return;
     };
     let id = schedule_one(&app, app.clock.now(), "test.flaky", "notice:2").await;
     let orphan = schedule_one(&app, app.clock.now(), "test.unregistered", "notice:5").await;
+    let neighbour = schedule_one(&app, app.clock.now(), KIND, "notice:6").await;
     app.drive_timers_until_idle().await;
     let store = app.application().store();
+    let recorded: Vec<String> = sqlx::query_scalar("SELECT timer_id FROM test_fired")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
     assert_eq!(
-        firings(store).await,
-        (0, 0),
-        "the effect rolled back with the failure"
+        recorded,
+        vec![neighbour],
+        "the failing timer's effect rolled back; its batch-mate fired"
     );
     let row = fenghuo::store::timers::get(store, &id)
         .await
@@ -199,9 +206,10 @@ async fn a_failing_handler_rolls_back_its_effects_and_the_timer_fires_on_retry(b
         "a kind with no handler is kept, not lost"
     );
     assert!(row.last_error.unwrap().contains("no handler"));
+    failing.store(false, Ordering::SeqCst);
     app.clock.advance(Duration::hours(1));
     app.drive_timers_until_idle().await;
-    assert_eq!(firings(store).await, (1, 1));
+    assert_eq!(firings(store).await, (2, 2));
     app.stop().await;
 }
 

@@ -6,7 +6,7 @@ mod support;
 mod audit;
 mod authorization;
 mod calendar;
-mod cli;
+mod calendar_cli;
 mod identity;
 mod registry;
 mod timers;

@@ -14,6 +14,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod intake;
 pub mod pki;
 pub mod seed;
 pub mod store;

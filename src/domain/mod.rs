@@ -5,3 +5,4 @@ pub mod calendar;
 mod calendar_crosscheck;
 pub mod clock;
 pub mod organisation;
+pub mod threat;

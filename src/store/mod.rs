@@ -5,7 +5,9 @@
 //! so the change and its audit record commit together.
 
 pub mod audit;
+pub mod bulk;
 pub mod registry;
+pub mod threats;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -7,4 +7,5 @@ mod audit;
 mod authorization;
 mod identity;
 mod registry;
+mod threats;
 mod tokens;

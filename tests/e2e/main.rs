@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod authorization;
+mod durability;
 mod identity;
 mod registry;
 mod threats;

@@ -774,3 +774,80 @@ async fn a_stream_acknowledges_every_item_once(backend: Backend) {
         .count();
     assert_eq!(merged, 600);
 }
+
+/// Positions follow commit order across replicas: a reader following one
+/// replica while both ingest receives every committed event exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_following_one_replica_receives_every_event_of_both_exactly_once() {
+    let Some(a) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let b = a.spawn_replica().await;
+    let reader = a.client("miit").await;
+    let mut feed = reader
+        .threats()
+        .subscribe_feed(pb::SubscribeFeedRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+
+    let ingest = |app: &TestApp, org: &'static str, prefix: u32| {
+        let requests: Vec<_> = (0..2000u32)
+            .map(|i| pb::SubmitThreatRequest {
+                submission_id: format!("{org}-{i}"),
+                // Both replicas report overlapping indicators: creation races are real.
+                report: Some(report(
+                    app,
+                    pb::Tlp::Green,
+                    ip(&format!(
+                        "45.{}.{}.{}",
+                        50 + prefix,
+                        (i % 1000) / 250,
+                        i % 250
+                    )),
+                )),
+            })
+            .collect();
+        let endpoint = app.endpoint.clone();
+        let pki = app.client_pki(org);
+        async move {
+            let client = Client::connect(&endpoint, &pki).await.unwrap();
+            let mut acks = client
+                .threats()
+                .submit_threat_stream(tokio_stream::iter(requests))
+                .await
+                .unwrap()
+                .into_inner();
+            let mut sightings = Vec::new();
+            while let Some(ack) = acks.next().await {
+                sightings.push(ack.unwrap().sighting_id);
+            }
+            sightings
+        }
+    };
+    let (x, y, z) = tokio::join!(
+        ingest(&a, "vendor-bj", 0),
+        ingest(&b, "telecom-gd", 0),
+        ingest(&b, "registrar-bj", 1)
+    );
+    let committed: HashSet<String> = x.into_iter().chain(y).chain(z).collect();
+    assert_eq!(committed.len(), 6000);
+
+    let mut received = Vec::new();
+    while received.len() < committed.len() {
+        let e = tokio::time::timeout(Duration::from_secs(30), feed.next())
+            .await
+            .expect("feed keeps up")
+            .unwrap()
+            .unwrap();
+        match e.event.unwrap() {
+            pb::feed_event::Event::NewThreat(t) => received.push(t.sightings[0].id.clone()),
+            pb::feed_event::Event::NewSighting(s) => received.push(s.id),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let unique: HashSet<String> = received.iter().cloned().collect();
+    assert_eq!(unique.len(), received.len(), "an event was delivered twice");
+    assert_eq!(unique, committed);
+    b.stop().await;
+}

@@ -31,6 +31,21 @@ enum Command {
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Measure the production path (figures for BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Stream threats over one mTLS stream into a fresh in-process server.
+    Ingest {
+        #[arg(long, default_value_t = 1_000_000)]
+        items: u64,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -151,6 +166,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 ttl,
             )?;
             println!("{token}");
+        }
+        Command::Bench(BenchCommand::Ingest { items, database_url }) => {
+            println!("{}", fenghuo::bench::ingest(items, database_url.as_deref()).await?);
         }
         Command::Audit(AuditCommand::Verify(args)) => {
             let settings = args.settings()?;

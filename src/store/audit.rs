@@ -162,6 +162,7 @@ pub async fn append_many(
     }
     bulk::insert(
         tx,
+        dialect,
         "audit_log",
         &[
             "seq",

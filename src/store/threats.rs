@@ -15,7 +15,7 @@ use sqlx::AssertSqlSafe;
 
 use super::audit::{self, Actor, AuditEntry};
 use super::bulk::{self, SqlValue, Statement};
-use super::{Store, Tx};
+use super::{Dialect, Store, Tx};
 use crate::domain::clock::to_micros;
 use crate::domain::threat::visibility::Reader;
 use crate::domain::threat::{Category, Submission, Tlp};
@@ -108,9 +108,9 @@ pub async fn ingest(
         .await?;
     let at = to_micros(now);
 
-    let mut existing = existing_submissions(&mut tx, items).await?;
-    let mut by_key = known_dedup_keys(&mut tx, items).await?;
-    let followed = followed_threats(&mut tx, items).await?;
+    let mut existing = existing_submissions(&mut tx, store.dialect(), items).await?;
+    let mut by_key = known_dedup_keys(&mut tx, store.dialect(), items).await?;
+    let followed = followed_threats(&mut tx, store.dialect(), items).await?;
 
     let mut threats = Vec::new();
     let mut sightings = Vec::new();
@@ -243,6 +243,7 @@ pub async fn ingest(
     if !sightings.is_empty() {
         bulk::insert(
             &mut tx,
+            store.dialect(),
             "threats",
             &[
                 "id",
@@ -258,6 +259,7 @@ pub async fn ingest(
         .await?;
         bulk::insert(
             &mut tx,
+            store.dialect(),
             "sightings",
             &[
                 "id",
@@ -277,6 +279,7 @@ pub async fn ingest(
         .await?;
         bulk::insert(
             &mut tx,
+            store.dialect(),
             "feed_events",
             &[
                 "position",
@@ -303,6 +306,7 @@ pub async fn ingest(
 /// Earlier submissions with the batch's idempotency keys.
 async fn existing_submissions(
     tx: &mut Tx,
+    dialect: Dialect,
     items: &[IngestItem],
 ) -> Result<HashMap<(String, String), Existing>, sqlx::Error> {
     let mut by_org: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -315,7 +319,7 @@ async fn existing_submissions(
     let mut out = HashMap::new();
     for (org, ids) in by_org {
         for chunk in ids.chunks(500) {
-            let mut st = Statement::new(
+            let mut st = Statement::new(dialect, 
                 "SELECT submission_id, content_sha256, threat_id, id, created_threat, received_at FROM sightings WHERE reporter_org = ",
             );
             st.bind(SqlValue::Text(org.to_owned()))
@@ -343,6 +347,7 @@ async fn existing_submissions(
 
 async fn known_dedup_keys(
     tx: &mut Tx,
+    dialect: Dialect,
     items: &[IngestItem],
 ) -> Result<HashMap<String, String>, sqlx::Error> {
     let mut keys: Vec<&str> = items
@@ -353,7 +358,7 @@ async fn known_dedup_keys(
     keys.dedup();
     let mut out = HashMap::new();
     for chunk in keys.chunks(500) {
-        let mut st = Statement::new("SELECT dedup_key, id FROM threats WHERE dedup_key IN (");
+        let mut st = Statement::new(dialect, "SELECT dedup_key, id FROM threats WHERE dedup_key IN (");
         st.bind_list(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))
             .push(")");
         let rows: Vec<(String, String)> = st.query_as().fetch_all(&mut **tx).await?;
@@ -364,6 +369,7 @@ async fn known_dedup_keys(
 
 async fn followed_threats(
     tx: &mut Tx,
+    dialect: Dialect,
     items: &[IngestItem],
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
     let ids: Vec<&str> = items
@@ -372,7 +378,7 @@ async fn followed_threats(
         .collect();
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let mut st = Statement::new("SELECT id, category FROM threats WHERE id IN (");
+        let mut st = Statement::new(dialect, "SELECT id, category FROM threats WHERE id IN (");
         st.bind_list(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))
             .push(")");
         let rows: Vec<(String, i64)> = st.query_as().fetch_all(&mut **tx).await?;
@@ -431,7 +437,7 @@ pub async fn visible_sightings(
     before_id: Option<&str>,
     limit: u32,
 ) -> Result<Vec<SightingRow>, sqlx::Error> {
-    let mut st = Statement::new(&format!(
+    let mut st = Statement::new(store.dialect(), &format!(
         "SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.threat_id = "
     ));
     st.bind(SqlValue::Text(threat_id.to_owned())).push(" AND ");
@@ -468,7 +474,7 @@ pub async fn sighting_stats(
     if threat_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut st = Statement::new(
+    let mut st = Statement::new(store.dialect(), 
         "SELECT s.threat_id, COUNT(*), MIN(s.discovered_at), MAX(s.discovered_at) FROM sightings s WHERE s.threat_id IN (",
     );
     st.bind_list(threat_ids.iter().map(|t| SqlValue::Text(t.clone())))
@@ -510,7 +516,7 @@ pub async fn search(
     reader: &Reader,
     limit: u32,
 ) -> Result<Vec<ThreatRow>, sqlx::Error> {
-    let mut st = Statement::new(&format!(
+    let mut st = Statement::new(store.dialect(), &format!(
         "SELECT {} FROM threats t WHERE EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ",
         THREAT_COLUMNS
             .split(", ")
@@ -587,7 +593,7 @@ pub async fn sightings_by_id(
 ) -> Result<HashMap<String, SightingRow>, sqlx::Error> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let mut st = Statement::new(&format!(
+        let mut st = Statement::new(store.dialect(), &format!(
             "SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.id IN ("
         ));
         st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
@@ -604,7 +610,7 @@ pub async fn threats_by_id(
 ) -> Result<HashMap<String, ThreatRow>, sqlx::Error> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let mut st = Statement::new(&format!(
+        let mut st = Statement::new(store.dialect(), &format!(
             "SELECT {THREAT_COLUMNS} FROM threats WHERE id IN ("
         ));
         st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
@@ -624,7 +630,7 @@ pub async fn responsible_for(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut st = Statement::new("SELECT threat_id FROM threat_responsible WHERE org_id = ");
+    let mut st = Statement::new(store.dialect(), "SELECT threat_id FROM threat_responsible WHERE org_id = ");
     st.bind(SqlValue::Text(org.to_owned()))
         .push(" AND threat_id IN (");
     st.bind_list(ids.iter().map(|i| SqlValue::Text(i.clone())))

@@ -26,14 +26,27 @@ struct Scratch {
 impl Scratch {
     async fn new(database_url: Option<&str>, dir: &std::path::Path) -> anyhow::Result<Scratch> {
         match database_url {
-            None => Ok(Scratch { url: format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()), admin: None }),
+            None => Ok(Scratch {
+                url: format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+                admin: None,
+            }),
             Some(admin_url) => {
                 use sqlx::Connection;
-                let mut admin = sqlx::PgConnection::connect(admin_url).await.context("connecting to PostgreSQL")?;
+                let mut admin = sqlx::PgConnection::connect(admin_url)
+                    .await
+                    .context("connecting to PostgreSQL")?;
                 let name = format!("fenghuo_bench_{}", uuid::Uuid::new_v4().simple());
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
-                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
-                Ok(Scratch { url: format!("{base}/{name}"), admin: Some((admin_url.to_owned(), name)) })
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await?;
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(admin_url);
+                Ok(Scratch {
+                    url: format!("{base}/{name}"),
+                    admin: Some((admin_url.to_owned(), name)),
+                })
             }
         }
     }
@@ -43,12 +56,20 @@ impl Scratch {
         if let Some((admin_url, name)) = self.admin
             && let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await
         {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
         }
     }
 
     fn backend(&self) -> &'static str {
-        if self.admin.is_some() { "postgres synchronous_commit=on" } else { "sqlite WAL synchronous=FULL" }
+        if self.admin.is_some() {
+            "postgres synchronous_commit=on"
+        } else {
+            "sqlite WAL synchronous=FULL"
+        }
     }
 }
 
@@ -56,13 +77,26 @@ impl Scratch {
 /// item two back, so 20% merge into sightings (but "other", which never merges).
 fn item(i: u64, discovered: prost_types::Timestamp) -> pb::SubmitThreatRequest {
     let k = if i % 5 == 4 { i - 2 } else { i };
-    let octets = |k: u64| format!("{}.{}.{}.{}", 45 + (k >> 24) % 10, (k >> 16) & 255, (k >> 8) & 255, (k & 255).max(1));
+    let octets = |k: u64| {
+        format!(
+            "{}.{}.{}.{}",
+            45 + (k >> 24) % 10,
+            (k >> 16) & 255,
+            (k >> 8) & 255,
+            (k & 255).max(1)
+        )
+    };
     let category = match k % 10 {
         0..=3 => Payload::MaliciousResource(pb::MaliciousResource {
             kind: pb::MaliciousResourceKind::Ip as i32,
             value: octets(k),
             purpose: pb::MaliciousResourcePurpose::BotnetControlServer as i32,
-            control_server: Some(pb::ControlServer { port: 443, malware_family: "Mirai".into(), bot_count: 1000, ..Default::default() }),
+            control_server: Some(pb::ControlServer {
+                port: 443,
+                malware_family: "Mirai".into(),
+                bot_count: 1000,
+                ..Default::default()
+            }),
             message: None,
         }),
         4 => Payload::MaliciousResource(pb::MaliciousResource {
@@ -89,10 +123,15 @@ fn item(i: u64, discovered: prost_types::Timestamp) -> pb::SubmitThreatRequest {
         }),
         8 => Payload::SecurityIncident(pb::SecurityIncident {
             kind: pb::IncidentKind::HostControlled as i32,
-            asset: Some(pb::AffectedAsset { asset: Some(pb::affected_asset::Asset::Ip(octets(k))) }),
+            asset: Some(pb::AffectedAsset {
+                asset: Some(pb::affected_asset::Asset::Ip(octets(k))),
+            }),
             ..Default::default()
         }),
-        _ => Payload::Other(pb::OtherThreat { title: format!("Bench observation {k}"), description: String::new() }),
+        _ => Payload::Other(pb::OtherThreat {
+            title: format!("Bench observation {k}"),
+            description: String::new(),
+        }),
     };
     pb::SubmitThreatRequest {
         submission_id: format!("b-{i}"),
@@ -100,10 +139,12 @@ fn item(i: u64, discovered: prost_types::Timestamp) -> pb::SubmitThreatRequest {
             discovered_at: Some(discovered),
             tlp: pb::Tlp::Green as i32,
             kind: pb::SubmissionKind::AboutOthers as i32,
-            information: Some(pb::threat_report::Information::Event(pb::EventInformation {
-                grade: pb::EventGrade::General as i32,
-                ..Default::default()
-            })),
+            information: Some(pb::threat_report::Information::Event(
+                pb::EventInformation {
+                    grade: pb::EventGrade::General as i32,
+                    ..Default::default()
+                },
+            )),
             category: Some(category),
             ..Default::default()
         }),
@@ -130,9 +171,13 @@ pub async fn ingest(items: u64, database_url: Option<&str>) -> anyhow::Result<St
     };
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
     let endpoint = format!("https://127.0.0.1:{}", app.local_addr().port());
-    let client = Client::connect_dir(&endpoint, dir.path().join("data/pki/clients/vendor-bj")).await?;
+    let client =
+        Client::connect_dir(&endpoint, dir.path().join("data/pki/clients/vendor-bj")).await?;
 
-    let discovered = prost_types::Timestamp { seconds: chrono::Utc::now().timestamp() - 3600, nanos: 0 };
+    let discovered = prost_types::Timestamp {
+        seconds: chrono::Utc::now().timestamp() - 3600,
+        nanos: 0,
+    };
     let sent: Arc<Vec<AtomicU64>> = Arc::new((0..items).map(|_| AtomicU64::new(0)).collect());
     let start = Instant::now();
     let stamps = sent.clone();
@@ -140,7 +185,11 @@ pub async fn ingest(items: u64, database_url: Option<&str>) -> anyhow::Result<St
         stamps[i as usize].store(start.elapsed().as_micros() as u64, Ordering::Relaxed);
         item(i, discovered)
     });
-    let mut acks = client.threats().submit_threat_stream(requests).await?.into_inner();
+    let mut acks = client
+        .threats()
+        .submit_threat_stream(requests)
+        .await?
+        .into_inner();
     let mut latencies = Vec::with_capacity(items as usize);
     let (mut accepted, mut merged, mut refused) = (0u64, 0u64, 0u64);
     while let Some(ack) = acks.next().await {
@@ -159,7 +208,11 @@ pub async fn ingest(items: u64, database_url: Option<&str>) -> anyhow::Result<St
     app.stop().await?;
     let backend = scratch.backend();
     scratch.drop_database().await;
-    anyhow::ensure!(latencies.len() as u64 == items, "{} acks for {items} items", latencies.len());
+    anyhow::ensure!(
+        latencies.len() as u64 == items,
+        "{} acks for {items} items",
+        latencies.len()
+    );
     anyhow::ensure!(refused == 0, "{refused} items refused");
     Ok(format!(
         "ingest: {:.0} items/s, ack latency p50 {:.1} ms, p99 {:.1} ms ({items} items: {accepted} new threats, {merged} merged; \

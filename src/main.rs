@@ -10,6 +10,11 @@ use fenghuo::app::Application;
 use fenghuo::config::{Overrides, Settings};
 use fenghuo::domain::clock::SystemClock;
 
+/// glibc's allocator was a fifth of intake time; mimalloc handles the many small,
+/// short-lived allocations of the gRPC and SQL paths better.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "fenghuo",
@@ -167,8 +172,14 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             )?;
             println!("{token}");
         }
-        Command::Bench(BenchCommand::Ingest { items, database_url }) => {
-            println!("{}", fenghuo::bench::ingest(items, database_url.as_deref()).await?);
+        Command::Bench(BenchCommand::Ingest {
+            items,
+            database_url,
+        }) => {
+            println!(
+                "{}",
+                fenghuo::bench::ingest(items, database_url.as_deref()).await?
+            );
         }
         Command::Audit(AuditCommand::Verify(args)) => {
             let settings = args.settings()?;

@@ -85,7 +85,11 @@ pub struct Statement {
 
 impl Statement {
     pub fn new(dialect: Dialect, sql: &str) -> Self {
-        Statement { sql: sql.to_owned(), binds: Vec::new(), dialect }
+        Statement {
+            sql: sql.to_owned(),
+            binds: Vec::new(),
+            dialect,
+        }
     }
 
     pub fn push(&mut self, sql: &str) -> &mut Self {
@@ -96,7 +100,8 @@ impl Statement {
     /// Appends a placeholder bound to `v`.
     pub fn bind(&mut self, v: SqlValue) -> &mut Self {
         self.binds.push(v);
-        self.sql.push_str(&placeholder(self.dialect, self.binds.len()));
+        self.sql
+            .push_str(&placeholder(self.dialect, self.binds.len()));
         self
     }
 

@@ -69,6 +69,9 @@ impl Store {
                             "PRAGMA synchronous = FULL",
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA busy_timeout = 30000",
+                            // Statement journals of multi-row INSERTs stay off disk.
+                            "PRAGMA temp_store = MEMORY",
+                            "PRAGMA cache_size = -65536",
                         ],
                         Dialect::Postgres => &["SET synchronous_commit = on"],
                     };

@@ -319,7 +319,8 @@ async fn existing_submissions(
     let mut out = HashMap::new();
     for (org, ids) in by_org {
         for chunk in ids.chunks(500) {
-            let mut st = Statement::new(dialect, 
+            let mut st = Statement::new(
+                dialect,
                 "SELECT submission_id, content_sha256, threat_id, id, created_threat, received_at FROM sightings WHERE reporter_org = ",
             );
             st.bind(SqlValue::Text(org.to_owned()))
@@ -358,7 +359,10 @@ async fn known_dedup_keys(
     keys.dedup();
     let mut out = HashMap::new();
     for chunk in keys.chunks(500) {
-        let mut st = Statement::new(dialect, "SELECT dedup_key, id FROM threats WHERE dedup_key IN (");
+        let mut st = Statement::new(
+            dialect,
+            "SELECT dedup_key, id FROM threats WHERE dedup_key IN (",
+        );
         st.bind_list(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))
             .push(")");
         let rows: Vec<(String, String)> = st.query_as().fetch_all(&mut **tx).await?;
@@ -437,9 +441,10 @@ pub async fn visible_sightings(
     before_id: Option<&str>,
     limit: u32,
 ) -> Result<Vec<SightingRow>, sqlx::Error> {
-    let mut st = Statement::new(store.dialect(), &format!(
-        "SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.threat_id = "
-    ));
+    let mut st = Statement::new(
+        store.dialect(),
+        &format!("SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.threat_id = "),
+    );
     st.bind(SqlValue::Text(threat_id.to_owned())).push(" AND ");
     push_visibility(&mut st, reader);
     if let Some(b) = before_id {
@@ -474,7 +479,8 @@ pub async fn sighting_stats(
     if threat_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut st = Statement::new(store.dialect(), 
+    let mut st = Statement::new(
+        store.dialect(),
         "SELECT s.threat_id, COUNT(*), MIN(s.discovered_at), MAX(s.discovered_at) FROM sightings s WHERE s.threat_id IN (",
     );
     st.bind_list(threat_ids.iter().map(|t| SqlValue::Text(t.clone())))
@@ -516,14 +522,17 @@ pub async fn search(
     reader: &Reader,
     limit: u32,
 ) -> Result<Vec<ThreatRow>, sqlx::Error> {
-    let mut st = Statement::new(store.dialect(), &format!(
-        "SELECT {} FROM threats t WHERE EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ",
-        THREAT_COLUMNS
-            .split(", ")
-            .map(|c| format!("t.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    let mut st = Statement::new(
+        store.dialect(),
+        &format!(
+            "SELECT {} FROM threats t WHERE EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ",
+            THREAT_COLUMNS
+                .split(", ")
+                .map(|c| format!("t.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
     push_visibility(&mut st, reader);
     if let Some(f) = filter.seen_from {
         st.push(" AND s.discovered_at >= ").bind(SqlValue::Int(f));
@@ -593,9 +602,10 @@ pub async fn sightings_by_id(
 ) -> Result<HashMap<String, SightingRow>, sqlx::Error> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let mut st = Statement::new(store.dialect(), &format!(
-            "SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.id IN ("
-        ));
+        let mut st = Statement::new(
+            store.dialect(),
+            &format!("SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.id IN ("),
+        );
         st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
             .push(")");
         let rows: Vec<SightingRow> = st.query_as().fetch_all(store.pool()).await?;
@@ -610,9 +620,10 @@ pub async fn threats_by_id(
 ) -> Result<HashMap<String, ThreatRow>, sqlx::Error> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let mut st = Statement::new(store.dialect(), &format!(
-            "SELECT {THREAT_COLUMNS} FROM threats WHERE id IN ("
-        ));
+        let mut st = Statement::new(
+            store.dialect(),
+            &format!("SELECT {THREAT_COLUMNS} FROM threats WHERE id IN ("),
+        );
         st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
             .push(")");
         let rows: Vec<ThreatRow> = st.query_as().fetch_all(store.pool()).await?;
@@ -630,7 +641,10 @@ pub async fn responsible_for(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut st = Statement::new(store.dialect(), "SELECT threat_id FROM threat_responsible WHERE org_id = ");
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT threat_id FROM threat_responsible WHERE org_id = ",
+    );
     st.bind(SqlValue::Text(org.to_owned()))
         .push(" AND threat_id IN (");
     st.bind_list(ids.iter().map(|i| SqlValue::Text(i.clone())))

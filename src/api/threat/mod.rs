@@ -34,7 +34,7 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 
 /// Items a stream may have read but not yet seen acknowledged: the bound that
 /// lets HTTP/2 flow control hold a fast client back.
-const UNACKED_WINDOW: usize = 8192;
+const UNACKED_WINDOW: usize = 4096;
 /// How many ready items the reader validates and queues at once.
 const READ_CHUNK: usize = 512;
 /// Feeds look for other replicas' commits this often (this replica's wake them at once).
@@ -171,7 +171,7 @@ impl ThreatService for ThreatApi {
     ) -> Result<Response<BoxStream<pb::SubmissionAck>>, Status> {
         let caller = Caller::from_request(&request)?;
         let inbound = request.into_inner();
-        let (out, out_rx) = mpsc::channel::<Result<pb::SubmissionAck, Status>>(UNACKED_WINDOW);
+        let (out, out_rx) = mpsc::channel::<Result<pb::SubmissionAck, Status>>(READ_CHUNK);
         let (pending, mut pending_rx) = mpsc::channel(64);
         let window = Arc::new(Semaphore::new(UNACKED_WINDOW));
         let (clock, queue, acks) = (self.clock.clone(), self.queue.clone(), out.clone());

@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod authorization;
+mod cli;
 mod durability;
 mod identity;
 mod registry;

@@ -12,12 +12,15 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
-use crate::api::{audit::AuditApi, calendar::CalendarApi, registry::RegistryApi};
+use crate::api::{
+    audit::AuditApi, calendar::CalendarApi, registry::RegistryApi, threat::ThreatApi,
+};
 use crate::auth::layer::AuthLayer;
 use crate::auth::monitor::AccessMonitor;
 use crate::config::{Settings, TlsSource};
 use crate::domain::clock::SharedClock;
 use crate::domain::policy::DeadlinePolicy;
+use crate::intake::IntakeQueue;
 use crate::pb;
 use crate::pki::DevPki;
 use crate::store::Store;
@@ -145,9 +148,14 @@ impl Application {
                     store: store.clone(),
                 },
             ))
-            .add_service(pb::threat_service_server::ThreatServiceServer::new(
-                NotBuilt,
-            ))
+            .add_service(
+                pb::threat_service_server::ThreatServiceServer::new(ThreatApi {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    queue: IntakeQueue::start(store.clone(), clock.clone()),
+                })
+                .max_decoding_message_size(8 * 1024 * 1024),
+            )
             .add_service(
                 pb::identification_service_server::IdentificationServiceServer::new(NotBuilt),
             )
@@ -251,7 +259,6 @@ pub const SERVICE_NAMES: &[&str] = &[
 /// UNIMPLEMENTED, and the auth layer answers first with what is missing.
 struct NotBuilt;
 
-impl pb::threat_service_server::ThreatService for NotBuilt {}
 impl pb::identification_service_server::IdentificationService for NotBuilt {}
 impl pb::disposal_service_server::DisposalService for NotBuilt {}
 impl pb::appeal_service_server::AppealService for NotBuilt {}

@@ -15,8 +15,10 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod domain;
+pub mod intake;
 pub mod pki;
 pub mod seed;
 pub mod store;

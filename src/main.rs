@@ -10,6 +10,11 @@ use fenghuo::app::Application;
 use fenghuo::config::{Overrides, Settings};
 use fenghuo::domain::clock::SystemClock;
 
+/// glibc's allocator was a fifth of intake time; mimalloc handles the many small,
+/// short-lived allocations of the gRPC and SQL paths better.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 
 #[derive(Parser)]
@@ -36,9 +41,49 @@ enum Command {
     /// The official working-day calendar, from the shipped data (and a database's loaded years).
     #[command(subcommand)]
     Calendar(cli::calendar::CalendarCommand),
-    /// Measurements recorded in BENCHMARKS.md.
+    /// Show who the server takes this identity for.
+    Whoami(ConnectArgs),
+    /// Read threats (as the connecting organisation sees them).
     #[command(subcommand)]
-    Bench(cli::bench::BenchCommand),
+    Threat(ThreatCommand),
+    /// Follow the shared feed, one line per event, resumable with --cursor.
+    Feed {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        /// Resume after this event's cursor
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Stop after this many events
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Measure the production path (figures for BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Stream threats over one mTLS stream into a fresh in-process server.
+    Ingest {
+        #[arg(long, default_value_t = 1_000_000)]
+        items: u64,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Insert --count open timers, a fraction of them due, then time finding and firing the
+    /// due ones with the scheduler (one replica, default batch).
+    Timers {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Fraction of the timers already due
+        #[arg(long, default_value_t = 0.01)]
+        due_fraction: f64,
+        /// sqlite://… or postgres://… [default: a fresh SQLite file in the temp directory]
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -74,6 +119,60 @@ impl ServerArgs {
     }
 }
 
+/// How the operator CLI connects: a PKI directory (ca.crt, client.crt,
+/// client.key) or a demo organisation of the local dev PKI.
+#[derive(Args, Clone)]
+struct ConnectArgs {
+    #[arg(
+        long,
+        env = "FENGHUO_ENDPOINT",
+        default_value = "https://127.0.0.1:50051"
+    )]
+    endpoint: String,
+    /// Directory holding ca.crt, client.crt and client.key
+    #[arg(long, env = "FENGHUO_PKI_DIR", conflicts_with = "org")]
+    pki: Option<PathBuf>,
+    /// A demo organisation of the dev PKI under --data-dir
+    #[arg(long)]
+    org: Option<String>,
+    #[arg(long, env = "FENGHUO_DATA_DIR", default_value = fenghuo::config::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Officer token (JWT) for decisions
+    #[arg(long, env = "FENGHUO_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl ConnectArgs {
+    async fn client(&self) -> anyhow::Result<fenghuo_client::Client> {
+        let dir = match (&self.pki, &self.org) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(org)) => fenghuo::pki::DevPki::new(&self.data_dir).client_dir(org),
+            (None, None) => anyhow::bail!("name the identity: --pki DIR or --org ID (dev PKI)"),
+        };
+        let client = fenghuo_client::Client::connect_dir(&self.endpoint, &dir).await?;
+        match &self.token {
+            Some(t) => client.with_token(t),
+            None => Ok(client),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ThreatCommand {
+    /// One threat with the sightings visible to you
+    Get {
+        id: String,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Threats matching an indicator (IP, domain, URL, e-mail, phone, SHA-256)
+    Search {
+        indicator: String,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+}
+
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Sign a development officer token with the organisation's dev key (pki/clients/<org>/officer-token.key).
@@ -94,6 +193,16 @@ enum TokenCommand {
 enum AuditCommand {
     /// Recompute the whole chain; exit 1 if any record was altered or removed.
     Verify(ServerArgs),
+}
+
+fn threat_line(t: &fenghuo_client::pb::Threat) -> String {
+    let status = fenghuo_client::pb::ThreatStatus::try_from(t.status)
+        .map(|s| s.as_str_name())
+        .unwrap_or("?");
+    format!(
+        "{} {} {} sightings={} {}",
+        t.id, t.dedup_key, status, t.sighting_count, t.indicator
+    )
 }
 
 #[tokio::main]
@@ -164,6 +273,88 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             )?;
             println!("{token}");
         }
+        Command::Whoami(connect) => {
+            let me = connect.client().await?.who_am_i().await?;
+            let org = me.organisation.unwrap_or_default();
+            let roles: Vec<String> = org
+                .roles
+                .iter()
+                .map(|r| {
+                    fenghuo_client::pb::Role::try_from(*r)
+                        .map(|r| r.as_str_name().to_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+            println!(
+                "{} {} province={} roles={}",
+                org.id,
+                org.name,
+                org.province,
+                roles.join(",")
+            );
+            println!("certificate {}", me.certificate_fingerprint);
+            if !me.officer.is_empty() {
+                println!("officer {}", me.officer);
+            }
+        }
+        Command::Threat(ThreatCommand::Get { id, connect }) => {
+            let t = connect.client().await?.threat(&id).await?;
+            println!("{}", threat_line(&t));
+            for s in &t.sightings {
+                let tlp = s.report.as_ref().map(|r| r.tlp).unwrap_or_default();
+                let tlp = fenghuo_client::pb::Tlp::try_from(tlp)
+                    .map(|t| t.as_str_name())
+                    .unwrap_or("?");
+                println!(
+                    "  sighting {} by {} {}",
+                    s.id, s.reporter_organisation_id, tlp
+                );
+            }
+        }
+        Command::Threat(ThreatCommand::Search { indicator, connect }) => {
+            for t in connect.client().await?.search(&indicator).await? {
+                println!("{}", threat_line(&t));
+            }
+        }
+        Command::Feed {
+            connect,
+            cursor,
+            limit,
+        } => {
+            use fenghuo_client::pb::feed_event::Event;
+            use tokio_stream::StreamExt;
+            let mut feed = connect.client().await?.feed(cursor.as_deref()).await?;
+            let mut n = 0;
+            while let Some(event) = feed.next().await {
+                let e = event?;
+                let what = match &e.event {
+                    Some(Event::NewThreat(t)) => format!("new_threat {}", t.indicator),
+                    Some(Event::NewSighting(s)) => {
+                        format!("new_sighting {} by {}", s.id, s.reporter_organisation_id)
+                    }
+                    Some(Event::Identified(i)) => format!("identified {}", i.outcome),
+                    Some(Event::TlpChanged(c)) => {
+                        format!("tlp_changed {} {}->{}", c.sighting_id, c.old_tlp, c.new_tlp)
+                    }
+                    Some(Event::Heartbeat(_)) => "heartbeat".into(),
+                    None => "unknown".into(),
+                };
+                println!("{} {} {}", e.cursor, e.threat_id, what);
+                n += 1;
+                if limit.is_some_and(|l| n >= l) {
+                    break;
+                }
+            }
+        }
+        Command::Bench(BenchCommand::Ingest {
+            items,
+            database_url,
+        }) => {
+            println!(
+                "{}",
+                fenghuo::bench::ingest(items, database_url.as_deref()).await?
+            );
+        }
         Command::Audit(AuditCommand::Verify(args)) => {
             let settings = args.settings()?;
             let store = fenghuo::store::Store::connect(settings.database_url.expose()).await?;
@@ -180,7 +371,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         Command::Calendar(command) => command.run().await?,
-        Command::Bench(command) => command.run().await?,
+        Command::Bench(BenchCommand::Timers {
+            count,
+            due_fraction,
+            database_url,
+        }) => cli::bench::timers(count, due_fraction, database_url).await?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

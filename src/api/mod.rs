@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod registry;
+pub mod threat;
 
 use std::fmt::Display;
 
@@ -20,7 +21,6 @@ use crate::store::page;
 pub fn not_built_yet(rpc: &str) -> Option<&'static str> {
     let (service, method) = rpc.split_once('.')?;
     match service {
-        "ThreatService" => Some("threat intake and the shared feed (issue #3)"),
         "IdentificationService" => Some("identification of threats (issue #5)"),
         "DisposalService" => Some("disposal notices, results and non-compliance (issue #5)"),
         "AppealService" => Some("appeals and their working-day clocks (issue #6)"),

@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use clap::Subcommand;
 
 use fenghuo::domain::clock::Clock;
 use fenghuo::domain::clock::{ManualClock, SystemClock};
@@ -14,22 +13,6 @@ use fenghuo::store::{Store, Tx};
 use fenghuo::timers::{DueTimer, Scheduler, TimerHandler, TimerHandlers};
 
 const KIND: &str = "bench.noop";
-
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// Insert --count open timers, a fraction of them due, then time finding and firing the due
-    /// ones with the scheduler (one replica, default batch).
-    Timers {
-        #[arg(long, default_value_t = 1_000_000)]
-        count: usize,
-        /// Fraction of the timers already due
-        #[arg(long, default_value_t = 0.01)]
-        due_fraction: f64,
-        /// sqlite://… or postgres://… [default: a fresh SQLite file in the temp directory]
-        #[arg(long)]
-        database_url: Option<String>,
-    },
-}
 
 /// Counts firings; does nothing else.
 struct Count(Arc<AtomicUsize>);
@@ -42,38 +25,37 @@ impl TimerHandler for Count {
     }
 }
 
-impl BenchCommand {
-    pub async fn run(self) -> anyhow::Result<()> {
-        let BenchCommand::Timers {
-            count,
-            due_fraction,
-            database_url,
-        } = self;
-        if !(0.0..=1.0).contains(&due_fraction) {
-            anyhow::bail!("--due-fraction must lie between 0 and 1");
-        }
-        let temp = std::env::temp_dir().join(format!("fenghuo-bench-{}", std::process::id()));
-        let url = match &database_url {
-            Some(url) => url.clone(),
-            None => {
-                std::fs::create_dir_all(&temp)?;
-                format!("sqlite://{}?mode=rwc", temp.join("bench.db").display())
-            }
-        };
-        let store = Store::connect(&url).await?;
-        let result = measure(&store, count, due_fraction).await;
-        if database_url.is_some() {
-            // A database of the operator's: leave it as found.
-            sqlx::query("DELETE FROM timers WHERE kind = $1")
-                .bind(KIND)
-                .execute(store.pool())
-                .await
-                .context("removing the benchmark's timers")?;
-        }
-        store.close().await;
-        let _ = std::fs::remove_dir_all(&temp);
-        result
+/// `fenghuo bench timers`: inserts `count` open timers, a fraction due, and times the
+/// scheduler finding and firing the due ones.
+pub async fn timers(
+    count: usize,
+    due_fraction: f64,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&due_fraction) {
+        anyhow::bail!("--due-fraction must lie between 0 and 1");
     }
+    let temp = std::env::temp_dir().join(format!("fenghuo-bench-{}", std::process::id()));
+    let url = match &database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&temp)?;
+            format!("sqlite://{}?mode=rwc", temp.join("bench.db").display())
+        }
+    };
+    let store = Store::connect(&url).await?;
+    let result = measure(&store, count, due_fraction).await;
+    if database_url.is_some() {
+        // A database of the operator's: leave it as found.
+        sqlx::query("DELETE FROM timers WHERE kind = $1")
+            .bind(KIND)
+            .execute(store.pool())
+            .await
+            .context("removing the benchmark's timers")?;
+    }
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&temp);
+    result
 }
 
 async fn measure(store: &Store, count: usize, due_fraction: f64) -> anyhow::Result<()> {

@@ -6,3 +6,4 @@ mod calendar_crosscheck;
 pub mod clock;
 pub mod organisation;
 pub mod policy;
+pub mod threat;

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 
+use super::bulk::{self, SqlValue};
 use super::{Dialect, Store, Tx, page};
 use crate::domain::clock::{from_micros, to_micros};
 
@@ -86,6 +87,15 @@ fn chain_hash(prev: &str, seq: i64, at: i64, fields: [&str; 6]) -> String {
     hex::encode(h.finalize())
 }
 
+/// One change to record.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor: Actor,
+    pub action: String,
+    pub subject: String,
+    pub details: serde_json::Value,
+}
+
 /// Appends one record to the chain inside `tx`.
 pub async fn append(
     tx: &mut Tx,
@@ -96,48 +106,85 @@ pub async fn append(
     subject: &str,
     details: serde_json::Value,
 ) -> Result<i64, sqlx::Error> {
+    let entry = AuditEntry {
+        actor: actor.clone(),
+        action: action.to_owned(),
+        subject: subject.to_owned(),
+        details,
+    };
+    append_many(tx, dialect, at, std::slice::from_ref(&entry)).await
+}
+
+/// Appends records in order inside `tx`, locking the head once; returns the last sequence number.
+pub async fn append_many(
+    tx: &mut Tx,
+    dialect: Dialect,
+    at: DateTime<Utc>,
+    entries: &[AuditEntry],
+) -> Result<i64, sqlx::Error> {
     let sql = format!(
         "SELECT seq, hash FROM audit_head WHERE id = 1{}",
         dialect.for_update()
     );
-    let (last_seq, prev_hash): (i64, String) = sqlx::query_as(AssertSqlSafe(sql))
+    let (mut seq, mut prev_hash): (i64, String) = sqlx::query_as(AssertSqlSafe(sql))
         .fetch_one(&mut **tx)
         .await?;
-    let record = AuditRecord {
-        seq: last_seq + 1,
-        at: to_micros(at),
-        org_id: actor.organisation_id.clone(),
-        cert_fingerprint: actor.certificate_fingerprint.clone(),
-        officer: actor.officer.clone(),
-        action: action.to_owned(),
-        subject: subject.to_owned(),
-        details_json: details.to_string(),
-        prev_hash,
-        hash: String::new(),
-    };
-    let hash = record.compute_hash();
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, org_id, cert_fingerprint, officer, action, subject, details_json, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    let at = to_micros(at);
+    let mut rows = Vec::with_capacity(entries.len());
+    for e in entries {
+        seq += 1;
+        let details_json = e.details.to_string();
+        let hash = chain_hash(
+            &prev_hash,
+            seq,
+            at,
+            [
+                &e.actor.organisation_id,
+                &e.actor.certificate_fingerprint,
+                &e.actor.officer,
+                &e.action,
+                &e.subject,
+                &details_json,
+            ],
+        );
+        rows.push(vec![
+            SqlValue::Int(seq),
+            SqlValue::Int(at),
+            SqlValue::Text(e.actor.organisation_id.clone()),
+            SqlValue::Text(e.actor.certificate_fingerprint.clone()),
+            SqlValue::Text(e.actor.officer.clone()),
+            SqlValue::Text(e.action.clone()),
+            SqlValue::Text(e.subject.clone()),
+            SqlValue::Text(details_json),
+            SqlValue::Text(std::mem::replace(&mut prev_hash, hash.clone())),
+            SqlValue::Text(hash),
+        ]);
+    }
+    bulk::insert(
+        tx,
+        dialect,
+        "audit_log",
+        &[
+            "seq",
+            "at",
+            "org_id",
+            "cert_fingerprint",
+            "officer",
+            "action",
+            "subject",
+            "details_json",
+            "prev_hash",
+            "hash",
+        ],
+        rows,
     )
-    .bind(record.seq)
-    .bind(record.at)
-    .bind(&record.org_id)
-    .bind(&record.cert_fingerprint)
-    .bind(&record.officer)
-    .bind(&record.action)
-    .bind(&record.subject)
-    .bind(&record.details_json)
-    .bind(&record.prev_hash)
-    .bind(&hash)
-    .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(record.seq)
-        .bind(&hash)
+        .bind(seq)
+        .bind(&prev_hash)
         .execute(&mut **tx)
         .await?;
-    Ok(record.seq)
+    Ok(seq)
 }
 
 #[derive(Debug, Default, Clone)]

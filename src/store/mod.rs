@@ -5,8 +5,10 @@
 //! so the change and its audit record commit together.
 
 pub mod audit;
+pub mod bulk;
 pub mod calendar;
 pub mod registry;
+pub mod threats;
 pub mod timers;
 
 use std::str::FromStr;
@@ -69,6 +71,9 @@ impl Store {
                             "PRAGMA synchronous = FULL",
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA busy_timeout = 30000",
+                            // Statement journals of multi-row INSERTs stay off disk.
+                            "PRAGMA temp_store = MEMORY",
+                            "PRAGMA cache_size = -65536",
                         ],
                         Dialect::Postgres => &["SET synchronous_commit = on"],
                     };

@@ -297,20 +297,20 @@ async fn officers_and_keys_are_validated() {
 async fn rpcs_of_later_issues_answer_unimplemented_naming_what_is_missing() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let err = app
-        .client("telecom-gd")
+        .client("miit")
         .await
-        .threats()
-        .submit_threat(pb::SubmitThreatRequest::default())
+        .disposal()
+        .list_notices(pb::ListNoticesRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
-    assert!(err.message().contains("issue #3"), "{}", err.message());
+    assert!(err.message().contains("issue #5"), "{}", err.message());
     // Authorization still comes first.
     let err = app
         .client("party-gd")
         .await
-        .threats()
-        .submit_threat(pb::SubmitThreatRequest::default())
+        .disposal()
+        .list_notices(pb::ListNoticesRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);

@@ -16,6 +16,8 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+pub mod roles;
+
 pub mod pb {
     tonic::include_proto!("fenghuo.v1");
 }

@@ -1,0 +1,205 @@
+//! Typed helpers per role: the calls each kind of organisation makes most,
+//! without the request plumbing. Everything else stays reachable through the
+//! service clients of [`Client`].
+
+use tonic::Status;
+use tonic::codec::Streaming;
+
+use crate::{Client, pb};
+
+/// A reporting and disposing unit (basic telecom, internet enterprise,
+/// security vendor, registry, registrar): submits threats (Art. 6, 11) and
+/// follows the shared feed.
+#[derive(Clone)]
+pub struct Unit(pub Client);
+
+/// A regulator (MIIT or a provincial Communications Administration).
+#[derive(Clone)]
+pub struct Regulator(pub Client);
+
+/// A professional institution (CNCERT, CAICT): reads every report (Art. 7).
+#[derive(Clone)]
+pub struct Institution(pub Client);
+
+impl Client {
+    pub fn unit(&self) -> Unit {
+        Unit(self.clone())
+    }
+    pub fn regulator(&self) -> Regulator {
+        Regulator(self.clone())
+    }
+    pub fn institution(&self) -> Institution {
+        Institution(self.clone())
+    }
+
+    /// The organisation, roles and officer the server sees.
+    pub async fn who_am_i(&self) -> Result<pb::WhoAmIResponse, Status> {
+        Ok(self
+            .registry()
+            .who_am_i(pb::WhoAmIRequest {})
+            .await?
+            .into_inner())
+    }
+
+    /// The shared feed from `cursor` (None: from the oldest retained event).
+    pub async fn feed(&self, cursor: Option<&str>) -> Result<Streaming<pb::FeedEvent>, Status> {
+        let request = pb::SubscribeFeedRequest {
+            cursor: cursor.unwrap_or_default().into(),
+            ..Default::default()
+        };
+        Ok(self.threats().subscribe_feed(request).await?.into_inner())
+    }
+
+    pub async fn threat(&self, threat_id: &str) -> Result<pb::Threat, Status> {
+        let request = pb::GetThreatRequest {
+            threat_id: threat_id.into(),
+            sightings_page: None,
+        };
+        self.threats()
+            .get_threat(request)
+            .await?
+            .into_inner()
+            .threat
+            .ok_or_else(|| Status::internal("the server answered without the threat"))
+    }
+
+    /// Threats matching an indicator (normalised by the server's intake rules).
+    pub async fn search(&self, indicator: &str) -> Result<Vec<pb::Threat>, Status> {
+        let request = pb::SearchThreatsRequest {
+            indicator: indicator.into(),
+            ..Default::default()
+        };
+        Ok(self
+            .threats()
+            .search_threats(request)
+            .await?
+            .into_inner()
+            .threats)
+    }
+}
+
+impl Unit {
+    /// Submits one report; retrying with the same id and content is safe.
+    pub async fn submit(
+        &self,
+        submission_id: &str,
+        report: pb::ThreatReport,
+    ) -> Result<pb::SubmissionAck, Status> {
+        let request = pb::SubmitThreatRequest {
+            submission_id: submission_id.into(),
+            report: Some(report),
+        };
+        self.0
+            .threats()
+            .submit_threat(request)
+            .await?
+            .into_inner()
+            .ack
+            .ok_or_else(|| Status::internal("the server answered without an acknowledgement"))
+    }
+
+    /// Streams reports; one acknowledgement per item arrives after its commit.
+    /// After a disconnect, resend everything not acknowledged.
+    pub async fn submit_stream(
+        &self,
+        requests: impl tokio_stream::Stream<Item = pb::SubmitThreatRequest> + Send + 'static,
+    ) -> Result<Streaming<pb::SubmissionAck>, Status> {
+        Ok(self
+            .0
+            .threats()
+            .submit_threat_stream(requests)
+            .await?
+            .into_inner())
+    }
+
+    /// Re-marks one of the unit's own sightings.
+    pub async fn change_tlp(
+        &self,
+        sighting_id: &str,
+        tlp: pb::Tlp,
+        reason: &str,
+    ) -> Result<pb::Sighting, Status> {
+        let request = pb::ChangeSightingTlpRequest {
+            sighting_id: sighting_id.into(),
+            tlp: tlp as i32,
+            reason: reason.into(),
+        };
+        self.0
+            .threats()
+            .change_sighting_tlp(request)
+            .await?
+            .into_inner()
+            .sighting
+            .ok_or_else(|| Status::internal("the server answered without the sighting"))
+    }
+}
+
+impl Regulator {
+    /// Disables an organisation (needs an officer token): its calls and streams end.
+    pub async fn disable_organisation(
+        &self,
+        id: &str,
+        reason: &str,
+    ) -> Result<pb::Organisation, Status> {
+        let request = pb::SetOrganisationEnabledRequest {
+            id: id.into(),
+            enabled: false,
+            reason: reason.into(),
+        };
+        Ok(self
+            .0
+            .registry()
+            .set_organisation_enabled(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn revoke_certificate(
+        &self,
+        fingerprint: &str,
+        reason: &str,
+    ) -> Result<pb::Certificate, Status> {
+        let request = pb::RevokeCertificateRequest {
+            fingerprint: fingerprint.into(),
+            reason: reason.into(),
+        };
+        Ok(self
+            .0
+            .registry()
+            .revoke_certificate(request)
+            .await?
+            .into_inner())
+    }
+
+    /// The audit trail of one subject, e.g. "organisation:telecom-gd".
+    pub async fn audit_of(&self, subject: &str) -> Result<Vec<pb::AuditRecord>, Status> {
+        let request = pb::QueryAuditRequest {
+            subject: subject.into(),
+            ..Default::default()
+        };
+        Ok(self
+            .0
+            .audit()
+            .query_audit(request)
+            .await?
+            .into_inner()
+            .records)
+    }
+}
+
+impl Institution {
+    /// Threats still waiting for identification (Art. 7), newest first.
+    pub async fn unidentified(&self) -> Result<Vec<pb::Threat>, Status> {
+        let request = pb::SearchThreatsRequest {
+            statuses: vec![pb::ThreatStatus::Unidentified as i32],
+            ..Default::default()
+        };
+        Ok(self
+            .0
+            .threats()
+            .search_threats(request)
+            .await?
+            .into_inner()
+            .threats)
+    }
+}

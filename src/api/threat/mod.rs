@@ -1,0 +1,636 @@
+//! ThreatService: intake (Art. 6, 11) and the shared feed, with one visibility
+//! rule (`domain::threat::visibility`) for every read.
+
+pub mod intake;
+pub mod view;
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{from_timestamp, internal, invalid, page};
+use crate::auth::Caller;
+use crate::domain::clock::{SharedClock, to_micros};
+use crate::domain::threat::visibility::{Reader, SightingFacts, can_see};
+use crate::domain::threat::{Tlp, indicator};
+use crate::intake::IntakeQueue;
+use crate::pb;
+use crate::pb::threat_service_server::ThreatService;
+use crate::store::threats::{self as store, IngestItem, IngestOutcome, Refusal, ThreatFilter};
+use crate::store::{Store, audit};
+
+pub struct ThreatApi {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub queue: IntakeQueue,
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// Items a stream may have read but not yet seen acknowledged: the bound that
+/// lets HTTP/2 flow control hold a fast client back.
+const UNACKED_WINDOW: usize = 4096;
+/// How many ready items the reader validates and queues at once.
+const READ_CHUNK: usize = 512;
+/// Feeds look for other replicas' commits this often (this replica's wake them at once).
+const FEED_POLL: Duration = Duration::from_millis(200);
+const FEED_BATCH: u32 = 500;
+
+fn reader(caller: &Caller) -> Reader {
+    Reader::new(&caller.organisation_id, &caller.roles, &caller.province)
+}
+
+fn ack(submission_id: String, outcome: IngestOutcome) -> pb::SubmissionAck {
+    match outcome {
+        IngestOutcome::Stored {
+            threat_id,
+            sighting_id,
+            created_threat,
+            committed_at,
+            replayed,
+        } => pb::SubmissionAck {
+            submission_id,
+            outcome: if created_threat {
+                pb::SubmissionOutcome::Accepted
+            } else {
+                pb::SubmissionOutcome::Merged
+            } as i32,
+            threat_id,
+            sighting_id,
+            replayed,
+            committed_at: Some(super::timestamp(committed_at)),
+            refusal: None,
+        },
+        IngestOutcome::Refused(r) => {
+            let status = refusal_status(&r);
+            refused(submission_id, &status, refusal_field(&r))
+        }
+    }
+}
+
+fn refusal_field(r: &Refusal) -> &'static str {
+    match r {
+        Refusal::Conflict { .. } => "submission_id",
+        Refusal::UnknownThreat { .. } => "report.follows_up_threat_id",
+        Refusal::CategoryMismatch { .. } => "report.category",
+    }
+}
+
+fn refusal_status(r: &Refusal) -> Status {
+    match r {
+        Refusal::Conflict { submission_id } => Status::already_exists(format!(
+            "submission {submission_id} was already accepted with other content; a retry must resend the same report"
+        )),
+        Refusal::UnknownThreat { threat_id } => Status::not_found(format!(
+            "report.follows_up_threat_id: threat {threat_id} does not exist (reporting measures Art. 16)"
+        )),
+        Refusal::CategoryMismatch { threat_id } => invalid(
+            "report.category",
+            format!(
+                "a follow-up keeps the category of threat {threat_id} (reporting measures Art. 16)"
+            ),
+        ),
+    }
+}
+
+fn refused(submission_id: String, status: &Status, field: &str) -> pb::SubmissionAck {
+    pb::SubmissionAck {
+        submission_id,
+        outcome: pb::SubmissionOutcome::Refused as i32,
+        refusal: Some(pb::Refusal {
+            code: status.code() as i32,
+            field: field.into(),
+            reason: status.message().into(),
+        }),
+        ..Default::default()
+    }
+}
+
+impl ThreatApi {
+    fn item(&self, caller: &Caller, submission: crate::domain::threat::Submission) -> IngestItem {
+        IngestItem {
+            actor: caller.actor(),
+            province: caller.province.clone(),
+            submission,
+        }
+    }
+
+    /// Whether the reader is responsible for these threats (AMBER reaches them).
+    async fn responsible(
+        &self,
+        reader: &Reader,
+        threat_ids: &[String],
+    ) -> Result<Vec<String>, Status> {
+        match reader {
+            Reader::Everything => Ok(Vec::new()),
+            Reader::Province { org, .. } | Reader::Unit { org, .. } => {
+                store::responsible_for(&self.store, org, threat_ids)
+                    .await
+                    .map_err(internal)
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl ThreatService for ThreatApi {
+    #[tracing::instrument(skip_all)]
+    async fn submit_threat(
+        &self,
+        request: Request<pb::SubmitThreatRequest>,
+    ) -> Result<Response<pb::SubmitThreatResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let req = request.into_inner();
+        let submission =
+            intake::validate(&req, self.clock.now()).map_err(|e| invalid(&e.field, e.reason))?;
+        let id = submission.submission_id.clone();
+        let outcome = self
+            .queue
+            .submit(vec![self.item(&caller, submission)])
+            .await
+            .map_err(internal)?
+            .pop()
+            .ok_or_else(|| internal("intake returned no outcome"))?;
+        if let IngestOutcome::Refused(r) = &outcome {
+            return Err(refusal_status(r));
+        }
+        Ok(Response::new(pb::SubmitThreatResponse {
+            ack: Some(ack(id, outcome)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn submit_threat_stream(
+        &self,
+        request: Request<Streaming<pb::SubmitThreatRequest>>,
+    ) -> Result<Response<BoxStream<pb::SubmissionAck>>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let inbound = request.into_inner();
+        let (out, out_rx) = mpsc::channel::<Result<pb::SubmissionAck, Status>>(READ_CHUNK);
+        let (pending, mut pending_rx) = mpsc::channel(64);
+        let window = Arc::new(Semaphore::new(UNACKED_WINDOW));
+        let (clock, queue, acks) = (self.clock.clone(), self.queue.clone(), out.clone());
+        let item_of = {
+            let (actor, province) = (caller.actor(), caller.province.clone());
+            move |submission| IngestItem {
+                actor: actor.clone(),
+                province: province.clone(),
+                submission,
+            }
+        };
+        // Reader: validate what is ready, queue it, within the unacknowledged window.
+        tokio::spawn(async move {
+            let mut chunks = inbound.ready_chunks(READ_CHUNK);
+            'read: while let Some(chunk) = chunks.next().await {
+                let now = clock.now();
+                let (mut items, mut ids) = (Vec::new(), Vec::new());
+                for msg in chunk {
+                    let Ok(req) = msg else { break 'read };
+                    match intake::validate(&req, now) {
+                        Ok(s) => {
+                            ids.push(s.submission_id.clone());
+                            items.push(item_of(s));
+                        }
+                        Err(e) => {
+                            let status = invalid(&e.field, e.reason);
+                            if out
+                                .send(Ok(refused(req.submission_id, &status, &e.field)))
+                                .await
+                                .is_err()
+                            {
+                                break 'read;
+                            }
+                        }
+                    }
+                }
+                if items.is_empty() {
+                    continue;
+                }
+                let Ok(permit) = window.clone().acquire_many_owned(items.len() as u32).await else {
+                    break;
+                };
+                match queue.enqueue(items).await {
+                    Ok(reply) => {
+                        if pending.send((ids, reply, permit)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = out.send(Err(Status::unavailable(e.to_string()))).await;
+                        break;
+                    }
+                }
+            }
+        });
+        // Forwarder: acknowledge each batch once committed, in queue order.
+        tokio::spawn(async move {
+            while let Some((ids, reply, permit)) = pending_rx.recv().await {
+                let outcomes = match reply.await {
+                    Ok(Ok(o)) => o,
+                    Ok(Err(e)) => {
+                        let _ = acks.send(Err(internal(e))).await;
+                        return;
+                    }
+                    Err(_) => {
+                        let _ = acks
+                            .send(Err(Status::unavailable(
+                                "the server is shutting down; resend unacknowledged items",
+                            )))
+                            .await;
+                        return;
+                    }
+                };
+                for (id, outcome) in ids.into_iter().zip(outcomes) {
+                    if acks.send(Ok(ack(id, outcome))).await.is_err() {
+                        return;
+                    }
+                }
+                drop(permit);
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_threat(
+        &self,
+        request: Request<pb::GetThreatRequest>,
+    ) -> Result<Response<pb::GetThreatResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let req = request.into_inner();
+        let reader = reader(&caller);
+        let not_found = || {
+            Status::not_found(format!(
+                "threat {} does not exist or is not visible to {}",
+                req.threat_id, caller.organisation_id
+            ))
+        };
+        let id = uuid::Uuid::parse_str(req.threat_id.trim())
+            .map_err(|_| invalid("threat_id", "not a threat id"))?
+            .to_string();
+        let row = store::get_threat(&self.store, &id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        let (size, before) = page(req.sightings_page.as_ref())?;
+        let stats = store::sighting_stats(&self.store, std::slice::from_ref(&id), &reader)
+            .await
+            .map_err(internal)?;
+        let Some(stats) = stats.get(&id).copied() else {
+            return Err(not_found());
+        };
+        let before = (!before.is_empty()).then_some(before);
+        let rows = store::visible_sightings(&self.store, &id, &reader, before.as_deref(), size)
+            .await
+            .map_err(internal)?;
+        let next = super::next_page_token(rows.len(), size, rows.last().map(|s| s.id.as_str()));
+        let sightings = rows.iter().map(view::sighting).collect();
+        Ok(Response::new(pb::GetThreatResponse {
+            threat: Some(view::threat(&row, stats, sightings)),
+            next_sightings_page_token: next,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn search_threats(
+        &self,
+        request: Request<pb::SearchThreatsRequest>,
+    ) -> Result<Response<pb::SearchThreatsResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let req = request.into_inner();
+        let reader = reader(&caller);
+        let (size, before) = page(req.page.as_ref())?;
+        let category = match req.category {
+            0 => None,
+            c if (1..=5).contains(&c) => Some(c as i64),
+            _ => return Err(invalid("category", "unknown category")),
+        };
+        let mut statuses = Vec::new();
+        for (i, s) in req.statuses.iter().enumerate() {
+            if !(1..=3).contains(s) {
+                return Err(invalid(&format!("statuses[{i}]"), "unknown status"));
+            }
+            statuses.push(*s as i64);
+        }
+        let filter = ThreatFilter {
+            indicators: search_keys(&req.indicator),
+            category,
+            seen_from: req
+                .seen_from
+                .as_ref()
+                .map(|t| from_timestamp("seen_from", t))
+                .transpose()?
+                .map(to_micros),
+            seen_before: req
+                .seen_before
+                .as_ref()
+                .map(|t| from_timestamp("seen_before", t))
+                .transpose()?
+                .map(to_micros),
+            statuses,
+            before_id: (!before.is_empty()).then_some(before),
+        };
+        let rows = store::search(&self.store, &filter, &reader, size)
+            .await
+            .map_err(internal)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let stats = store::sighting_stats(&self.store, &ids, &reader)
+            .await
+            .map_err(internal)?;
+        Ok(Response::new(pb::SearchThreatsResponse {
+            next_page_token: super::next_page_token(
+                rows.len(),
+                size,
+                rows.last().map(|r| r.id.as_str()),
+            ),
+            threats: rows
+                .iter()
+                .map(|r| view::threat(r, stats.get(&r.id).copied().unwrap_or_default(), Vec::new()))
+                .collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn subscribe_feed(
+        &self,
+        request: Request<pb::SubscribeFeedRequest>,
+    ) -> Result<Response<BoxStream<pb::FeedEvent>>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let req = request.into_inner();
+        let mut position = match (req.cursor.as_str(), req.from_now) {
+            ("", true) => store::feed_head(&self.store).await.map_err(internal)?,
+            ("", false) => 0,
+            (c, _) => view::decode_cursor(c)
+                .ok_or_else(|| invalid("cursor", "not a cursor this server issued"))?,
+        };
+        let mut categories = Vec::new();
+        for (i, c) in req.categories.iter().enumerate() {
+            if !(1..=5).contains(c) {
+                return Err(invalid(&format!("categories[{i}]"), "unknown category"));
+            }
+            categories.push(*c as i64);
+        }
+        let api = ThreatApi {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            queue: self.queue.clone(),
+        };
+        let reader = reader(&caller);
+        let committed = self.queue.committed();
+        let stream = async_stream::try_stream! {
+            loop {
+                let woken = committed.notified();
+                let rows = store::feed_after(&api.store, position, FEED_BATCH).await.map_err(internal)?;
+                if rows.is_empty() {
+                    tokio::select! {
+                        _ = woken => {}
+                        _ = tokio::time::sleep(FEED_POLL) => {}
+                    }
+                    continue;
+                }
+                let last = rows.last().map(|r| r.position).unwrap_or(position);
+                let events = api.visible_events(&reader, &categories, rows).await?;
+                let sent_any = !events.is_empty();
+                for e in events {
+                    yield e;
+                }
+                position = last;
+                if !sent_any {
+                    yield pb::FeedEvent {
+                        cursor: view::encode_cursor(last),
+                        event: Some(pb::feed_event::Event::Heartbeat(pb::FeedHeartbeat {})),
+                        ..Default::default()
+                    };
+                }
+            }
+        };
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn change_sighting_tlp(
+        &self,
+        request: Request<pb::ChangeSightingTlpRequest>,
+    ) -> Result<Response<pb::ChangeSightingTlpResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let req = request.into_inner();
+        let new = match pb::Tlp::try_from(req.tlp)
+            .ok()
+            .and_then(|t| Tlp::from_i64(t as i64))
+        {
+            Some(t) => t,
+            None => {
+                return Err(invalid(
+                    "tlp",
+                    "required: CLEAR, GREEN, AMBER, AMBER+STRICT or RED",
+                ));
+            }
+        };
+        let reason = req.reason.trim();
+        if reason.is_empty() {
+            return Err(invalid(
+                "reason",
+                "a reason is required; it goes into the audit log",
+            ));
+        }
+        let id = uuid::Uuid::parse_str(req.sighting_id.trim())
+            .map_err(|_| invalid("sighting_id", "not a sighting id"))?
+            .to_string();
+        let not_found = || {
+            Status::not_found(format!(
+                "sighting {id} does not exist or is not visible to {}",
+                caller.organisation_id
+            ))
+        };
+        let sighting = store::get_sighting(&self.store, &id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        if sighting.reporter_org != caller.organisation_id {
+            let facts = SightingFacts {
+                tlp: Tlp::from_i64(sighting.tlp).unwrap_or(Tlp::Red),
+                reporter: &sighting.reporter_org,
+                reporter_province: &sighting.reporter_province,
+                reader_responsible: !self
+                    .responsible(&reader(&caller), std::slice::from_ref(&sighting.threat_id))
+                    .await?
+                    .is_empty(),
+            };
+            return Err(if can_see(&reader(&caller), &facts) {
+                Status::permission_denied("only the reporting organisation re-marks its sighting")
+            } else {
+                not_found()
+            });
+        }
+        let threat = store::get_threat(&self.store, &sighting.threat_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        store::change_tlp(&self.store, &mut tx, &sighting, threat.category, new, now)
+            .await
+            .map_err(internal)?;
+        let details =
+            serde_json::json!({"old_tlp": sighting.tlp, "new_tlp": new as i64, "reason": reason});
+        audit::append(
+            &mut tx,
+            self.store.dialect(),
+            now,
+            &caller.actor(),
+            "threat.sighting.tlp",
+            &format!("sighting:{id}"),
+            details,
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        self.queue.committed().notify_waiters();
+        let updated = store::get_sighting(&self.store, &id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        Ok(Response::new(pb::ChangeSightingTlpResponse {
+            sighting: Some(view::sighting(&updated)),
+        }))
+    }
+}
+
+impl ThreatApi {
+    /// The events of `rows` this reader may see, as the contract shows them.
+    async fn visible_events(
+        &self,
+        reader: &Reader,
+        categories: &[i64],
+        rows: Vec<store::FeedRow>,
+    ) -> Result<Vec<pb::FeedEvent>, Status> {
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|r| categories.is_empty() || categories.contains(&r.category))
+            .collect();
+        let sighting_ids: Vec<String> = rows.iter().filter_map(|r| r.sighting_id.clone()).collect();
+        let sightings = store::sightings_by_id(&self.store, &sighting_ids)
+            .await
+            .map_err(internal)?;
+        let mut threat_ids: Vec<String> = rows.iter().map(|r| r.threat_id.clone()).collect();
+        threat_ids.sort();
+        threat_ids.dedup();
+        let responsible = self.responsible(reader, &threat_ids).await?;
+        let new_threat_ids: Vec<String> = rows
+            .iter()
+            .filter(|r| r.kind == "new_threat")
+            .map(|r| r.threat_id.clone())
+            .collect();
+        let threats = store::threats_by_id(&self.store, &new_threat_ids)
+            .await
+            .map_err(internal)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let Some(s) = r.sighting_id.as_ref().and_then(|id| sightings.get(id)) else {
+                continue;
+            };
+            let sees = |tlp: i64| {
+                can_see(
+                    reader,
+                    &SightingFacts {
+                        tlp: Tlp::from_i64(tlp).unwrap_or(Tlp::Red),
+                        reporter: &s.reporter_org,
+                        reporter_province: &s.reporter_province,
+                        reader_responsible: responsible.contains(&s.threat_id),
+                    },
+                )
+            };
+            let event = match r.kind.as_str() {
+                "new_threat" | "new_sighting" => {
+                    // The event shows the sighting as it was reported; a later
+                    // re-marking travels as its own tlp_changed event.
+                    let original_tlp = view::reported_tlp(s);
+                    if !sees(original_tlp) {
+                        continue;
+                    }
+                    let mut shown = view::sighting(s);
+                    if let Some(rep) = shown.report.as_mut() {
+                        rep.tlp = original_tlp as i32;
+                    }
+                    match (r.kind.as_str(), threats.get(&r.threat_id)) {
+                        ("new_threat", Some(t)) => {
+                            let stats = store::SightingStats {
+                                count: 1,
+                                first_seen: s.discovered_at,
+                                last_seen: s.discovered_at,
+                            };
+                            pb::feed_event::Event::NewThreat(view::threat(t, stats, vec![shown]))
+                        }
+                        _ => pb::feed_event::Event::NewSighting(shown),
+                    }
+                }
+                "tlp_changed" => {
+                    let d: serde_json::Value = r
+                        .details_json
+                        .as_deref()
+                        .and_then(|j| serde_json::from_str(j).ok())
+                        .unwrap_or_default();
+                    let (old, new) = (
+                        d["old_tlp"].as_i64().unwrap_or(5),
+                        d["new_tlp"].as_i64().unwrap_or(5),
+                    );
+                    if !sees(old) && !sees(new) {
+                        continue;
+                    }
+                    let sighting = sees(new).then(|| {
+                        let mut shown = view::sighting(s);
+                        if let Some(rep) = shown.report.as_mut() {
+                            rep.tlp = new as i32;
+                        }
+                        shown
+                    });
+                    pb::feed_event::Event::TlpChanged(pb::TlpChange {
+                        sighting_id: s.id.clone(),
+                        old_tlp: old as i32,
+                        new_tlp: new as i32,
+                        sighting,
+                    })
+                }
+                _ => continue,
+            };
+            out.push(pb::FeedEvent {
+                cursor: view::encode_cursor(r.position),
+                committed_at: Some(super::timestamp(r.committed_at)),
+                threat_id: r.threat_id.clone(),
+                event: Some(event),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// What a search for `raw` matches: its normalised forms under every kind it parses as.
+fn search_keys(raw: &str) -> Vec<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    let mut keys = vec![raw.to_owned()];
+    let mut add = |kind: &str, v: Option<String>| {
+        if let Some(v) = v {
+            keys.push(format!("{kind}:{v}"));
+            keys.push(v);
+        }
+    };
+    add("ip", indicator::ip(raw).ok());
+    add("domain", indicator::domain(raw).ok());
+    add("url", indicator::url(raw).ok());
+    add("email", indicator::email(raw).ok());
+    add("phone", indicator::phone(raw).ok());
+    if raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        add("sha256", Some(raw.to_ascii_lowercase()));
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}

@@ -1,0 +1,134 @@
+//! Multi-row INSERTs in fixed chunk sizes: few statements per batch, and few
+//! distinct statement texts, so prepared statements stay cached.
+
+use sqlx::AssertSqlSafe;
+
+use super::{Dialect, Tx};
+
+#[derive(Debug, Clone)]
+pub enum SqlValue {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+    Bytes(Vec<u8>),
+}
+
+/// Chunk sizes, largest first; any count decomposes into them.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// The `n`-th (1-based) placeholder. SQLite gets anonymous `?`: it resolves a
+/// numbered parameter's name by a linear scan, which makes wide multi-row
+/// statements quadratic (it was 40% of intake time).
+fn placeholder(dialect: Dialect, n: usize) -> String {
+    match dialect {
+        Dialect::Sqlite => "?".to_owned(),
+        Dialect::Postgres => format!("${n}"),
+    }
+}
+
+/// Inserts `rows` (each with one value per column) into `table`.
+pub async fn insert(
+    tx: &mut Tx,
+    dialect: Dialect,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SqlValue>>,
+) -> Result<(), sqlx::Error> {
+    let mut rest = rows.into_iter().peekable();
+    let mut remaining = rest.len();
+    while remaining > 0 {
+        let size = CHUNKS.into_iter().find(|c| *c <= remaining).unwrap_or(1);
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut n = 0;
+        for r in 0..size {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..columns.len() {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                sql.push_str(&placeholder(dialect, n));
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for row in rest.by_ref().take(size) {
+            debug_assert_eq!(row.len(), columns.len());
+            for v in row {
+                q = match v {
+                    SqlValue::Int(i) => q.bind(i),
+                    SqlValue::OptInt(i) => q.bind(i),
+                    SqlValue::Text(s) => q.bind(s),
+                    SqlValue::OptText(s) => q.bind(s),
+                    SqlValue::Bytes(b) => q.bind(b),
+                };
+            }
+        }
+        q.execute(&mut **tx).await?;
+        remaining -= size;
+    }
+    Ok(())
+}
+
+/// A statement assembled piece by piece, with the dialect's placeholders
+/// (binds in the order they appear in the text).
+#[derive(Debug)]
+pub struct Statement {
+    pub sql: String,
+    pub binds: Vec<SqlValue>,
+    dialect: Dialect,
+}
+
+impl Statement {
+    pub fn new(dialect: Dialect, sql: &str) -> Self {
+        Statement {
+            sql: sql.to_owned(),
+            binds: Vec::new(),
+            dialect,
+        }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder bound to `v`.
+    pub fn bind(&mut self, v: SqlValue) -> &mut Self {
+        self.binds.push(v);
+        self.sql
+            .push_str(&placeholder(self.dialect, self.binds.len()));
+        self
+    }
+
+    pub fn bind_list(&mut self, values: impl IntoIterator<Item = SqlValue>) -> &mut Self {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.bind(v);
+        }
+        self
+    }
+
+    pub fn query_as<'q, T>(self) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut q = sqlx::query_as::<_, T>(AssertSqlSafe(self.sql));
+        for v in self.binds {
+            q = match v {
+                SqlValue::Int(i) => q.bind(i),
+                SqlValue::OptInt(i) => q.bind(i),
+                SqlValue::Text(s) => q.bind(s),
+                SqlValue::OptText(s) => q.bind(s),
+                SqlValue::Bytes(b) => q.bind(b),
+            };
+        }
+        q
+    }
+}

@@ -1,0 +1,706 @@
+//! Threats, sightings and the feed.
+//!
+//! # Contract
+//! - [`ingest`] stores a batch in one transaction: idempotency, dedup into
+//!   sightings, feed events and one audit record per sighting. It returns only
+//!   after the commit, so an acknowledgement means the item is durable.
+//! - Feed positions are taken under the `feed_head` row lock, held to commit:
+//!   positions follow commit order on every replica, and a reader that has seen
+//!   position P has seen every committed position below it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
+
+use super::audit::{self, Actor, AuditEntry};
+use super::bulk::{self, SqlValue, Statement};
+use super::{Dialect, Store, Tx};
+use crate::domain::clock::to_micros;
+use crate::domain::threat::visibility::Reader;
+use crate::domain::threat::{Category, Submission, Tlp};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ThreatRow {
+    pub id: String,
+    pub category: i64,
+    pub dedup_key: Option<String>,
+    pub indicator: String,
+    pub status: i64,
+    pub grade: i64,
+    pub created_at: i64,
+    pub identification_json: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SightingRow {
+    pub id: String,
+    pub threat_id: String,
+    pub reporter_org: String,
+    pub reporter_province: String,
+    pub submission_id: String,
+    pub content_sha256: String,
+    pub tlp: i64,
+    pub discovered_at: i64,
+    pub received_at: i64,
+    pub created_threat: i64,
+    pub report: Vec<u8>,
+}
+
+const THREAT_COLUMNS: &str =
+    "id, category, dedup_key, indicator, status, grade, created_at, identification_json";
+const SIGHTING_COLUMNS: &str = "s.id, s.threat_id, s.reporter_org, s.reporter_province, s.submission_id, \
+     s.content_sha256, s.tlp, s.discovered_at, s.received_at, s.created_threat, s.report";
+
+/// One submission to store, with who sent it.
+#[derive(Debug, Clone)]
+pub struct IngestItem {
+    pub actor: Actor,
+    /// The reporter's province, kept on the sighting for regulators' visibility.
+    pub province: String,
+    pub submission: Submission,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    Stored {
+        threat_id: String,
+        sighting_id: String,
+        created_threat: bool,
+        committed_at: i64,
+        replayed: bool,
+    },
+    Refused(Refusal),
+}
+
+/// Refusals that depend on what is stored (the edge refuses malformed input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Same idempotency key, different content.
+    Conflict { submission_id: String },
+    /// A follow-up names a threat that does not exist.
+    UnknownThreat { threat_id: String },
+    /// A follow-up's category differs from its threat's.
+    CategoryMismatch { threat_id: String },
+}
+
+struct Existing {
+    content_sha256: String,
+    threat_id: String,
+    sighting_id: String,
+    created_threat: bool,
+    received_at: i64,
+}
+
+/// Stores a batch; see the module contract.
+pub async fn ingest(
+    store: &Store,
+    now: DateTime<Utc>,
+    items: &[IngestItem],
+) -> Result<Vec<IngestOutcome>, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let sql = format!(
+        "SELECT position FROM feed_head WHERE id = 1{}",
+        store.dialect().for_update()
+    );
+    let (mut position,): (i64,) = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_one(&mut *tx)
+        .await?;
+    let at = to_micros(now);
+
+    let mut existing = existing_submissions(&mut tx, store.dialect(), items).await?;
+    let mut by_key = known_dedup_keys(&mut tx, store.dialect(), items).await?;
+    let followed = followed_threats(&mut tx, store.dialect(), items).await?;
+
+    let mut threats = Vec::new();
+    let mut sightings = Vec::new();
+    let mut events = Vec::new();
+    let mut entries = Vec::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    for item in items {
+        let s = &item.submission;
+        let org = &item.actor.organisation_id;
+        let idem = (org.clone(), s.submission_id.clone());
+        if let Some(e) = existing.get(&idem) {
+            outcomes.push(if e.content_sha256 == s.content_sha256 {
+                IngestOutcome::Stored {
+                    threat_id: e.threat_id.clone(),
+                    sighting_id: e.sighting_id.clone(),
+                    created_threat: e.created_threat,
+                    committed_at: e.received_at,
+                    replayed: true,
+                }
+            } else {
+                IngestOutcome::Refused(Refusal::Conflict {
+                    submission_id: s.submission_id.clone(),
+                })
+            });
+            continue;
+        }
+        let (threat_id, category, created) = if let Some(followed_id) = &s.follows_up {
+            match followed.get(followed_id) {
+                None => {
+                    outcomes.push(IngestOutcome::Refused(Refusal::UnknownThreat {
+                        threat_id: followed_id.clone(),
+                    }));
+                    continue;
+                }
+                Some(c) if s.category.is_some_and(|sc| sc as i64 != *c) => {
+                    outcomes.push(IngestOutcome::Refused(Refusal::CategoryMismatch {
+                        threat_id: followed_id.clone(),
+                    }));
+                    continue;
+                }
+                Some(c) => (followed_id.clone(), *c, false),
+            }
+        } else {
+            let category = s
+                .category
+                .map(|c| c as i64)
+                .unwrap_or(Category::Other as i64);
+            match s.dedup_key.as_ref().and_then(|k| by_key.get(k)) {
+                Some(id) => (id.clone(), category, false),
+                None => {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    if let Some(k) = &s.dedup_key {
+                        by_key.insert(k.clone(), id.clone());
+                    }
+                    threats.push(vec![
+                        SqlValue::Text(id.clone()),
+                        SqlValue::Int(category),
+                        SqlValue::OptText(s.dedup_key.clone()),
+                        SqlValue::Text(s.indicator.clone()),
+                        SqlValue::Int(1),
+                        SqlValue::Int(0),
+                        SqlValue::Int(at),
+                    ]);
+                    (id, category, true)
+                }
+            }
+        };
+        let sighting_id = uuid::Uuid::now_v7().to_string();
+        sightings.push(vec![
+            SqlValue::Text(sighting_id.clone()),
+            SqlValue::Text(threat_id.clone()),
+            SqlValue::Text(org.clone()),
+            SqlValue::Text(item.province.clone()),
+            SqlValue::Text(s.submission_id.clone()),
+            SqlValue::Text(s.content_sha256.clone()),
+            SqlValue::Int(s.tlp as i64),
+            SqlValue::Int(to_micros(s.discovered_at)),
+            SqlValue::Int(at),
+            SqlValue::Int(i64::from(created)),
+            SqlValue::Bytes(s.report.clone()),
+        ]);
+        position += 1;
+        events.push(vec![
+            SqlValue::Int(position),
+            SqlValue::Int(at),
+            SqlValue::Text(
+                if created {
+                    "new_threat"
+                } else {
+                    "new_sighting"
+                }
+                .into(),
+            ),
+            SqlValue::Text(threat_id.clone()),
+            SqlValue::OptText(Some(sighting_id.clone())),
+            SqlValue::Int(category),
+            SqlValue::OptText(None),
+        ]);
+        entries.push(AuditEntry {
+            actor: item.actor.clone(),
+            action: "threat.submit".into(),
+            subject: format!("sighting:{sighting_id}"),
+            details: serde_json::json!({
+                "threat_id": threat_id,
+                "submission_id": s.submission_id,
+                "created_threat": created,
+                "tlp": s.tlp as i64,
+                "content_sha256": s.content_sha256,
+            }),
+        });
+        existing.insert(
+            idem,
+            Existing {
+                content_sha256: s.content_sha256.clone(),
+                threat_id: threat_id.clone(),
+                sighting_id: sighting_id.clone(),
+                created_threat: created,
+                received_at: at,
+            },
+        );
+        outcomes.push(IngestOutcome::Stored {
+            threat_id,
+            sighting_id,
+            created_threat: created,
+            committed_at: at,
+            replayed: false,
+        });
+    }
+
+    if !sightings.is_empty() {
+        bulk::insert(
+            &mut tx,
+            store.dialect(),
+            "threats",
+            &[
+                "id",
+                "category",
+                "dedup_key",
+                "indicator",
+                "status",
+                "grade",
+                "created_at",
+            ],
+            threats,
+        )
+        .await?;
+        bulk::insert(
+            &mut tx,
+            store.dialect(),
+            "sightings",
+            &[
+                "id",
+                "threat_id",
+                "reporter_org",
+                "reporter_province",
+                "submission_id",
+                "content_sha256",
+                "tlp",
+                "discovered_at",
+                "received_at",
+                "created_threat",
+                "report",
+            ],
+            sightings,
+        )
+        .await?;
+        bulk::insert(
+            &mut tx,
+            store.dialect(),
+            "feed_events",
+            &[
+                "position",
+                "committed_at",
+                "kind",
+                "threat_id",
+                "sighting_id",
+                "category",
+                "details_json",
+            ],
+            events,
+        )
+        .await?;
+        sqlx::query("UPDATE feed_head SET position = $1 WHERE id = 1")
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        audit::append_many(&mut tx, store.dialect(), now, &entries).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Earlier submissions with the batch's idempotency keys.
+async fn existing_submissions(
+    tx: &mut Tx,
+    dialect: Dialect,
+    items: &[IngestItem],
+) -> Result<HashMap<(String, String), Existing>, sqlx::Error> {
+    let mut by_org: HashMap<&str, Vec<&str>> = HashMap::new();
+    for i in items {
+        by_org
+            .entry(&i.actor.organisation_id)
+            .or_default()
+            .push(&i.submission.submission_id);
+    }
+    let mut out = HashMap::new();
+    for (org, ids) in by_org {
+        for chunk in ids.chunks(500) {
+            let mut st = Statement::new(
+                dialect,
+                "SELECT submission_id, content_sha256, threat_id, id, created_threat, received_at FROM sightings WHERE reporter_org = ",
+            );
+            st.bind(SqlValue::Text(org.to_owned()))
+                .push(" AND submission_id IN (");
+            st.bind_list(chunk.iter().map(|s| SqlValue::Text((*s).to_owned())))
+                .push(")");
+            let rows: Vec<(String, String, String, String, i64, i64)> =
+                st.query_as().fetch_all(&mut **tx).await?;
+            for (sub, content, threat, sighting, created, received) in rows {
+                out.insert(
+                    (org.to_owned(), sub),
+                    Existing {
+                        content_sha256: content,
+                        threat_id: threat,
+                        sighting_id: sighting,
+                        created_threat: created != 0,
+                        received_at: received,
+                    },
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn known_dedup_keys(
+    tx: &mut Tx,
+    dialect: Dialect,
+    items: &[IngestItem],
+) -> Result<HashMap<String, String>, sqlx::Error> {
+    let mut keys: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i.submission.dedup_key.as_deref())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut out = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let mut st = Statement::new(
+            dialect,
+            "SELECT dedup_key, id FROM threats WHERE dedup_key IN (",
+        );
+        st.bind_list(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))
+            .push(")");
+        let rows: Vec<(String, String)> = st.query_as().fetch_all(&mut **tx).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+async fn followed_threats(
+    tx: &mut Tx,
+    dialect: Dialect,
+    items: &[IngestItem],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let ids: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i.submission.follows_up.as_deref())
+        .collect();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut st = Statement::new(dialect, "SELECT id, category FROM threats WHERE id IN (");
+        st.bind_list(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))
+            .push(")");
+        let rows: Vec<(String, i64)> = st.query_as().fetch_all(&mut **tx).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Appends the visibility rule for sightings aliased `s` (see `domain::threat::visibility`).
+fn push_visibility(st: &mut Statement, reader: &Reader) {
+    let responsible = |st: &mut Statement, org: &str| {
+        st.push(" OR (s.tlp IN (3, 4) AND EXISTS (SELECT 1 FROM threat_responsible r WHERE r.threat_id = s.threat_id AND r.org_id = ");
+        st.bind(SqlValue::Text(org.to_owned())).push("))");
+    };
+    match reader {
+        Reader::Everything => {
+            st.push("1 = 1");
+        }
+        Reader::Province { province, org } => {
+            st.push("(s.reporter_province = ")
+                .bind(SqlValue::Text(province.clone()));
+            st.push(" OR s.reporter_org = ")
+                .bind(SqlValue::Text(org.clone()));
+            st.push(" OR s.tlp IN (1, 2)");
+            responsible(st, org);
+            st.push(")");
+        }
+        Reader::Unit { org, sees_green } => {
+            st.push("(s.reporter_org = ")
+                .bind(SqlValue::Text(org.clone()));
+            st.push(if *sees_green {
+                " OR s.tlp IN (1, 2)"
+            } else {
+                " OR s.tlp = 1"
+            });
+            responsible(st, org);
+            st.push(")");
+        }
+    }
+}
+
+pub async fn get_threat(store: &Store, id: &str) -> Result<Option<ThreatRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {THREAT_COLUMNS} FROM threats WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await
+}
+
+/// Sightings of a threat the reader may see, newest first, after `before_id` (keyset).
+pub async fn visible_sightings(
+    store: &Store,
+    threat_id: &str,
+    reader: &Reader,
+    before_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<SightingRow>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        &format!("SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.threat_id = "),
+    );
+    st.bind(SqlValue::Text(threat_id.to_owned())).push(" AND ");
+    push_visibility(&mut st, reader);
+    if let Some(b) = before_id {
+        st.push(" AND s.id < ").bind(SqlValue::Text(b.to_owned()));
+    }
+    st.push(&format!(" ORDER BY s.id DESC LIMIT {limit}"));
+    st.query_as().fetch_all(store.pool()).await
+}
+
+pub async fn get_sighting(store: &Store, id: &str) -> Result<Option<SightingRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await
+}
+
+/// Count, first and last discovery over the sightings the reader may see.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SightingStats {
+    pub count: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+pub async fn sighting_stats(
+    store: &Store,
+    threat_ids: &[String],
+    reader: &Reader,
+) -> Result<HashMap<String, SightingStats>, sqlx::Error> {
+    if threat_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT s.threat_id, COUNT(*), MIN(s.discovered_at), MAX(s.discovered_at) FROM sightings s WHERE s.threat_id IN (",
+    );
+    st.bind_list(threat_ids.iter().map(|t| SqlValue::Text(t.clone())))
+        .push(") AND ");
+    push_visibility(&mut st, reader);
+    st.push(" GROUP BY s.threat_id");
+    let rows: Vec<(String, i64, i64, i64)> = st.query_as().fetch_all(store.pool()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(t, count, first_seen, last_seen)| {
+            (
+                t,
+                SightingStats {
+                    count,
+                    first_seen,
+                    last_seen,
+                },
+            )
+        })
+        .collect())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ThreatFilter {
+    /// Exact dedup keys or indicators to match (any of them).
+    pub indicators: Vec<String>,
+    pub category: Option<i64>,
+    pub seen_from: Option<i64>,
+    pub seen_before: Option<i64>,
+    pub statuses: Vec<i64>,
+    /// Keyset: threats with an id below this one (newest first).
+    pub before_id: Option<String>,
+}
+
+/// Threats with a sighting the reader may see that matches `filter`, newest first.
+pub async fn search(
+    store: &Store,
+    filter: &ThreatFilter,
+    reader: &Reader,
+    limit: u32,
+) -> Result<Vec<ThreatRow>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        &format!(
+            "SELECT {} FROM threats t WHERE EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ",
+            THREAT_COLUMNS
+                .split(", ")
+                .map(|c| format!("t.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    push_visibility(&mut st, reader);
+    if let Some(f) = filter.seen_from {
+        st.push(" AND s.discovered_at >= ").bind(SqlValue::Int(f));
+    }
+    if let Some(b) = filter.seen_before {
+        st.push(" AND s.discovered_at < ").bind(SqlValue::Int(b));
+    }
+    st.push(")");
+    if !filter.indicators.is_empty() {
+        st.push(" AND (t.dedup_key IN (");
+        st.bind_list(filter.indicators.iter().map(|i| SqlValue::Text(i.clone())));
+        st.push(") OR t.indicator IN (");
+        st.bind_list(filter.indicators.iter().map(|i| SqlValue::Text(i.clone())));
+        st.push("))");
+    }
+    if let Some(c) = filter.category {
+        st.push(" AND t.category = ").bind(SqlValue::Int(c));
+    }
+    if !filter.statuses.is_empty() {
+        st.push(" AND t.status IN (");
+        st.bind_list(filter.statuses.iter().map(|s| SqlValue::Int(*s)));
+        st.push(")");
+    }
+    if let Some(b) = &filter.before_id {
+        st.push(" AND t.id < ").bind(SqlValue::Text(b.clone()));
+    }
+    st.push(&format!(" ORDER BY t.id DESC LIMIT {limit}"));
+    st.query_as().fetch_all(store.pool()).await
+}
+
+/// A feed event with what decides its visibility.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FeedRow {
+    pub position: i64,
+    pub committed_at: i64,
+    pub kind: String,
+    pub threat_id: String,
+    pub sighting_id: Option<String>,
+    pub category: i64,
+    pub details_json: Option<String>,
+}
+
+pub async fn feed_after(
+    store: &Store,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<FeedRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT position, committed_at, kind, threat_id, sighting_id, category, details_json FROM feed_events \
+         WHERE position > $1 ORDER BY position LIMIT {limit}"
+    )))
+    .bind(after)
+    .fetch_all(store.pool())
+    .await
+}
+
+pub async fn feed_head(store: &Store) -> Result<i64, sqlx::Error> {
+    let (p,): (i64,) = sqlx::query_as("SELECT position FROM feed_head WHERE id = 1")
+        .fetch_one(store.pool())
+        .await?;
+    Ok(p)
+}
+
+pub async fn sightings_by_id(
+    store: &Store,
+    ids: &[String],
+) -> Result<HashMap<String, SightingRow>, sqlx::Error> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut st = Statement::new(
+            store.dialect(),
+            &format!("SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.id IN ("),
+        );
+        st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
+            .push(")");
+        let rows: Vec<SightingRow> = st.query_as().fetch_all(store.pool()).await?;
+        out.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
+    }
+    Ok(out)
+}
+
+pub async fn threats_by_id(
+    store: &Store,
+    ids: &[String],
+) -> Result<HashMap<String, ThreatRow>, sqlx::Error> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut st = Statement::new(
+            store.dialect(),
+            &format!("SELECT {THREAT_COLUMNS} FROM threats WHERE id IN ("),
+        );
+        st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
+            .push(")");
+        let rows: Vec<ThreatRow> = st.query_as().fetch_all(store.pool()).await?;
+        out.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
+    }
+    Ok(out)
+}
+
+/// Threats among `ids` for which `org` is a responsible unit.
+pub async fn responsible_for(
+    store: &Store,
+    org: &str,
+    ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT threat_id FROM threat_responsible WHERE org_id = ",
+    );
+    st.bind(SqlValue::Text(org.to_owned()))
+        .push(" AND threat_id IN (");
+    st.bind_list(ids.iter().map(|i| SqlValue::Text(i.clone())))
+        .push(")");
+    let rows: Vec<(String,)> = st.query_as().fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().map(|(t,)| t).collect())
+}
+
+/// Records `org` as responsible for the threat's indicators (Art. 9 routing).
+pub async fn add_responsible(tx: &mut Tx, threat_id: &str, org: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO threat_responsible (threat_id, org_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(threat_id)
+    .bind(org)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Re-marks a sighting and records a `tlp_changed` feed event, in `tx`.
+pub async fn change_tlp(
+    store: &Store,
+    tx: &mut Tx,
+    sighting: &SightingRow,
+    category: i64,
+    new: Tlp,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "SELECT position FROM feed_head WHERE id = 1{}",
+        store.dialect().for_update()
+    );
+    let (position,): (i64,) = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE sightings SET tlp = $1 WHERE id = $2")
+        .bind(new as i64)
+        .bind(&sighting.id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO feed_events (position, committed_at, kind, threat_id, sighting_id, category, details_json) \
+         VALUES ($1, $2, 'tlp_changed', $3, $4, $5, $6)",
+    )
+    .bind(position + 1)
+    .bind(to_micros(at))
+    .bind(&sighting.threat_id)
+    .bind(&sighting.id)
+    .bind(category)
+    .bind(serde_json::json!({"old_tlp": sighting.tlp, "new_tlp": new as i64}).to_string())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE feed_head SET position = $1 WHERE id = 1")
+        .bind(position + 1)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -136,9 +136,7 @@ async fn bad_dates_and_zero_working_days_are_refused_naming_the_field(backend: B
         },
     ] {
         let err = calendar
-            .is_working_day(pb::IsWorkingDayRequest {
-                date: Some(bad.clone()),
-            })
+            .is_working_day(pb::IsWorkingDayRequest { date: Some(bad) })
             .await
             .unwrap_err();
         assert_eq!(bad_field(&err), "date", "{bad:?}");

@@ -101,6 +101,8 @@ impl Application {
         let policy = Arc::new(settings.policy.clone());
 
         // Every replica runs the scheduler; the first step fires what fell due while down.
+        // The platform's own handlers are registered here by kind (`.with("notice.receipt_due",
+        // …)`), before the scheduler starts.
         let handlers = TimerHandlers::new().merge(extra_handlers);
         let timers = Arc::new(Scheduler::new(store.clone(), clock.clone(), handlers));
         let (scheduler, timers_caught_up) =

@@ -136,6 +136,7 @@ on_both_backends!(
     a_failing_handler_rolls_back_its_effects_and_the_timer_fires_on_retry,
     a_cancelled_timer_never_fires,
     a_deadline_past_the_loaded_years_is_pending_and_scheduled_when_the_year_loads,
+    a_policy_receipt_deadline_skips_spring_festival_and_lands_on_the_make_up_sunday,
 );
 
 async fn a_server_stopped_across_a_deadline_fires_it_on_restart(backend: Backend) {
@@ -325,5 +326,48 @@ async fn a_deadline_past_the_loaded_years_is_pending_and_scheduled_when_the_year
     app.clock.set(due);
     app.drive_timers_until_idle().await;
     assert_eq!(firings(store).await, (2, 2));
+    app.stop().await;
+}
+
+async fn a_policy_receipt_deadline_skips_spring_festival_and_lands_on_the_make_up_sunday(
+    backend: Backend,
+) {
+    use fenghuo::domain::policy::Level;
+    let Some(app) = spawn(backend, TimerHandlers::new().with(KIND, Record("a"))).await else {
+        return;
+    };
+    let policy = app.application().policy().clone();
+    let store = app.application().store();
+    // Friday Feb 9 2024, 10:00 Shanghai: Feb 10–17 are off, Sunday Feb 18 is worked.
+    let issued: DateTime<Utc> = "2024-02-09T02:00:00Z".parse().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let mut schedule = async |level, emergency, subject| {
+        let limit = policy.receipt_limit("440000", level, emergency).unwrap();
+        fenghuo::timers::schedule_after(
+            &mut tx,
+            issued,
+            issued,
+            limit,
+            KIND,
+            subject,
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap()
+        .1
+    };
+    let general = schedule(Level::General, false, "notice:general").await;
+    let major = schedule(Level::Major, false, "notice:major").await;
+    let emergency = schedule(Level::General, true, "notice:emergency").await;
+    tx.commit().await.unwrap();
+    assert_eq!(
+        general,
+        Scheduled::At("2024-02-18T16:00:00Z".parse().unwrap())
+    );
+    assert_eq!(
+        major,
+        Scheduled::At("2024-02-09T03:00:00Z".parse().unwrap())
+    );
+    assert_eq!(emergency, major, "an emergency gets 1 h whatever its grade");
     app.stop().await;
 }

@@ -27,7 +27,8 @@ CREATE TABLE sightings (
     received_at       BIGINT NOT NULL,
     created_threat    BIGINT NOT NULL,
     report            BLOB NOT NULL,
-    UNIQUE (reporter_org, submission_id)
+    -- submission_id leads: look-ups name many ids of one organisation
+    UNIQUE (submission_id, reporter_org)
 );
 CREATE INDEX sightings_threat ON sightings(threat_id, received_at);
 CREATE INDEX sightings_discovered ON sightings(discovered_at);

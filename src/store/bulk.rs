@@ -1,7 +1,8 @@
 //! Multi-row INSERTs in fixed chunk sizes: few statements per batch, and few
 //! distinct statement texts, so prepared statements stay cached.
 
-use sqlx::AssertSqlSafe;
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AssertSqlSafe};
 
 use super::{Dialect, Tx};
 
@@ -12,6 +13,34 @@ pub enum SqlValue {
     Text(String),
     OptText(Option<String>),
     Bytes(Vec<u8>),
+}
+
+impl SqlValue {
+    fn bind_to<'q>(
+        self,
+        q: sqlx::query::Query<'q, Any, AnyArguments>,
+    ) -> sqlx::query::Query<'q, Any, AnyArguments> {
+        match self {
+            SqlValue::Int(i) => q.bind(i),
+            SqlValue::OptInt(i) => q.bind(i),
+            SqlValue::Text(s) => q.bind(s),
+            SqlValue::OptText(s) => q.bind(s),
+            SqlValue::Bytes(b) => q.bind(b),
+        }
+    }
+
+    fn bind_as<'q, T>(
+        self,
+        q: sqlx::query::QueryAs<'q, Any, T, AnyArguments>,
+    ) -> sqlx::query::QueryAs<'q, Any, T, AnyArguments> {
+        match self {
+            SqlValue::Int(i) => q.bind(i),
+            SqlValue::OptInt(i) => q.bind(i),
+            SqlValue::Text(s) => q.bind(s),
+            SqlValue::OptText(s) => q.bind(s),
+            SqlValue::Bytes(b) => q.bind(b),
+        }
+    }
 }
 
 /// Chunk sizes, largest first; any count decomposes into them.
@@ -59,13 +88,7 @@ pub async fn insert(
         for row in rest.by_ref().take(size) {
             debug_assert_eq!(row.len(), columns.len());
             for v in row {
-                q = match v {
-                    SqlValue::Int(i) => q.bind(i),
-                    SqlValue::OptInt(i) => q.bind(i),
-                    SqlValue::Text(s) => q.bind(s),
-                    SqlValue::OptText(s) => q.bind(s),
-                    SqlValue::Bytes(b) => q.bind(b),
-                };
+                q = v.bind_to(q);
             }
         }
         q.execute(&mut **tx).await?;
@@ -121,13 +144,7 @@ impl Statement {
     {
         let mut q = sqlx::query_as::<_, T>(AssertSqlSafe(self.sql));
         for v in self.binds {
-            q = match v {
-                SqlValue::Int(i) => q.bind(i),
-                SqlValue::OptInt(i) => q.bind(i),
-                SqlValue::Text(s) => q.bind(s),
-                SqlValue::OptText(s) => q.bind(s),
-                SqlValue::Bytes(b) => q.bind(b),
-            };
+            q = v.bind_as(q);
         }
         q
     }

@@ -185,20 +185,8 @@ async fn the_organisation_comes_from_the_certificate() {
     assert!(me.officer.is_empty());
 }
 
-on_both_backends!(
-    revoking_a_certificate_refuses_it_and_ends_its_open_stream,
-    disabling_an_organisation_refuses_its_calls
-);
-
-async fn revoking_a_certificate_refuses_it_and_ends_its_open_stream(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let old_pki = app.client_pki("telecom-gd");
-    // A second certificate: revoking it must leave the first one working.
-    let leaked = app.issue_certificate("telecom-gd").await;
-    let leaked_pki = app.client_pki("telecom-gd");
-    let client = Client::connect(&app.endpoint, &leaked_pki).await.unwrap();
+/// An open server stream for `client` (telecom-gd), with one record received.
+async fn open_audit_stream(client: &Client) -> tonic::Streaming<pb::AuditRecord> {
     let contact = pb::Contact {
         person: "Duty desk".into(),
         phone: "+8620123".into(),
@@ -219,6 +207,39 @@ async fn revoking_a_certificate_refuses_it_and_ends_its_open_stream(backend: Bac
         .await
         .expect("a record arrives");
     assert_eq!(first.unwrap().unwrap().action, "registry.contacts.update");
+    stream
+}
+
+/// The status an open stream ends with.
+async fn end_status(stream: &mut tonic::Streaming<pb::AuditRecord>) -> tonic::Status {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.next().await {
+                Some(Ok(_)) => continue,
+                Some(Err(status)) => return status,
+                None => panic!("the stream closed without a status"),
+            }
+        }
+    })
+    .await
+    .expect("the open stream ends after revocation")
+}
+
+on_both_backends!(
+    revoking_a_certificate_refuses_it_and_ends_its_open_stream,
+    disabling_an_organisation_refuses_its_calls
+);
+
+async fn revoking_a_certificate_refuses_it_and_ends_its_open_stream(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let old_pki = app.client_pki("telecom-gd");
+    // A second certificate: revoking it must leave the first one working.
+    let leaked = app.issue_certificate("telecom-gd").await;
+    let leaked_pki = app.client_pki("telecom-gd");
+    let client = Client::connect(&app.endpoint, &leaked_pki).await.unwrap();
+    let mut stream = open_audit_stream(&client).await;
 
     app.client("miit")
         .await
@@ -230,18 +251,7 @@ async fn revoking_a_certificate_refuses_it_and_ends_its_open_stream(backend: Bac
         .await
         .unwrap();
 
-    let ended = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match stream.next().await {
-                Some(Ok(_)) => continue,
-                Some(Err(status)) => return Some(status),
-                None => return None,
-            }
-        }
-    })
-    .await
-    .expect("the open stream ends after revocation");
-    let status = ended.expect("the stream ends with a status");
+    let status = end_status(&mut stream).await;
     assert_eq!(status.code(), Code::Unauthenticated, "{status}");
 
     let err = client
@@ -306,25 +316,7 @@ async fn a_revocation_on_one_replica_ends_the_stream_held_on_another() {
     let client = Client::connect(&b.endpoint, &b.client_pki("telecom-gd"))
         .await
         .unwrap();
-    let contact = pb::Contact {
-        person: "Duty desk".into(),
-        phone: "+8620123".into(),
-        ..Default::default()
-    };
-    let update = pb::UpdateContactsRequest {
-        organisation_id: "telecom-gd".into(),
-        contacts: vec![contact],
-    };
-    client.registry().update_contacts(update).await.unwrap();
-    let mut stream = client
-        .audit()
-        .stream_audit(pb::StreamAuditRequest { after_seq: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    tokio::time::timeout(Duration::from_secs(10), stream.next())
-        .await
-        .expect("a record arrives on replica B");
+    let mut stream = open_audit_stream(&client).await;
     a.client("miit")
         .await
         .registry()
@@ -334,17 +326,7 @@ async fn a_revocation_on_one_replica_ends_the_stream_held_on_another() {
         })
         .await
         .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match stream.next().await {
-                Some(Ok(_)) => continue,
-                Some(Err(status)) => return status,
-                None => panic!("stream closed without a status"),
-            }
-        }
-    })
-    .await
-    .expect("replica B ends the stream");
+    let status = end_status(&mut stream).await;
     assert_eq!(status.code(), Code::Unauthenticated);
     b.stop().await;
 }

@@ -172,27 +172,12 @@ async fn every_category_and_kind_is_accepted_and_readable(backend: Backend) {
     }
     // Normalised at intake: the URL without fragment, the SMS sender in E.164.
     let found = vendor
-        .threats()
-        .search_threats(pb::SearchThreatsRequest {
-            indicator: "http://phish.example.com/login".into(),
-            ..Default::default()
-        })
+        .search("http://phish.example.com/login")
         .await
-        .unwrap()
-        .into_inner()
-        .threats;
+        .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].dedup_key, "url:http://phish.example.com/login");
-    let found = vendor
-        .threats()
-        .search_threats(pb::SearchThreatsRequest {
-            indicator: "+8613800138000".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .threats;
+    let found = vendor.search("+8613800138000").await.unwrap();
     assert_eq!(found[0].dedup_key, "sms:+8613800138000");
 
     // A self-disposal report with warning information (Art. 6, 11; reporting measures Art. 15).
@@ -531,16 +516,7 @@ async fn a_threat_sighted_red_by_one_unit_and_green_by_another_never_reveals_the
     assert_eq!(seen.sighting_count, 1);
     assert_eq!(seen.sightings.len(), 1);
     assert_eq!(seen.sightings[0].reporter_organisation_id, "telecom-gd");
-    let listed = reader
-        .threats()
-        .search_threats(pb::SearchThreatsRequest {
-            indicator: "45.33.32.200".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .threats;
+    let listed = reader.search("45.33.32.200").await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].sighting_count, 1);
 

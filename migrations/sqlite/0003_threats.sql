@@ -13,6 +13,9 @@ CREATE TABLE threats (
     identification_json TEXT
 );
 
+-- Search matches a normalised indicator without scanning.
+CREATE INDEX threats_indicator ON threats(indicator);
+
 -- One unit's report of a threat. (reporter_org, submission_id) is the
 -- idempotency key; content_sha256 tells a retry from a changed resubmission.
 CREATE TABLE sightings (

@@ -132,6 +132,7 @@ impl Application {
         let tls_config = ServerTlsConfig::new()
             .identity(Identity::from_pem(&tls.cert, &tls.key))
             .client_ca_root(Certificate::from_pem(&tls.ca));
+        let ownership = Arc::new(crate::ownership::OwnershipRouter::new(store.clone()));
         let router = Server::builder()
             .tls_config(tls_config)?
             .layer(AuthLayer::new(store.clone(), clock.clone(), monitor))
@@ -142,6 +143,7 @@ impl Application {
                 RegistryApi {
                     store: store.clone(),
                     clock: clock.clone(),
+                    router: ownership.clone(),
                     ca_pem: tls.ca.clone(),
                 },
             ))
@@ -155,6 +157,7 @@ impl Application {
                     store: store.clone(),
                     clock: clock.clone(),
                     queue: IntakeQueue::start(store.clone(), clock.clone()),
+                    router: ownership.clone(),
                 })
                 .max_decoding_message_size(8 * 1024 * 1024),
             )

@@ -19,6 +19,7 @@ pub mod bench;
 pub mod config;
 pub mod domain;
 pub mod intake;
+pub mod ownership;
 pub mod pki;
 pub mod seed;
 pub mod store;

@@ -17,6 +17,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cli;
 
+use cli::ConnectArgs;
+
 #[derive(Parser)]
 #[command(
     name = "fenghuo",
@@ -41,6 +43,9 @@ enum Command {
     /// The official working-day calendar, from the shipped data (and a database's loaded years).
     #[command(subcommand)]
     Calendar(cli::calendar::CalendarCommand),
+    /// The ownership registry (Art. 9): bulk CSV import, look-ups.
+    #[command(subcommand)]
+    Ownership(cli::ownership::OwnershipCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Read threats (as the connecting organisation sees them).
@@ -64,6 +69,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Ownership routing: longest-prefix look-ups over random mixed v4/v6 prefixes, one thread.
+    Routing {
+        #[arg(long, default_value_t = 1_000_000)]
+        prefixes: usize,
+        #[arg(long, default_value_t = 10_000_000)]
+        lookups: usize,
+    },
     /// Stream threats over one mTLS stream into a fresh in-process server.
     Ingest {
         #[arg(long, default_value_t = 1_000_000)]
@@ -116,44 +128,6 @@ impl ServerArgs {
                 policy_file: self.policy_file.clone(),
             },
         )
-    }
-}
-
-/// How the operator CLI connects: a PKI directory (ca.crt, client.crt,
-/// client.key) or a demo organisation of the local dev PKI.
-#[derive(Args, Clone)]
-struct ConnectArgs {
-    #[arg(
-        long,
-        env = "FENGHUO_ENDPOINT",
-        default_value = "https://127.0.0.1:50051"
-    )]
-    endpoint: String,
-    /// Directory holding ca.crt, client.crt and client.key
-    #[arg(long, env = "FENGHUO_PKI_DIR", conflicts_with = "org")]
-    pki: Option<PathBuf>,
-    /// A demo organisation of the dev PKI under --data-dir
-    #[arg(long)]
-    org: Option<String>,
-    #[arg(long, env = "FENGHUO_DATA_DIR", default_value = fenghuo::config::DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
-    /// Officer token (JWT) for decisions
-    #[arg(long, env = "FENGHUO_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-}
-
-impl ConnectArgs {
-    async fn client(&self) -> anyhow::Result<fenghuo_client::Client> {
-        let dir = match (&self.pki, &self.org) {
-            (Some(dir), _) => dir.clone(),
-            (None, Some(org)) => fenghuo::pki::DevPki::new(&self.data_dir).client_dir(org),
-            (None, None) => anyhow::bail!("name the identity: --pki DIR or --org ID (dev PKI)"),
-        };
-        let client = fenghuo_client::Client::connect_dir(&self.endpoint, &dir).await?;
-        match &self.token {
-            Some(t) => client.with_token(t),
-            None => Ok(client),
-        }
     }
 }
 
@@ -346,6 +320,17 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
             }
         }
+        Command::Bench(BenchCommand::Routing { prefixes, lookups }) => {
+            let r = fenghuo::domain::routing::lookup_benchmark(prefixes, lookups, 0x5eed);
+            println!(
+                "routing: {:.0} look-ups/s on one thread ({} prefixes kept of {prefixes}, {lookups} look-ups, {} hits, table built in {:.2} s; commit {})",
+                r.lookups_per_sec,
+                r.prefixes,
+                r.hits,
+                r.build_secs,
+                fenghuo::bench::COMMIT
+            );
+        }
         Command::Bench(BenchCommand::Ingest {
             items,
             database_url,
@@ -371,6 +356,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         Command::Calendar(command) => command.run().await?,
+        Command::Ownership(command) => command.run().await?,
         Command::Bench(BenchCommand::Timers {
             count,
             due_fraction,

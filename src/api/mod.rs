@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod ownership;
 pub mod registry;
 pub mod threat;
 
@@ -28,10 +29,6 @@ pub fn not_built_yet(rpc: &str) -> Option<&'static str> {
             "RegisterSigningKey" | "ListSigningKeys" => {
                 Some("regulators' notice-signing keys (issue #5)")
             }
-            "ImportOwnershipEntries"
-            | "RemoveOwnershipEntry"
-            | "ListOwnershipEntries"
-            | "LookupResponsible" => Some("the ownership registry and routing (issue #5)"),
             _ => None,
         },
         _ => None,

@@ -21,6 +21,8 @@ use crate::store::{Store, audit};
 pub struct RegistryApi {
     pub store: Store,
     pub clock: SharedClock,
+    /// Routes resources to the units responsible for them (Art. 9).
+    pub router: std::sync::Arc<crate::ownership::OwnershipRouter>,
     /// The CA every registered client certificate must chain to.
     pub ca_pem: String,
 }
@@ -869,5 +871,49 @@ impl RegistryService for RegistryApi {
             next_page_token: next_page_token(rows.len(), size, rows.last().map(|k| k.kid.as_str())),
             keys: rows.iter().map(officer_key_to_pb).collect(),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn import_ownership_entries(
+        &self,
+        request: Request<pb::ImportOwnershipEntriesRequest>,
+    ) -> Result<Response<pb::ImportOwnershipEntriesResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.import_ownership(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn remove_ownership_entry(
+        &self,
+        request: Request<pb::RemoveOwnershipEntryRequest>,
+    ) -> Result<Response<pb::OwnershipEntry>, Status> {
+        let caller = Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.remove_ownership(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_ownership_entries(
+        &self,
+        request: Request<pb::ListOwnershipEntriesRequest>,
+    ) -> Result<Response<pb::ListOwnershipEntriesResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.list_ownership(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn lookup_responsible(
+        &self,
+        request: Request<pb::LookupResponsibleRequest>,
+    ) -> Result<Response<pb::LookupResponsibleResponse>, Status> {
+        Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.responsible_for(request.into_inner()).await?,
+        ))
     }
 }

@@ -6,4 +6,5 @@ mod calendar_crosscheck;
 pub mod clock;
 pub mod organisation;
 pub mod policy;
+pub mod routing;
 pub mod threat;

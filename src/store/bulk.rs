@@ -64,6 +64,28 @@ pub async fn insert(
     columns: &[&str],
     rows: Vec<Vec<SqlValue>>,
 ) -> Result<(), sqlx::Error> {
+    insert_with(tx, dialect, table, columns, rows, "").await
+}
+
+/// Like [`insert`], skipping rows whose key is already present.
+pub async fn insert_new(
+    tx: &mut Tx,
+    dialect: Dialect,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SqlValue>>,
+) -> Result<(), sqlx::Error> {
+    insert_with(tx, dialect, table, columns, rows, " ON CONFLICT DO NOTHING").await
+}
+
+async fn insert_with(
+    tx: &mut Tx,
+    dialect: Dialect,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SqlValue>>,
+    suffix: &str,
+) -> Result<(), sqlx::Error> {
     let mut rest = rows.into_iter().peekable();
     let mut remaining = rest.len();
     while remaining > 0 {
@@ -84,6 +106,7 @@ pub async fn insert(
             }
             sql.push(')');
         }
+        sql.push_str(suffix);
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for row in rest.by_ref().take(size) {
             debug_assert_eq!(row.len(), columns.len());

@@ -56,6 +56,8 @@ const SIGHTING_COLUMNS: &str = "s.id, s.threat_id, s.reporter_org, s.reporter_pr
 #[derive(Debug, Clone)]
 pub struct IngestItem {
     pub actor: Actor,
+    /// Units responsible for the report's resources (routed at the edge, Art. 9).
+    pub responsible: Vec<String>,
     /// The reporter's province, kept on the sighting for regulators' visibility.
     pub province: String,
     pub submission: Submission,
@@ -116,6 +118,7 @@ pub async fn ingest(
     let mut sightings = Vec::new();
     let mut events = Vec::new();
     let mut entries = Vec::new();
+    let mut responsible = std::collections::HashSet::new();
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let s = &item.submission;
@@ -178,6 +181,9 @@ pub async fn ingest(
                 }
             }
         };
+        for org in &item.responsible {
+            responsible.insert((threat_id.clone(), org.clone()));
+        }
         let sighting_id = uuid::Uuid::now_v7().to_string();
         sightings.push(vec![
             SqlValue::Text(sighting_id.clone()),
@@ -291,6 +297,18 @@ pub async fn ingest(
                 "details_json",
             ],
             events,
+        )
+        .await?;
+        let responsible: Vec<Vec<SqlValue>> = responsible
+            .into_iter()
+            .map(|(t, o)| vec![SqlValue::Text(t), SqlValue::Text(o)])
+            .collect();
+        bulk::insert_new(
+            &mut tx,
+            store.dialect(),
+            "threat_responsible",
+            &["threat_id", "org_id"],
+            responsible,
         )
         .await?;
         sqlx::query("UPDATE feed_head SET position = $1 WHERE id = 1")

@@ -370,6 +370,21 @@ async fn targeted(
             ..Default::default()
         }
         .encode_to_vec(),
+        "RegistryService.ImportOwnershipEntries" => pb::ImportOwnershipEntriesRequest {
+            entries: vec![pb::OwnershipEntry {
+                kind: pb::OwnershipKind::IpPrefix as i32,
+                value: format!("11.{}.{}.0/24", n / 250, n % 250),
+                owner_organisation_id: o,
+                ..Default::default()
+            }],
+            replace_owner_entries: false,
+        }
+        .encode_to_vec(),
+        "RegistryService.ListOwnershipEntries" => pb::ListOwnershipEntriesRequest {
+            owner_organisation_id: o,
+            ..Default::default()
+        }
+        .encode_to_vec(),
         "AuditService.QueryAudit" => pb::QueryAuditRequest {
             organisation_id: o,
             ..Default::default()

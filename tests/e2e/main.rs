@@ -10,6 +10,7 @@ mod calendar_cli;
 mod cli;
 mod durability;
 mod identity;
+mod ownership;
 mod registry;
 mod threats;
 mod timers;

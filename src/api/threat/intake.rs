@@ -239,7 +239,9 @@ pub fn validate(
             (Some(Category::Other), None, o.title.clone())
         }
     };
+    let resources = routable_resources(&report);
     Ok(Submission {
+        resources,
         submission_id: id.to_owned(),
         content_sha256,
         category,
@@ -250,6 +252,37 @@ pub fn validate(
         follows_up,
         report: report.encode_to_vec(),
     })
+}
+
+/// The normalised resources of a report that the ownership registry can route.
+fn routable_resources(report: &pb::ThreatReport) -> Vec<String> {
+    use pb::MaliciousResourceKind as K;
+    let asset = |a: &Option<pb::AffectedAsset>| -> Option<String> {
+        match a.as_ref()?.asset.as_ref()? {
+            pb::affected_asset::Asset::Ip(v)
+            | pb::affected_asset::Asset::Domain(v)
+            | pb::affected_asset::Asset::Url(v) => Some(v.clone()),
+            pb::affected_asset::Asset::SystemName(_) => None,
+        }
+    };
+    let mut out = Vec::new();
+    match &report.category {
+        Some(Payload::MaliciousResource(r)) => {
+            if K::try_from(r.kind).is_ok_and(|k| k != K::InstantMessage) {
+                out.push(r.value.clone());
+            }
+            out.extend(
+                r.control_server
+                    .iter()
+                    .flat_map(|c| c.domains.iter().cloned()),
+            );
+        }
+        Some(Payload::MaliciousProgram(p)) => out.extend(p.distribution_urls.iter().cloned()),
+        Some(Payload::SecurityHazard(h)) => out.extend(asset(&h.affected_asset)),
+        Some(Payload::SecurityIncident(i)) => out.extend(asset(&i.asset)),
+        Some(Payload::Other(_)) | None => {}
+    }
+    out
 }
 
 fn malicious_resource(r: &mut pb::MaliciousResource) -> Result<(String, String), FieldError> {

@@ -16,9 +16,11 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{from_timestamp, internal, invalid, page};
 use crate::auth::Caller;
 use crate::domain::clock::{SharedClock, to_micros};
+use crate::domain::routing::RoutingTable;
 use crate::domain::threat::visibility::{Reader, SightingFacts, can_see};
 use crate::domain::threat::{Tlp, indicator};
 use crate::intake::IntakeQueue;
+use crate::ownership::OwnershipRouter;
 use crate::pb;
 use crate::pb::threat_service_server::ThreatService;
 use crate::store::threats::{self as store, IngestItem, IngestOutcome, Refusal, ThreatFilter};
@@ -28,6 +30,23 @@ pub struct ThreatApi {
     pub store: Store,
     pub clock: SharedClock,
     pub queue: IntakeQueue,
+    pub router: Arc<OwnershipRouter>,
+}
+
+/// The units responsible for a submission's resources (Art. 9): AMBER reaches them.
+fn responsible_units(
+    table: &RoutingTable,
+    submission: &crate::domain::threat::Submission,
+) -> Vec<String> {
+    let mut orgs: Vec<String> = submission
+        .resources
+        .iter()
+        .filter_map(|r| table.route(r))
+        .map(|r| r.owner)
+        .collect();
+    orgs.sort();
+    orgs.dedup();
+    orgs
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -112,10 +131,16 @@ fn refused(submission_id: String, status: &Status, field: &str) -> pb::Submissio
 }
 
 impl ThreatApi {
-    fn item(&self, caller: &Caller, submission: crate::domain::threat::Submission) -> IngestItem {
+    fn item(
+        &self,
+        caller: &Caller,
+        table: &RoutingTable,
+        submission: crate::domain::threat::Submission,
+    ) -> IngestItem {
         IngestItem {
             actor: caller.actor(),
             province: caller.province.clone(),
+            responsible: responsible_units(table, &submission),
             submission,
         }
     }
@@ -149,9 +174,10 @@ impl ThreatService for ThreatApi {
         let submission =
             intake::validate(&req, self.clock.now()).map_err(|e| invalid(&e.field, e.reason))?;
         let id = submission.submission_id.clone();
+        let table = self.router.current().await.map_err(internal)?;
         let outcome = self
             .queue
-            .submit(vec![self.item(&caller, submission)])
+            .submit(vec![self.item(&caller, &table, submission)])
             .await
             .map_err(internal)?
             .pop()
@@ -175,11 +201,13 @@ impl ThreatService for ThreatApi {
         let (pending, mut pending_rx) = mpsc::channel(64);
         let window = Arc::new(Semaphore::new(UNACKED_WINDOW));
         let (clock, queue, acks) = (self.clock.clone(), self.queue.clone(), out.clone());
+        let router = self.router.clone();
         let item_of = {
             let (actor, province) = (caller.actor(), caller.province.clone());
-            move |submission| IngestItem {
+            move |table: &RoutingTable, submission| IngestItem {
                 actor: actor.clone(),
                 province: province.clone(),
+                responsible: responsible_units(table, &submission),
                 submission,
             }
         };
@@ -188,13 +216,20 @@ impl ThreatService for ThreatApi {
             let mut chunks = inbound.ready_chunks(READ_CHUNK);
             'read: while let Some(chunk) = chunks.next().await {
                 let now = clock.now();
+                let table = match router.current().await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let _ = out.send(Err(internal(e))).await;
+                        break;
+                    }
+                };
                 let (mut items, mut ids) = (Vec::new(), Vec::new());
                 for msg in chunk {
                     let Ok(req) = msg else { break 'read };
                     match intake::validate(&req, now) {
                         Ok(s) => {
                             ids.push(s.submission_id.clone());
-                            items.push(item_of(s));
+                            items.push(item_of(&table, s));
                         }
                         Err(e) => {
                             let status = invalid(&e.field, e.reason);
@@ -379,6 +414,7 @@ impl ThreatService for ThreatApi {
             store: self.store.clone(),
             clock: self.clock.clone(),
             queue: self.queue.clone(),
+            router: self.router.clone(),
         };
         let reader = reader(&caller);
         let committed = self.queue.committed();

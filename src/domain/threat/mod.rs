@@ -70,4 +70,7 @@ pub struct Submission {
     pub follows_up: Option<String>,
     /// The normalised report as stored and shown (protobuf `ThreatReport`).
     pub report: Vec<u8>,
+    /// Routable resources of the report (IPs, domains, URLs, mailboxes,
+    /// numbers): the units responsible for them may read AMBER (Art. 9).
+    pub resources: Vec<String>,
 }

@@ -1,0 +1,252 @@
+//! The ownership registry and routing (Art. 9): who is responsible for X.
+
+use fenghuo::domain::clock::Clock;
+use fenghuo_client::{Client, pb};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp, spawn_app};
+use crate::threats::{ip, report};
+
+fn entry(kind: pb::OwnershipKind, value: &str, owner: &str) -> pb::OwnershipEntry {
+    pb::OwnershipEntry {
+        kind: kind as i32,
+        value: value.into(),
+        owner_organisation_id: owner.into(),
+        ..Default::default()
+    }
+}
+
+async fn import(
+    client: &Client,
+    entries: Vec<pb::OwnershipEntry>,
+) -> Result<pb::ImportOwnershipEntriesResponse, tonic::Status> {
+    client
+        .registry()
+        .import_ownership_entries(pb::ImportOwnershipEntriesRequest {
+            entries,
+            replace_owner_entries: false,
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn who(client: &Client, resource: &str) -> Result<String, tonic::Status> {
+    client
+        .registry()
+        .lookup_responsible(pb::LookupResponsibleRequest {
+            resource: resource.into(),
+            at: None,
+        })
+        .await
+        .map(|r| r.into_inner().organisation_id)
+}
+
+async fn seed(app: &TestApp) {
+    app.add_organisation("cnnic-demo", pb::Role::DomainRegistry, "110000", "")
+        .await;
+    use pb::OwnershipKind as K;
+    let mut prefix_origin = entry(K::PrefixOrigin, "61.140.0.0/14", "telecom-gd");
+    prefix_origin.origin_asn = 4134;
+    import(
+        &app.client("miit").await,
+        vec![
+            entry(K::IpPrefix, "58.60.0.0/14", "telecom-gd"),
+            entry(K::IpPrefix, "58.60.1.0/24", "party-gd"),
+            entry(K::IpPrefix, "240e::/20", "telecom-gd"),
+            entry(K::Asn, "AS4134", "telecom-gd"),
+            prefix_origin,
+            entry(K::RegistrySuffix, "cn", "cnnic-demo"),
+            entry(K::RegisteredDomain, "example.cn", "registrar-bj"),
+            entry(K::MailDomain, "mail-example.cn", "registrar-bj"),
+            entry(K::NumberPrefix, "+86138", "telecom-gd"),
+        ],
+    )
+    .await
+    .unwrap();
+}
+
+on_both_backends!(
+    lookups_route_each_kind_of_resource_to_the_responsible_unit,
+    amber_reaches_the_units_responsible_for_the_indicator
+);
+
+async fn lookups_route_each_kind_of_resource_to_the_responsible_unit(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    seed(&app).await;
+    let gdca = app.client("gdca").await;
+    for (resource, owner) in [
+        ("58.60.1.7", "party-gd"),
+        ("58.61.200.1", "telecom-gd"),
+        ("240e:1::1", "telecom-gd"),
+        ("61.140.0.9", "telecom-gd"),
+        ("www.example.cn", "registrar-bj"),
+        ("other.cn", "cnnic-demo"),
+        ("https://shop.example.cn/pay?x=1", "registrar-bj"),
+        ("phisher@mail-example.cn", "registrar-bj"),
+        ("+8613800138000", "telecom-gd"),
+    ] {
+        assert_eq!(who(&gdca, resource).await.unwrap(), owner, "{resource}");
+    }
+    let err = who(&gdca, "8.8.8.8").await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(
+        err.message().contains("national regulator"),
+        "{}",
+        err.message()
+    );
+
+    // Removing the /24 hands its addresses back to the /14, and history still answers.
+    app.clock.advance(chrono::Duration::minutes(1));
+    let before = app.clock.now();
+    app.clock.advance(chrono::Duration::minutes(1));
+    let party = app.client("party-gd").await;
+    let listed = party
+        .registry()
+        .list_ownership_entries(pb::ListOwnershipEntriesRequest {
+            owner_organisation_id: "party-gd".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert_eq!(listed.len(), 1);
+    party
+        .registry()
+        .remove_ownership_entry(pb::RemoveOwnershipEntryRequest {
+            id: listed[0].id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(who(&gdca, "58.60.1.7").await.unwrap(), "telecom-gd");
+    let then = gdca
+        .registry()
+        .lookup_responsible(pb::LookupResponsibleRequest {
+            resource: "58.60.1.7".into(),
+            at: Some(prost_types::Timestamp {
+                seconds: before.timestamp(),
+                nanos: 0,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(then.organisation_id, "party-gd");
+    assert_eq!(then.matched.unwrap().value, "58.60.1.0/24");
+
+    // A unit declares only its own resources, and cannot take another's.
+    let telecom = app.client("telecom-gd").await;
+    let err = import(
+        &telecom,
+        vec![entry(
+            pb::OwnershipKind::IpPrefix,
+            "1.2.3.0/24",
+            "vendor-bj",
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = import(
+        &telecom,
+        vec![entry(
+            pb::OwnershipKind::RegisteredDomain,
+            "example.cn",
+            "telecom-gd",
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("registrar-bj"), "{}", err.message());
+    let err = import(
+        &telecom,
+        vec![entry(
+            pb::OwnershipKind::IpPrefix,
+            "58.60.0.1/14",
+            "telecom-gd",
+        )],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.get_details_bad_request().unwrap().field_violations[0].field,
+        "entries[0].value"
+    );
+    let err = import(&telecom, vec![]).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}
+
+async fn amber_reaches_the_units_responsible_for_the_indicator(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    seed(&app).await;
+    let vendor = app.client("vendor-bj").await;
+    let ack = vendor
+        .unit()
+        .submit("amber-1", report(&app, pb::Tlp::Amber, ip("58.61.9.9")))
+        .await
+        .unwrap();
+    // The telecom holding 58.60.0.0/14 reads it; a registrar does not.
+    let seen = app
+        .client("telecom-gd")
+        .await
+        .threat(&ack.threat_id)
+        .await
+        .unwrap();
+    assert_eq!(seen.sighting_count, 1);
+    let err = app
+        .client("registrar-bj")
+        .await
+        .threat(&ack.threat_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_imports_a_csv_file_and_looks_up_a_resource() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("entries.csv");
+    std::fs::write(
+        &csv,
+        "kind,value,origin_asn,owner,province\nip_prefix,58.60.0.0/14,,telecom-gd,\nip_prefix,58.60.1.0/24,,party-gd,440000\nasn,4134,,telecom-gd,\n",
+    )
+    .unwrap();
+    let miit = app.pki().client_dir("miit");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"))
+            .args(args)
+            .args(["--endpoint", &app.endpoint, "--pki", miit.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["ownership", "import", csv.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("imported 3 entries"), "{out}");
+    let (ok, out, err) = run(&["ownership", "lookup", "58.60.1.200"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("party-gd province=440000"), "{out}");
+    std::fs::write(
+        &csv,
+        "kind,value,origin_asn,owner,province\nprefix,58.60.0.0/14,,telecom-gd,\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(&["ownership", "import", csv.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("line 2") && err.contains("unknown kind"),
+        "{err}"
+    );
+}

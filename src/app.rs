@@ -162,7 +162,12 @@ impl Application {
                 .max_decoding_message_size(8 * 1024 * 1024),
             )
             .add_service(
-                pb::identification_service_server::IdentificationServiceServer::new(NotBuilt),
+                pb::identification_service_server::IdentificationServiceServer::new(
+                    crate::api::identification::IdentificationApi {
+                        store: store.clone(),
+                        clock: clock.clone(),
+                    },
+                ),
             )
             .add_service(pb::disposal_service_server::DisposalServiceServer::new(
                 NotBuilt,
@@ -264,7 +269,6 @@ pub const SERVICE_NAMES: &[&str] = &[
 /// UNIMPLEMENTED, and the auth layer answers first with what is missing.
 struct NotBuilt;
 
-impl pb::identification_service_server::IdentificationService for NotBuilt {}
 impl pb::disposal_service_server::DisposalService for NotBuilt {}
 impl pb::appeal_service_server::AppealService for NotBuilt {}
 

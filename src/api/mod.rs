@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod identification;
 pub mod ownership;
 pub mod registry;
 pub mod threat;
@@ -22,7 +23,6 @@ use crate::store::page;
 pub fn not_built_yet(rpc: &str) -> Option<&'static str> {
     let (service, method) = rpc.split_once('.')?;
     match service {
-        "IdentificationService" => Some("identification of threats (issue #5)"),
         "DisposalService" => Some("disposal notices, results and non-compliance (issue #5)"),
         "AppealService" => Some("appeals and their working-day clocks (issue #6)"),
         "RegistryService" => match method {

@@ -722,3 +722,32 @@ pub async fn change_tlp(
         .await?;
     Ok(())
 }
+
+/// The Art. 7 queue: unidentified threats the reader may see, oldest first.
+pub async fn unidentified(
+    store: &Store,
+    reader: &Reader,
+    category: Option<i64>,
+    after_id: &str,
+    limit: u32,
+) -> Result<Vec<ThreatRow>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        &format!(
+            "SELECT {} FROM threats t WHERE t.status = 1 AND EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ",
+            THREAT_COLUMNS
+                .split(", ")
+                .map(|c| format!("t.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    push_visibility(&mut st, reader);
+    st.push(") AND t.id > ")
+        .bind(SqlValue::Text(after_id.to_owned()));
+    if let Some(c) = category {
+        st.push(" AND t.category = ").bind(SqlValue::Int(c));
+    }
+    st.push(&format!(" ORDER BY t.id LIMIT {limit}"));
+    st.query_as().fetch_all(store.pool()).await
+}

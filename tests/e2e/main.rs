@@ -9,6 +9,7 @@ mod calendar;
 mod calendar_cli;
 mod cli;
 mod durability;
+mod identification;
 mod identity;
 mod ownership;
 mod registry;

@@ -565,8 +565,36 @@ impl ThreatApi {
         let threats = store::threats_by_id(&self.store, &new_threat_ids)
             .await
             .map_err(internal)?;
+        // An identification concerns the whole threat: shown to whoever sees a sighting of it.
+        let identified_ids: Vec<String> = rows
+            .iter()
+            .filter(|r| r.kind == "identified")
+            .map(|r| r.threat_id.clone())
+            .collect();
+        let identified_visible = store::sighting_stats(&self.store, &identified_ids, reader)
+            .await
+            .map_err(internal)?;
         let mut out = Vec::new();
         for r in rows {
+            if r.kind == "identified" {
+                if !identified_visible.contains_key(&r.threat_id) {
+                    continue;
+                }
+                let d: serde_json::Value = r
+                    .details_json
+                    .as_deref()
+                    .and_then(|j| serde_json::from_str(j).ok())
+                    .unwrap_or_default();
+                out.push(pb::FeedEvent {
+                    cursor: view::encode_cursor(r.position),
+                    committed_at: Some(super::timestamp(r.committed_at)),
+                    threat_id: r.threat_id.clone(),
+                    event: Some(pb::feed_event::Event::Identified(
+                        view::identification_summary(&d),
+                    )),
+                });
+                continue;
+            }
             let Some(s) = r.sighting_id.as_ref().and_then(|id| sightings.get(id)) else {
                 continue;
             };

@@ -51,14 +51,19 @@ pub fn threat(row: &ThreatRow, stats: SightingStats, sightings: Vec<pb::Sighting
             .identification_json
             .as_deref()
             .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-            .map(|v| pb::IdentificationSummary {
-                identification_id: v["identification_id"].as_str().unwrap_or_default().into(),
-                outcome: v["outcome"].as_i64().unwrap_or_default() as i32,
-                grade: v["grade"].as_i64().unwrap_or_default() as i32,
-                institution_organisation_id: v["institution"].as_str().unwrap_or_default().into(),
-                identified_at: v["identified_at"].as_i64().map(timestamp),
-                reason: v["reason"].as_str().unwrap_or_default().into(),
-            }),
+            .map(|v| identification_summary(&v)),
+    }
+}
+
+/// The Art. 7 outcome in brief, from the summary stored on the threat and the feed event.
+pub fn identification_summary(v: &serde_json::Value) -> pb::IdentificationSummary {
+    pb::IdentificationSummary {
+        identification_id: v["identification_id"].as_str().unwrap_or_default().into(),
+        outcome: v["outcome"].as_i64().unwrap_or_default() as i32,
+        grade: v["grade"].as_i64().unwrap_or_default() as i32,
+        institution_organisation_id: v["institution"].as_str().unwrap_or_default().into(),
+        identified_at: v["identified_at"].as_i64().map(timestamp),
+        reason: v["reason"].as_str().unwrap_or_default().into(),
     }
 }
 

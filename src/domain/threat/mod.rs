@@ -74,3 +74,62 @@ pub struct Submission {
     /// numbers): the units responsible for them may read AMBER (Art. 9).
     pub resources: Vec<String>,
 }
+
+/// Where a threat stands in identification (Art. 7); the stored number is the contract's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreatStatus {
+    Unidentified = 1,
+    Confirmed = 2,
+    Rejected = 3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identification {
+    Confirm,
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the threat was already identified ({0:?}); an identification is final (Art. 7)")]
+pub struct AlreadyIdentified(pub ThreatStatus);
+
+impl ThreatStatus {
+    pub fn from_i64(v: i64) -> Option<ThreatStatus> {
+        Some(match v {
+            1 => ThreatStatus::Unidentified,
+            2 => ThreatStatus::Confirmed,
+            3 => ThreatStatus::Rejected,
+            _ => return None,
+        })
+    }
+
+    /// Identification happens once: unidentified → confirmed or rejected.
+    pub fn transition(self, event: Identification) -> Result<ThreatStatus, AlreadyIdentified> {
+        match (self, event) {
+            (ThreatStatus::Unidentified, Identification::Confirm) => Ok(ThreatStatus::Confirmed),
+            (ThreatStatus::Unidentified, Identification::Reject) => Ok(ThreatStatus::Rejected),
+            (done, _) => Err(AlreadyIdentified(done)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_threat_is_identified_once() {
+        assert_eq!(
+            ThreatStatus::Unidentified.transition(Identification::Confirm),
+            Ok(ThreatStatus::Confirmed)
+        );
+        assert_eq!(
+            ThreatStatus::Unidentified.transition(Identification::Reject),
+            Ok(ThreatStatus::Rejected)
+        );
+        assert_eq!(
+            ThreatStatus::Confirmed.transition(Identification::Reject),
+            Err(AlreadyIdentified(ThreatStatus::Confirmed))
+        );
+    }
+}

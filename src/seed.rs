@@ -87,6 +87,23 @@ pub async fn seed_demo_organisations(
             },
         )
         .await?;
+        if demo.role.is_regulator() {
+            let signing_pem = std::fs::read_to_string(pki.signing_certificate(demo.id))?;
+            let signing = ClientCertificate::from_pem(&signing_pem)?;
+            registry::insert_signing_key(
+                &mut tx,
+                &registry::SigningKeyRow {
+                    key_id: crate::pki::signing::key_id(&signing.der),
+                    org_id: demo.id.into(),
+                    certificate_pem: signing_pem.trim().into(),
+                    valid_from: to_micros(signing.not_before),
+                    valid_until: to_micros(signing.not_after),
+                    registered_at: at,
+                    retired_at: None,
+                },
+            )
+            .await?;
+        }
         let details = serde_json::json!({"role": demo.role.as_str(), "province": demo.province, "certificate": cert.fingerprint});
         audit::append(
             &mut tx,

@@ -916,4 +916,121 @@ impl RegistryService for RegistryApi {
             self.responsible_for(request.into_inner()).await?,
         ))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn register_signing_key(
+        &self,
+        request: Request<pb::RegisterSigningKeyRequest>,
+    ) -> Result<Response<pb::SigningKey>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let req = request.into_inner();
+        let org = self
+            .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
+            .await?;
+        if !org.roles().iter().any(|r| r.is_regulator()) {
+            return Err(precondition(
+                "NOT_A_REGULATOR",
+                &format!("organisation:{}", org.id),
+                "only regulators sign notices (Art. 8)",
+            ));
+        }
+        let cert = ClientCertificate::from_pem(&req.certificate_pem)
+            .map_err(|e| invalid("certificate_pem", e.to_string()))?;
+        if cert.organisation.as_str() != org.id {
+            return Err(invalid(
+                "certificate_pem",
+                format!(
+                    "the certificate names organisation {}, not {}",
+                    cert.organisation, org.id
+                ),
+            ));
+        }
+        if !crate::pki::cert::issued_by(&cert.der, &self.ca_pem) {
+            return Err(invalid(
+                "certificate_pem",
+                "the certificate was not issued by the platform CA",
+            ));
+        }
+        if !crate::pki::signing::is_ed25519(&cert.der) {
+            return Err(invalid(
+                "certificate_pem",
+                "a notice-signing certificate carries an Ed25519 key",
+            ));
+        }
+        let now = self.clock.now();
+        if cert.not_after <= now {
+            return Err(invalid(
+                "certificate_pem",
+                format!("the certificate expired at {}", cert.not_after.to_rfc3339()),
+            ));
+        }
+        let row = reg::SigningKeyRow {
+            key_id: crate::pki::signing::key_id(&cert.der),
+            org_id: org.id.clone(),
+            certificate_pem: req.certificate_pem.trim().to_owned(),
+            valid_from: to_micros(cert.not_before),
+            valid_until: to_micros(cert.not_after),
+            registered_at: to_micros(now),
+            retired_at: None,
+        };
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        reg::insert_signing_key(&mut tx, &row).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                Status::already_exists(format!("signing key {} is already registered", row.key_id))
+            } else {
+                internal(e)
+            }
+        })?;
+        let details =
+            serde_json::json!({"key_id": row.key_id, "not_after": cert.not_after.to_rfc3339()});
+        self.finish(
+            tx,
+            &caller,
+            "registry.signing_key.register",
+            format!("organisation:{}", org.id),
+            details,
+        )
+        .await?;
+        Ok(Response::new(signing_key_to_pb(&row)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_signing_keys(
+        &self,
+        request: Request<pb::ListSigningKeysRequest>,
+    ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
+        Caller::from_request(&request)?;
+        let req = request.into_inner();
+        let org = match req.organisation_id.as_str() {
+            "" => None,
+            raw => Some(
+                OrganisationId::parse(raw)
+                    .map_err(|e| invalid("organisation_id", e.to_string()))?,
+            ),
+        };
+        let (size, after) = page(req.page.as_ref())?;
+        let rows =
+            reg::list_signing_keys(&self.store, org.as_ref().map(|o| o.as_str()), &after, size)
+                .await
+                .map_err(internal)?;
+        Ok(Response::new(pb::ListSigningKeysResponse {
+            next_page_token: next_page_token(
+                rows.len(),
+                size,
+                rows.last().map(|k| k.key_id.as_str()),
+            ),
+            keys: rows.iter().map(signing_key_to_pb).collect(),
+        }))
+    }
+}
+
+fn signing_key_to_pb(k: &reg::SigningKeyRow) -> pb::SigningKey {
+    pb::SigningKey {
+        organisation_id: k.org_id.clone(),
+        key_id: k.key_id.clone(),
+        certificate_pem: k.certificate_pem.clone(),
+        valid_from: Some(timestamp(k.valid_from)),
+        valid_until: Some(timestamp(k.valid_until)),
+        retired_at: optional_timestamp(k.retired_at),
+    }
 }

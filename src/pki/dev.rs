@@ -117,6 +117,25 @@ impl CertificateAuthority {
         Ok((cert.pem(), key.serialize_pem()))
     }
 
+    /// An Ed25519 notice-signing key and its certificate for regulator `org_id` (Art. 8).
+    pub fn issue_signing(&self, org_id: &str, name: &str) -> anyhow::Result<(String, String)> {
+        let key = KeyPair::generate_for(&PKCS_ED25519)?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dn(name);
+        params.subject_alt_names = vec![SanType::URI(
+            format!("urn:fenghuo:org:{org_id}")
+                .try_into()
+                .context("organisation URI")?,
+        )];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        set_validity(&mut params, 825);
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+
     /// A client certificate naming `org_id` as `urn:fenghuo:org:<org_id>`.
     pub fn issue_client(&self, org_id: &str, name: &str) -> anyhow::Result<(String, String)> {
         let key = KeyPair::generate()?;
@@ -186,6 +205,13 @@ impl DevPki {
     pub fn token_public_key(&self, org_id: &str) -> PathBuf {
         self.client_dir(org_id).join("officer-token.pub.pem")
     }
+    /// A regulator's notice-signing key and certificate (Art. 8).
+    pub fn signing_key(&self, org_id: &str) -> PathBuf {
+        self.client_dir(org_id).join("notice-signing.key")
+    }
+    pub fn signing_certificate(&self, org_id: &str) -> PathBuf {
+        self.client_dir(org_id).join("notice-signing.crt")
+    }
 
     /// Creates whatever is missing; returns true when the CA was created now.
     pub fn ensure(&self) -> anyhow::Result<bool> {
@@ -213,6 +239,12 @@ impl DevPki {
                 write_secret(&dir.join("client.key"), &key)?;
                 std::fs::write(dir.join("client.crt"), cert)?;
                 std::fs::write(dir.join("ca.crt"), &ca.cert_pem)?;
+            }
+            if org.role.is_regulator() && !self.signing_certificate(org.id).exists() {
+                let (cert, key) =
+                    ca.issue_signing(org.id, &format!("{} notice signing", org.name))?;
+                write_secret(&self.signing_key(org.id), &key)?;
+                std::fs::write(self.signing_certificate(org.id), cert)?;
             }
             if !self.token_key(org.id).exists() {
                 let (private, public) = generate_token_key()?;

@@ -7,6 +7,7 @@
 
 pub mod cert;
 pub mod dev;
+pub mod signing;
 
 pub use cert::{CertificateError, ClientCertificate};
 pub use dev::{CertificateAuthority, DEMO_ORGANISATIONS, DemoOrganisation, DevPki};

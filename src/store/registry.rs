@@ -459,3 +459,59 @@ pub async fn ids_in_province(store: &Store, province: &str) -> Result<Vec<String
         .map(|r| r.try_get(0))
         .collect()
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    pub key_id: String,
+    pub org_id: String,
+    pub certificate_pem: String,
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub registered_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+/// Registers a signing key and retires the organisation's earlier ones.
+pub async fn insert_signing_key(tx: &mut Tx, k: &SigningKeyRow) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE org_id = $2 AND retired_at IS NULL")
+        .bind(k.registered_at)
+        .bind(&k.org_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO signing_keys (key_id, org_id, certificate_pem, valid_from, valid_until, registered_at, retired_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+    )
+    .bind(&k.key_id)
+    .bind(&k.org_id)
+    .bind(&k.certificate_pem)
+    .bind(k.valid_from)
+    .bind(k.valid_until)
+    .bind(k.registered_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Signing keys, of one organisation or of all, by key id.
+pub async fn list_signing_keys(
+    store: &Store,
+    org_id: Option<&str>,
+    after: &str,
+    limit: u32,
+) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
+    let org_clause = if org_id.is_some() {
+        " AND org_id = $2"
+    } else {
+        ""
+    };
+    let mut q = sqlx::query_as::<_, SigningKeyRow>(AssertSqlSafe(format!(
+        "SELECT key_id, org_id, certificate_pem, valid_from, valid_until, registered_at, retired_at FROM signing_keys \
+         WHERE key_id > $1{org_clause} ORDER BY key_id LIMIT {limit}"
+    )))
+    .bind(after);
+    if let Some(o) = org_id {
+        q = q.bind(o);
+    }
+    q.fetch_all(store.pool()).await
+}

@@ -315,3 +315,79 @@ async fn rpcs_of_later_issues_answer_unimplemented_naming_what_is_missing() {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn regulators_rotate_notice_signing_keys_and_old_ones_stay_listed() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let anyone = app.client("telecom-gd").await;
+    let list = |client: fenghuo_client::Client| async move {
+        client
+            .registry()
+            .list_signing_keys(pb::ListSigningKeysRequest {
+                organisation_id: "miit".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .keys
+    };
+    let seeded = list(anyone.clone()).await;
+    assert_eq!(seeded.len(), 1);
+    assert!(seeded[0].retired_at.is_none());
+    let (cert, _) = app
+        .pki()
+        .authority()
+        .unwrap()
+        .issue_signing("miit", "MIIT notice signing 2")
+        .unwrap();
+    let mut miit = app.client("miit").await.registry();
+    let new = miit
+        .register_signing_key(pb::RegisterSigningKeyRequest {
+            organisation_id: "miit".into(),
+            certificate_pem: cert,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let keys = list(anyone).await;
+    assert_eq!(keys.len(), 2);
+    let old = keys.iter().find(|k| k.key_id == seeded[0].key_id).unwrap();
+    assert!(
+        old.retired_at.is_some(),
+        "the rotated key is retired, not removed"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.key_id == new.key_id && k.retired_at.is_none())
+    );
+    // A client (ECDSA) certificate is no signing key; a unit is no regulator.
+    let (ecdsa, _) = app
+        .pki()
+        .authority()
+        .unwrap()
+        .issue_client("miit", "x")
+        .unwrap();
+    let err = miit
+        .register_signing_key(pb::RegisterSigningKeyRequest {
+            organisation_id: "miit".into(),
+            certificate_pem: ecdsa,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "certificate_pem");
+    let (cert, _) = app
+        .pki()
+        .authority()
+        .unwrap()
+        .issue_signing("telecom-gd", "not a regulator")
+        .unwrap();
+    let err = miit
+        .register_signing_key(pb::RegisterSigningKeyRequest {
+            organisation_id: "telecom-gd".into(),
+            certificate_pem: cert,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+}

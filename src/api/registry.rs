@@ -162,6 +162,39 @@ fn required_reason(field: &str, raw: &str) -> Result<String, Status> {
 }
 
 impl RegistryApi {
+    /// A certificate from the platform CA, naming `org`, not expired: what every
+    /// registered certificate must be.
+    fn organisation_certificate(
+        &self,
+        org: &OrganisationRow,
+        pem: &str,
+    ) -> Result<ClientCertificate, Status> {
+        let cert = ClientCertificate::from_pem(pem)
+            .map_err(|e| invalid("certificate_pem", e.to_string()))?;
+        if cert.organisation.as_str() != org.id {
+            return Err(invalid(
+                "certificate_pem",
+                format!(
+                    "the certificate names organisation {} but the request registers it for {}",
+                    cert.organisation, org.id
+                ),
+            ));
+        }
+        if !crate::pki::cert::issued_by(&cert.der, &self.ca_pem) {
+            return Err(invalid(
+                "certificate_pem",
+                "the certificate was not issued by the platform CA",
+            ));
+        }
+        if cert.not_after <= self.clock.now() {
+            return Err(invalid(
+                "certificate_pem",
+                format!("the certificate expired at {}", cert.not_after.to_rfc3339()),
+            ));
+        }
+        Ok(cert)
+    }
+
     /// The organisation a request addresses, after the caller's scope is checked.
     async fn addressed_organisation(
         &self,
@@ -483,30 +516,8 @@ impl RegistryService for RegistryApi {
         let org = self
             .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
             .await?;
-        let cert = ClientCertificate::from_pem(&req.certificate_pem)
-            .map_err(|e| invalid("certificate_pem", e.to_string()))?;
-        if cert.organisation.as_str() != org.id {
-            return Err(invalid(
-                "certificate_pem",
-                format!(
-                    "the certificate names organisation {} but the request registers it for {}",
-                    cert.organisation, org.id
-                ),
-            ));
-        }
-        if !crate::pki::cert::issued_by(&cert.der, &self.ca_pem) {
-            return Err(invalid(
-                "certificate_pem",
-                "the certificate was not issued by the platform CA",
-            ));
-        }
+        let cert = self.organisation_certificate(&org, &req.certificate_pem)?;
         let now = self.clock.now();
-        if cert.not_after <= now {
-            return Err(invalid(
-                "certificate_pem",
-                format!("the certificate expired at {}", cert.not_after.to_rfc3339()),
-            ));
-        }
         let row = CertificateRow {
             fingerprint: cert.fingerprint.clone(),
             org_id: org.id.clone(),
@@ -934,23 +945,7 @@ impl RegistryService for RegistryApi {
                 "only regulators sign notices (Art. 8)",
             ));
         }
-        let cert = ClientCertificate::from_pem(&req.certificate_pem)
-            .map_err(|e| invalid("certificate_pem", e.to_string()))?;
-        if cert.organisation.as_str() != org.id {
-            return Err(invalid(
-                "certificate_pem",
-                format!(
-                    "the certificate names organisation {}, not {}",
-                    cert.organisation, org.id
-                ),
-            ));
-        }
-        if !crate::pki::cert::issued_by(&cert.der, &self.ca_pem) {
-            return Err(invalid(
-                "certificate_pem",
-                "the certificate was not issued by the platform CA",
-            ));
-        }
+        let cert = self.organisation_certificate(&org, &req.certificate_pem)?;
         if !crate::pki::signing::is_ed25519(&cert.der) {
             return Err(invalid(
                 "certificate_pem",
@@ -958,12 +953,6 @@ impl RegistryService for RegistryApi {
             ));
         }
         let now = self.clock.now();
-        if cert.not_after <= now {
-            return Err(invalid(
-                "certificate_pem",
-                format!("the certificate expired at {}", cert.not_after.to_rfc3339()),
-            ));
-        }
         let row = reg::SigningKeyRow {
             key_id: crate::pki::signing::key_id(&cert.der),
             org_id: org.id.clone(),

@@ -74,22 +74,17 @@ pub async fn record(tx: &mut Tx, new: NewIdentification<'_>) -> Result<(), sqlx:
     let (position,): (i64,) = sqlx::query_as("SELECT position FROM feed_head WHERE id = 1")
         .fetch_one(&mut **tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO feed_events (position, committed_at, kind, threat_id, sighting_id, category, details_json) \
-         VALUES ($1, $2, 'identified', $3, NULL, $4, $5)",
+    super::threats::append_feed_event(
+        tx,
+        position + 1,
+        r.identified_at,
+        "identified",
+        &r.threat_id,
+        None,
+        new.category,
+        &new.summary_json,
     )
-    .bind(position + 1)
-    .bind(r.identified_at)
-    .bind(&r.threat_id)
-    .bind(new.category)
-    .bind(&new.summary_json)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE feed_head SET position = $1 WHERE id = 1")
-        .bind(position + 1)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    .await
 }
 
 pub async fn by_threat(

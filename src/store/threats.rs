@@ -704,20 +704,48 @@ pub async fn change_tlp(
         .bind(&sighting.id)
         .execute(&mut **tx)
         .await?;
+    let details = serde_json::json!({"old_tlp": sighting.tlp, "new_tlp": new as i64}).to_string();
+    append_feed_event(
+        tx,
+        position + 1,
+        to_micros(at),
+        "tlp_changed",
+        &sighting.threat_id,
+        Some(&sighting.id),
+        category,
+        &details,
+    )
+    .await
+}
+
+/// Writes one feed event at `position` and moves the head there. The caller
+/// holds the `feed_head` lock (taken with `FOR UPDATE` in its transaction).
+#[allow(clippy::too_many_arguments)]
+pub async fn append_feed_event(
+    tx: &mut Tx,
+    position: i64,
+    committed_at: i64,
+    kind: &str,
+    threat_id: &str,
+    sighting_id: Option<&str>,
+    category: i64,
+    details_json: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO feed_events (position, committed_at, kind, threat_id, sighting_id, category, details_json) \
-         VALUES ($1, $2, 'tlp_changed', $3, $4, $5, $6)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(position + 1)
-    .bind(to_micros(at))
-    .bind(&sighting.threat_id)
-    .bind(&sighting.id)
+    .bind(position)
+    .bind(committed_at)
+    .bind(kind)
+    .bind(threat_id)
+    .bind(sighting_id)
     .bind(category)
-    .bind(serde_json::json!({"old_tlp": sighting.tlp, "new_tlp": new as i64}).to_string())
+    .bind(details_json)
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE feed_head SET position = $1 WHERE id = 1")
-        .bind(position + 1)
+        .bind(position)
         .execute(&mut **tx)
         .await?;
     Ok(())

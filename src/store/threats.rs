@@ -614,40 +614,41 @@ pub async fn feed_head(store: &Store) -> Result<i64, sqlx::Error> {
     Ok(p)
 }
 
+/// Rows whose `id` is among `ids`, keyed by id; `select` ends with `WHERE <id column> IN (`.
+async fn rows_by_id<T>(
+    store: &Store,
+    select: &str,
+    ids: &[String],
+    id_of: fn(&T) -> &str,
+) -> Result<HashMap<String, T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut st = Statement::new(store.dialect(), select);
+        st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
+            .push(")");
+        let rows: Vec<T> = st.query_as().fetch_all(store.pool()).await?;
+        out.extend(rows.into_iter().map(|r| (id_of(&r).to_owned(), r)));
+    }
+    Ok(out)
+}
+
 pub async fn sightings_by_id(
     store: &Store,
     ids: &[String],
 ) -> Result<HashMap<String, SightingRow>, sqlx::Error> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let mut st = Statement::new(
-            store.dialect(),
-            &format!("SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.id IN ("),
-        );
-        st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
-            .push(")");
-        let rows: Vec<SightingRow> = st.query_as().fetch_all(store.pool()).await?;
-        out.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
-    }
-    Ok(out)
+    let select = format!("SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.id IN (");
+    rows_by_id(store, &select, ids, |r: &SightingRow| &r.id).await
 }
 
 pub async fn threats_by_id(
     store: &Store,
     ids: &[String],
 ) -> Result<HashMap<String, ThreatRow>, sqlx::Error> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let mut st = Statement::new(
-            store.dialect(),
-            &format!("SELECT {THREAT_COLUMNS} FROM threats WHERE id IN ("),
-        );
-        st.bind_list(chunk.iter().map(|i| SqlValue::Text(i.clone())))
-            .push(")");
-        let rows: Vec<ThreatRow> = st.query_as().fetch_all(store.pool()).await?;
-        out.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
-    }
-    Ok(out)
+    let select = format!("SELECT {THREAT_COLUMNS} FROM threats WHERE id IN (");
+    rows_by_id(store, &select, ids, |r: &ThreatRow| &r.id).await
 }
 
 /// Threats among `ids` for which `org` is a responsible unit.

@@ -135,7 +135,12 @@ impl Application {
         let ownership = Arc::new(crate::ownership::OwnershipRouter::new(store.clone()));
         let router = Server::builder()
             .tls_config(tls_config)?
-            .layer(AuthLayer::new(store.clone(), clock.clone(), monitor))
+            .layer(AuthLayer::new(
+                store.clone(),
+                clock.clone(),
+                monitor,
+                shutdown_rx.clone(),
+            ))
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -32,12 +32,20 @@ pub struct AuthLayer {
 }
 
 impl AuthLayer {
-    pub fn new(store: Store, clock: SharedClock, monitor: AccessMonitor) -> Self {
+    /// `shutdown` turning true ends every open response stream, so that a
+    /// graceful stop does not wait on followers that never hang up.
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        monitor: AccessMonitor,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         Self {
             auth: Arc::new(Authenticator {
                 store,
                 clock,
                 monitor,
+                shutdown,
                 policy: Policy::embedded(),
             }),
         }
@@ -64,6 +72,7 @@ struct Authenticator {
     store: Store,
     clock: SharedClock,
     monitor: AccessMonitor,
+    shutdown: tokio::sync::watch::Receiver<bool>,
     policy: &'static Policy,
 }
 
@@ -115,6 +124,7 @@ where
                 Body::new(Revocable {
                     inner: body,
                     blocked,
+                    stopping: WatchStream::new(auth.shutdown.clone()),
                     fingerprint: admitted.fingerprint,
                     organisation: admitted.organisation,
                     cut: false,
@@ -264,15 +274,26 @@ fn bearer(value: Option<&http::HeaderValue>) -> Result<Option<&str>, Status> {
 }
 
 pin_project_lite::pin_project! {
-    /// A response body that ends with UNAUTHENTICATED once its caller is blocked.
+    /// A response body that ends with UNAUTHENTICATED once its caller is blocked,
+    /// and with UNAVAILABLE when the server shuts down.
     struct Revocable {
         #[pin]
         inner: Body,
         blocked: WatchStream<Arc<Blocked>>,
+        stopping: WatchStream<bool>,
         fingerprint: String,
         organisation: String,
         cut: bool,
     }
+}
+
+/// The trailers that end a stream with `status`.
+fn end_with(status: Status) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+    let mut trailers = http::HeaderMap::new();
+    Poll::Ready(Some(match status.add_header(&mut trailers) {
+        Ok(()) => Ok(Frame::trailers(trailers)),
+        Err(e) => Err(e),
+    }))
 }
 
 impl http_body::Body for Revocable {
@@ -290,14 +311,17 @@ impl http_body::Body for Revocable {
         while let Poll::Ready(Some(blocked)) = this.blocked.poll_next_unpin(cx) {
             if blocked.blocks(this.fingerprint, this.organisation) {
                 *this.cut = true;
-                let status = Status::unauthenticated(
+                return end_with(Status::unauthenticated(
                     "the certificate was revoked or its organisation disabled",
-                );
-                let mut trailers = http::HeaderMap::new();
-                return Poll::Ready(Some(match status.add_header(&mut trailers) {
-                    Ok(()) => Ok(Frame::trailers(trailers)),
-                    Err(e) => Err(e),
-                }));
+                ));
+            }
+        }
+        while let Poll::Ready(Some(stopping)) = this.stopping.poll_next_unpin(cx) {
+            if stopping {
+                *this.cut = true;
+                return end_with(Status::unavailable(
+                    "the server is shutting down; reconnect and resume from your last cursor",
+                ));
             }
         }
         this.inner.poll_frame(cx)

@@ -827,3 +827,32 @@ async fn a_reader_following_one_replica_receives_every_event_of_both_exactly_onc
     assert_eq!(unique, committed);
     b.stop().await;
 }
+
+/// A graceful stop does not wait for followers that never hang up: their
+/// streams end with UNAVAILABLE and they resume from their cursor elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_server_ends_open_feeds_with_unavailable() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let vendor = app.client("vendor-bj").await;
+    vendor
+        .unit()
+        .submit("stop-1", report(&app, pb::Tlp::Green, ip("45.33.70.1")))
+        .await
+        .unwrap();
+    let mut feed = vendor.feed(None).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), feed.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("the server stops despite an open feed");
+    let end = tokio::time::timeout(Duration::from_secs(10), feed.next())
+        .await
+        .unwrap();
+    match end {
+        Some(Err(status)) => assert_eq!(status.code(), Code::Unavailable, "{status}"),
+        other => panic!("the feed should end with UNAVAILABLE, got {other:?}"),
+    }
+}

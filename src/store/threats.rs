@@ -533,6 +533,24 @@ pub struct ThreatFilter {
     pub before_id: Option<String>,
 }
 
+/// `SELECT <threat columns> FROM threats t WHERE EXISTS (<a sighting the reader
+/// may see>` — left open, so the caller can add sighting conditions and close it.
+fn threats_with_visible_sighting(store: &Store, reader: &Reader) -> Statement {
+    let columns: Vec<String> = THREAT_COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect();
+    let mut st = Statement::new(
+        store.dialect(),
+        &format!(
+            "SELECT {} FROM threats t WHERE EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ",
+            columns.join(", ")
+        ),
+    );
+    push_visibility(&mut st, reader);
+    st
+}
+
 /// Threats with a sighting the reader may see that matches `filter`, newest first.
 pub async fn search(
     store: &Store,
@@ -540,18 +558,7 @@ pub async fn search(
     reader: &Reader,
     limit: u32,
 ) -> Result<Vec<ThreatRow>, sqlx::Error> {
-    let mut st = Statement::new(
-        store.dialect(),
-        &format!(
-            "SELECT {} FROM threats t WHERE EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ",
-            THREAT_COLUMNS
-                .split(", ")
-                .map(|c| format!("t.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
-    push_visibility(&mut st, reader);
+    let mut st = threats_with_visible_sighting(store, reader);
     if let Some(f) = filter.seen_from {
         st.push(" AND s.discovered_at >= ").bind(SqlValue::Int(f));
     }
@@ -760,19 +767,8 @@ pub async fn unidentified(
     after_id: &str,
     limit: u32,
 ) -> Result<Vec<ThreatRow>, sqlx::Error> {
-    let mut st = Statement::new(
-        store.dialect(),
-        &format!(
-            "SELECT {} FROM threats t WHERE t.status = 1 AND EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ",
-            THREAT_COLUMNS
-                .split(", ")
-                .map(|c| format!("t.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
-    push_visibility(&mut st, reader);
-    st.push(") AND t.id > ")
+    let mut st = threats_with_visible_sighting(store, reader);
+    st.push(") AND t.status = 1 AND t.id > ")
         .bind(SqlValue::Text(after_id.to_owned()));
     if let Some(c) = category {
         st.push(" AND t.category = ").bind(SqlValue::Int(c));

@@ -391,3 +391,99 @@ async fn regulators_rotate_notice_signing_keys_and_old_ones_stay_listed() {
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
 }
+
+/// The read and look-up RPCs refuse malformed input naming the field, like the writes.
+#[tokio::test]
+async fn malformed_reads_and_lookups_are_refused_naming_the_field() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let miit = app.client("miit").await;
+    let cncert = app.client("cncert").await;
+    let err = miit
+        .registry()
+        .lookup_responsible(pb::LookupResponsibleRequest {
+            resource: " ".into(),
+            at: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "resource");
+    let err = miit
+        .registry()
+        .remove_ownership_entry(pb::RemoveOwnershipEntryRequest { id: "nope".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "id");
+    let err = miit
+        .registry()
+        .list_ownership_entries(pb::ListOwnershipEntriesRequest {
+            owner_organisation_id: "X".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "owner_organisation_id");
+    let err = miit
+        .registry()
+        .list_signing_keys(pb::ListSigningKeysRequest {
+            organisation_id: "Bad Org".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "organisation_id");
+    let err = cncert
+        .identification()
+        .get_identification(pb::GetIdentificationRequest { key: None })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "key");
+    let err = cncert
+        .identification()
+        .list_unidentified(pb::ListUnidentifiedRequest {
+            category: 9,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "category");
+    let err = miit
+        .threats()
+        .get_threat(pb::GetThreatRequest {
+            threat_id: "x".into(),
+            sightings_page: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "threat_id");
+    let err = miit
+        .threats()
+        .search_threats(pb::SearchThreatsRequest {
+            statuses: vec![7],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "statuses[0]");
+    let err = miit
+        .threats()
+        .change_sighting_tlp(pb::ChangeSightingTlpRequest {
+            sighting_id: uuid::Uuid::now_v7().to_string(),
+            tlp: 1,
+            reason: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "reason");
+    let err = miit
+        .audit()
+        .query_audit(pb::QueryAuditRequest {
+            page: Some(pb::PageRequest {
+                page_size: 10,
+                page_token: "!!".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "page.page_token");
+}

@@ -103,7 +103,7 @@ impl Application {
         // Every replica runs the scheduler; the first step fires what fell due while down.
         // The platform's own handlers are registered here by kind (`.with("notice.receipt_due",
         // …)`), before the scheduler starts.
-        let handlers = TimerHandlers::new().merge(extra_handlers);
+        let handlers = crate::api::disposal::timers::handlers(store.dialect()).merge(extra_handlers);
         let timers = Arc::new(Scheduler::new(store.clone(), clock.clone(), handlers));
         let (scheduler, timers_caught_up) =
             timers.clone().spawn(shutdown_rx.clone(), POLL_INTERVAL);
@@ -175,7 +175,20 @@ impl Application {
                 ),
             )
             .add_service(pb::disposal_service_server::DisposalServiceServer::new(
-                NotBuilt,
+                crate::api::disposal::DisposalApi {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    policy: policy.clone(),
+                    router: ownership.clone(),
+                    keyring: Arc::new(crate::pki::keyring::SigningKeyring::new(
+                        settings.notice_signing_dir.clone(),
+                    )),
+                    signal: crate::delivery::NoticeSignal::start(
+                        settings.database_url.expose(),
+                        store.dialect(),
+                        shutdown_rx.clone(),
+                    ),
+                },
             ))
             .add_service(pb::appeal_service_server::AppealServiceServer::new(
                 NotBuilt,
@@ -274,7 +287,6 @@ pub const SERVICE_NAMES: &[&str] = &[
 /// UNIMPLEMENTED, and the auth layer answers first with what is missing.
 struct NotBuilt;
 
-impl pb::disposal_service_server::DisposalService for NotBuilt {}
 impl pb::appeal_service_server::AppealService for NotBuilt {}
 
 fn read_tls(ca: PathBuf, cert: PathBuf, key: PathBuf) -> anyhow::Result<TlsMaterial> {

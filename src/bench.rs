@@ -11,7 +11,7 @@ use fenghuo_client::{Client, pb};
 use tokio_stream::StreamExt;
 
 use crate::app::Application;
-use crate::config::{Secret, Settings, TlsSource};
+use crate::config::Settings;
 use crate::domain::clock::SystemClock;
 
 pub const COMMIT: &str = env!("FENGHUO_COMMIT");
@@ -163,13 +163,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 pub async fn ingest(items: u64, database_url: Option<&str>) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let scratch = Scratch::new(database_url, dir.path()).await?;
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().join("data"),
-        database_url: Secret::new(scratch.url.clone()),
-        tls: TlsSource::Development,
-        policy: crate::domain::policy::DeadlinePolicy::shipped(),
-    };
+    let settings = Settings::development(&dir.path().join("data"), &scratch.url);
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
     let endpoint = format!("https://127.0.0.1:{}", app.local_addr().port());
     let client =

@@ -54,6 +54,10 @@ pub struct Settings {
     pub tls: TlsSource,
     /// The deadline policy: the shipped one with the policy file's entries over it (Art. 14).
     pub policy: DeadlinePolicy,
+    /// Regulators' notice-signing keys, `<dir>/<organisation>/notice-signing.{key,crt}`
+    /// (the dev PKI's `clients/` layout). The server signs for a regulator only with the
+    /// key registered for it (Art. 8).
+    pub notice_signing_dir: PathBuf,
 }
 
 /// The TOML file's shape; every key optional.
@@ -66,6 +70,7 @@ pub struct FileConfig {
     pub tls: Option<TlsFileConfig>,
     /// A deadline-policy TOML laid over the shipped one (`data/policy/default.toml`).
     pub policy_file: Option<PathBuf>,
+    pub notice_signing_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +91,18 @@ pub struct Overrides {
 }
 
 impl Settings {
+    /// A development server on an ephemeral loopback port (tests, benchmarks).
+    pub fn development(data_dir: &Path, database_url: &str) -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_path_buf(),
+            database_url: Secret::new(database_url),
+            tls: TlsSource::Development,
+            policy: DeadlinePolicy::shipped(),
+            notice_signing_dir: data_dir.join("pki").join("clients"),
+        }
+    }
+
     pub fn load(config_file: Option<&Path>, overrides: Overrides) -> anyhow::Result<Settings> {
         let file = match config_file {
             Some(path) => {
@@ -133,7 +150,11 @@ impl Settings {
             }
             None => DeadlinePolicy::shipped(),
         };
+        let notice_signing_dir = file
+            .notice_signing_dir
+            .unwrap_or_else(|| data_dir.join("pki").join("clients"));
         Ok(Settings {
+            notice_signing_dir,
             listen,
             data_dir,
             database_url: Secret::new(database_url),

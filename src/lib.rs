@@ -17,6 +17,7 @@ pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod intake;
 pub mod ownership;

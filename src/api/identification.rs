@@ -23,9 +23,29 @@ pub struct IdentificationApi {
 
 /// A recommended measure with its targets normalised as at intake.
 fn measure(i: usize, m: &pb::RecommendedMeasure) -> Result<pb::RecommendedMeasure, Status> {
+    let (kind, targets) = measure_targets(
+        &format!("recommended_measures[{i}]"),
+        m.measure_type,
+        &m.targets,
+    )?;
+    Ok(pb::RecommendedMeasure {
+        measure_type: kind as i32,
+        targets,
+        rationale: m.rationale.trim().to_owned(),
+    })
+}
+
+/// A measure type and its targets, normalised as at intake; `prefix` names the
+/// measure's field in errors. Art. 8(1) acts on resources only; broadband
+/// accounts only under 8(1).
+pub fn measure_targets(
+    prefix: &str,
+    measure_type: i32,
+    raw_targets: &[pb::MeasureTarget],
+) -> Result<(pb::MeasureType, Vec<pb::MeasureTarget>), Status> {
     use pb::MeasureTargetKind as T;
-    let field = |f: &str| format!("recommended_measures[{i}].{f}");
-    let kind = match pb::MeasureType::try_from(m.measure_type) {
+    let field = |f: &str| format!("{prefix}.{f}");
+    let kind = match pb::MeasureType::try_from(measure_type) {
         Ok(k) if k != pb::MeasureType::Unspecified => k,
         _ => {
             return Err(invalid(
@@ -34,8 +54,8 @@ fn measure(i: usize, m: &pb::RecommendedMeasure) -> Result<pb::RecommendedMeasur
             ));
         }
     };
-    let mut targets = Vec::with_capacity(m.targets.len());
-    for (j, t) in m.targets.iter().enumerate() {
+    let mut targets = Vec::with_capacity(raw_targets.len());
+    for (j, t) in raw_targets.iter().enumerate() {
         let tf = field(&format!("targets[{j}].value"));
         let target_kind = T::try_from(t.kind).unwrap_or(T::Unspecified);
         let as_field = |e: indicator::IndicatorError| invalid(&tf, e.to_string());
@@ -79,12 +99,17 @@ fn measure(i: usize, m: &pb::RecommendedMeasure) -> Result<pb::RecommendedMeasur
             "a measure names at least one target",
         ));
     }
-    Ok(pb::RecommendedMeasure {
-        measure_type: kind as i32,
-        targets,
-        rationale: m.rationale.trim().to_owned(),
-    })
+    if targets.len() > MAX_TARGETS {
+        return Err(invalid(
+            &field("targets"),
+            format!("at most {MAX_TARGETS} targets per measure"),
+        ));
+    }
+    Ok((kind, targets))
 }
+
+/// Targets per measure: a notice stays readable and its signature cheap to check.
+pub const MAX_TARGETS: usize = 1000;
 
 fn body(row: &IdentificationRow) -> Result<pb::Identification, Status> {
     pb::Identification::decode(row.body.as_slice()).map_err(internal)

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod disposal;
 pub mod identification;
 pub mod ownership;
 pub mod registry;
@@ -23,7 +24,6 @@ use crate::store::page;
 pub fn not_built_yet(rpc: &str) -> Option<&'static str> {
     let (service, _method) = rpc.split_once('.')?;
     match service {
-        "DisposalService" => Some("disposal notices, results and non-compliance (issue #5)"),
         "AppealService" => Some("appeals and their working-day clocks (issue #6)"),
         _ => None,
     }

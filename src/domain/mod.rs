@@ -4,6 +4,7 @@ pub mod calendar;
 #[cfg(test)]
 mod calendar_crosscheck;
 pub mod clock;
+pub mod notice;
 pub mod organisation;
 pub mod policy;
 pub mod routing;

@@ -7,6 +7,7 @@
 
 pub mod cert;
 pub mod dev;
+pub mod keyring;
 pub mod signing;
 
 pub use cert::{CertificateError, ClientCertificate};

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bulk;
 pub mod calendar;
 pub mod identifications;
+pub mod notices;
 pub mod ownership;
 pub mod registry;
 pub mod threats;

@@ -299,18 +299,18 @@ async fn rpcs_of_later_issues_answer_unimplemented_naming_what_is_missing() {
     let err = app
         .client("miit")
         .await
-        .disposal()
-        .list_notices(pb::ListNoticesRequest::default())
+        .appeals()
+        .list_appeals(pb::ListAppealsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
-    assert!(err.message().contains("issue #5"), "{}", err.message());
+    assert!(err.message().contains("issue #6"), "{}", err.message());
     // Authorization still comes first.
     let err = app
-        .client("party-gd")
+        .client("cncert")
         .await
-        .disposal()
-        .list_notices(pb::ListNoticesRequest::default())
+        .appeals()
+        .list_appeals(pb::ListAppealsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fenghuo::app::Application;
-use fenghuo::config::{Secret, Settings, TlsSource};
+use fenghuo::config::Settings;
 use fenghuo::domain::clock::{Clock, ManualClock};
-use fenghuo::domain::policy::DeadlinePolicy;
 use fenghuo::pki::DevPki;
 use fenghuo::pki::dev::DEMO_OFFICER;
 use fenghuo::timers::TimerHandlers;
@@ -294,13 +293,7 @@ async fn build(
     clock: Arc<ManualClock>,
     handlers: TimerHandlers,
 ) -> Application {
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.to_path_buf(),
-        database_url: Secret::new(database_url.to_owned()),
-        tls: TlsSource::Development,
-        policy: DeadlinePolicy::shipped(),
-    };
+    let settings = Settings::development(data_dir, database_url);
     Application::build_with_timers(settings, clock, handlers)
         .await
         .expect("server starts")

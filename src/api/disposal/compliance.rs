@@ -1,0 +1,380 @@
+//! Art. 12: non-compliance records, on-time rates, enforcement; and the Art. 9
+//! review queue the regulator works.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Asia::Shanghai;
+use prost::Message;
+use tonic::Status;
+
+use super::issue::parse_id;
+use super::{DisposalApi, view};
+use crate::api::calendar::date_from_pb;
+use crate::api::{internal, invalid, next_page_token, page, precondition, timestamp};
+use crate::auth::Caller;
+use crate::auth::policy::Scope;
+use crate::domain::clock::to_micros;
+use crate::pb;
+use crate::store::notices::{self, DutyRow, NonComplianceFilter};
+use crate::store::{audit, registry};
+
+/// Microseconds of 00:00 Asia/Shanghai on `date`.
+fn start_of(date: NaiveDate) -> i64 {
+    Shanghai
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .single()
+        .map(|t| to_micros(t.with_timezone(&chrono::Utc)))
+        .unwrap_or_default()
+}
+
+/// `[from, before)` in microseconds for inclusive Asia/Shanghai dates.
+fn due_range(
+    from: Option<&pb::Date>,
+    to: Option<&pb::Date>,
+    from_field: &str,
+    to_field: &str,
+) -> Result<(Option<i64>, Option<i64>), Status> {
+    let from = from
+        .map(|d| date_from_pb(from_field, Some(d)))
+        .transpose()?;
+    let to = to.map(|d| date_from_pb(to_field, Some(d))).transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            return Err(invalid(to_field, format!("{t} is before {from_field} {f}")));
+        }
+    }
+    Ok((
+        from.map(start_of),
+        to.and_then(|t| t.succ_opt()).map(start_of),
+    ))
+}
+
+fn counts(duties: &[&DutyRow], now: i64) -> pb::DutyCounts {
+    let mut c = pb::DutyCounts::default();
+    for d in duties {
+        match d.met_at {
+            Some(m) if m < d.due_at => c.on_time += 1,
+            Some(_) => c.late += 1,
+            None if d.due_at <= now => c.missing += 1,
+            None => continue,
+        }
+        c.due += 1;
+    }
+    c.on_time_rate = if c.due == 0 {
+        1.0
+    } else {
+        f64::from(c.on_time) / f64::from(c.due)
+    };
+    c
+}
+
+impl DisposalApi {
+    pub(super) async fn list_non_compliance(
+        &self,
+        caller: &Caller,
+        req: pb::ListNonComplianceRequest,
+    ) -> Result<pb::ListNonComplianceResponse, Status> {
+        let (size, after) = page(req.page.as_ref())?;
+        let (due_from, due_before) =
+            due_range(req.due_from.as_ref(), req.due_to.as_ref(), "due_from", "due_to")?;
+        let mut kinds = Vec::new();
+        for (i, k) in req.kinds.iter().enumerate() {
+            if !(1..=3).contains(k) {
+                return Err(invalid(&format!("kinds[{i}]"), "unknown non-compliance kind"));
+            }
+            kinds.push(i64::from(*k));
+        }
+        let org = req.organisation_id.trim();
+        let mut filter = NonComplianceFilter {
+            kinds,
+            due_from,
+            due_before,
+            unenforced_only: req.unenforced_only,
+            after_id: after,
+            ..Default::default()
+        };
+        match caller.scope {
+            Scope::Allow => {}
+            Scope::OwnProvince if org == caller.organisation_id => {}
+            Scope::OwnProvince => filter.province = Some(caller.province.clone()),
+            _ => {
+                if !org.is_empty() && org != caller.organisation_id {
+                    return Err(Status::permission_denied(format!(
+                        "{} sees only its own Art. 12 records, not those of {org}",
+                        caller.organisation_id
+                    )));
+                }
+                filter.org_id = Some(caller.organisation_id.clone());
+            }
+        }
+        if !org.is_empty() {
+            filter.org_id = Some(org.to_owned());
+        }
+        let rows = notices::list_non_compliance(&self.store, &filter, size)
+            .await
+            .map_err(internal)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut enforced: HashMap<String, Vec<String>> = HashMap::new();
+        for (nc, e) in notices::enforcements_of(&self.store, &ids)
+            .await
+            .map_err(internal)?
+        {
+            enforced.entry(nc).or_default().push(e);
+        }
+        Ok(pb::ListNonComplianceResponse {
+            next_page_token: next_page_token(rows.len(), size, rows.last().map(|r| r.id.as_str())),
+            records: rows
+                .iter()
+                .map(|r| view::non_compliance(r, enforced.remove(&r.id).unwrap_or_default()))
+                .collect(),
+        })
+    }
+
+    pub(super) async fn summary(
+        &self,
+        caller: &Caller,
+        req: pb::GetComplianceSummaryRequest,
+    ) -> Result<pb::GetComplianceSummaryResponse, Status> {
+        let (size, after) = page(req.page.as_ref())?;
+        let (from, before) =
+            due_range(req.due_from.as_ref(), req.due_to.as_ref(), "due_from", "due_to")?;
+        let now = to_micros(self.clock.now());
+        let orgs: Vec<String> = if req.organisation_ids.is_empty() {
+            match caller.scope {
+                Scope::Allow => notices::addressees(&self.store, None, &after, size).await,
+                Scope::OwnProvince => {
+                    notices::addressees(&self.store, Some(&caller.province), &after, size).await
+                }
+                _ => Ok(if after.is_empty() {
+                    vec![caller.organisation_id.clone()]
+                } else {
+                    Vec::new()
+                }),
+            }
+            .map_err(internal)?
+        } else {
+            let mut out = Vec::new();
+            for (i, id) in req.organisation_ids.iter().enumerate() {
+                let field = format!("organisation_ids[{i}]");
+                let org = registry::get_organisation(&self.store, id.trim())
+                    .await
+                    .map_err(internal)?
+                    .ok_or_else(|| invalid(&field, format!("no organisation {:?}", id.trim())))?;
+                caller.check_organisation(&self.store, &org).await?;
+                if org.id > after {
+                    out.push(org.id);
+                }
+            }
+            out.sort();
+            out.dedup();
+            out.truncate(size as usize);
+            out
+        };
+        let (from, before) = (from.unwrap_or(i64::MIN), before.unwrap_or(i64::MAX));
+        let receipts = notices::receipt_duties(&self.store, &orgs, from, before)
+            .await
+            .map_err(internal)?;
+        let results = notices::result_duties(&self.store, &orgs, from, before)
+            .await
+            .map_err(internal)?;
+        let lifts = notices::lift_duties(&self.store, &orgs, from, before)
+            .await
+            .map_err(internal)?;
+        let enforcements: HashMap<String, i64> = notices::enforcement_counts(&self.store, &orgs)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .collect();
+        let of = |rows: &[DutyRow], org: &str| -> pb::DutyCounts {
+            counts(&rows.iter().filter(|d| d.org_id == org).collect::<Vec<_>>(), now)
+        };
+        Ok(pb::GetComplianceSummaryResponse {
+            next_page_token: next_page_token(orgs.len(), size, orgs.last().map(String::as_str)),
+            units: orgs
+                .iter()
+                .map(|o| pb::UnitCompliance {
+                    organisation_id: o.clone(),
+                    receipts: Some(of(&receipts, o)),
+                    results: Some(of(&results, o)),
+                    lifts: Some(of(&lifts, o)),
+                    enforcements: enforcements.get(o).copied().unwrap_or(0) as u32,
+                })
+                .collect(),
+        })
+    }
+
+    pub(super) async fn enforce(
+        &self,
+        caller: &Caller,
+        req: pb::RecordEnforcementRequest,
+    ) -> Result<pb::Enforcement, Status> {
+        let e = req
+            .enforcement
+            .ok_or_else(|| invalid("enforcement", "required"))?;
+        let org_id = e.organisation_id.trim();
+        let org = registry::get_organisation(&self.store, org_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                invalid("enforcement.organisation_id", format!("no organisation {org_id:?}"))
+            })?;
+        caller.check_organisation(&self.store, &org).await?;
+        let kind = match pb::EnforcementKind::try_from(e.kind) {
+            Ok(k) if k != pb::EnforcementKind::Unspecified => k,
+            _ => return Err(invalid("enforcement.kind", "interview, warning or fine (Art. 12)")),
+        };
+        let decided_on = date_from_pb("enforcement.decided_on", e.decided_on.as_ref())?;
+        let now = self.clock.now();
+        if decided_on > now.with_timezone(&Shanghai).date_naive() {
+            return Err(invalid("enforcement.decided_on", "lies in the future"));
+        }
+        match (kind, e.fine_amount_fen) {
+            (pb::EnforcementKind::Fine, 0) => {
+                return Err(invalid("enforcement.fine_amount_fen", "a fine states its amount in fen"));
+            }
+            (pb::EnforcementKind::Fine, _) | (_, 0) => {}
+            _ => {
+                return Err(invalid("enforcement.fine_amount_fen", "only a fine has an amount"));
+            }
+        }
+        let description = e.description.trim();
+        if description.is_empty() || description.chars().count() > 4000 {
+            return Err(invalid("enforcement.description", "required, at most 4000 characters"));
+        }
+        if e.document_number.chars().count() > 100 {
+            return Err(invalid("enforcement.document_number", "at most 100 characters"));
+        }
+        let nc_ids = e
+            .non_compliance_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| parse_id(&format!("enforcement.non_compliance_ids[{i}]"), id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let review_ids = req
+            .resolves_review_item_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| parse_id(&format!("resolves_review_item_ids[{i}]"), id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let enforcement = pb::Enforcement {
+            id: uuid::Uuid::now_v7().to_string(),
+            organisation_id: org.id.clone(),
+            kind: kind as i32,
+            decided_on: e.decided_on.clone(),
+            document_number: e.document_number.trim().to_owned(),
+            fine_amount_fen: e.fine_amount_fen,
+            description: description.to_owned(),
+            non_compliance_ids: nc_ids.clone(),
+            regulator_organisation_id: caller.organisation_id.clone(),
+            officer_name: caller.officer.clone().unwrap_or_default(),
+            recorded_at: Some(timestamp(to_micros(now))),
+        };
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        for (i, id) in nc_ids.iter().enumerate() {
+            let nc = notices::non_compliance_in_tx(&mut tx, id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| {
+                    invalid(&format!("enforcement.non_compliance_ids[{i}]"), "no such record")
+                })?;
+            if nc.org_id != org.id {
+                return Err(invalid(
+                    &format!("enforcement.non_compliance_ids[{i}]"),
+                    format!("record of {}, not of {}", nc.org_id, org.id),
+                ));
+            }
+        }
+        for id in &review_ids {
+            let item = self
+                .settle_review(&mut tx, caller, id, "", &format!("enforcement:{}", enforcement.id), now)
+                .await?;
+            if item.addressee != org.id {
+                return Err(precondition(
+                    "REVIEW_OTHER_UNIT",
+                    &format!("review_item:{id}"),
+                    format!("concerns {}, not {}", item.addressee, org.id),
+                ));
+            }
+        }
+        notices::insert_enforcement(
+            &mut tx,
+            &enforcement.id,
+            &org.id,
+            &caller.organisation_id,
+            to_micros(now),
+            &enforcement.encode_to_vec(),
+            &nc_ids,
+        )
+        .await
+        .map_err(internal)?;
+        audit::append(
+            &mut tx,
+            self.store.dialect(),
+            now,
+            &caller.actor(),
+            "disposal.record_enforcement",
+            &format!("organisation:{}", org.id),
+            serde_json::json!({
+                "enforcement_id": enforcement.id,
+                "kind": enforcement.kind,
+                "fine_amount_fen": enforcement.fine_amount_fen,
+                "non_compliance_ids": nc_ids,
+                "settles_review_items": review_ids,
+            }),
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(enforcement)
+    }
+
+    pub(super) async fn review_queue(
+        &self,
+        caller: &Caller,
+        req: pb::ListReviewQueueRequest,
+    ) -> Result<pb::ListReviewQueueResponse, Status> {
+        let (size, after) = page(req.page.as_ref())?;
+        let threat = match req.threat_id.trim() {
+            "" => None,
+            t => Some(parse_id("threat_id", t)?),
+        };
+        let addressee = req.addressee_organisation_id.trim();
+        let province = (caller.scope != Scope::Allow).then(|| caller.province.as_str());
+        let rows = notices::open_reviews(
+            &self.store,
+            province,
+            threat.as_deref(),
+            (!addressee.is_empty()).then_some(addressee),
+            &after,
+            size,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(pb::ListReviewQueueResponse {
+            next_page_token: next_page_token(rows.len(), size, rows.last().map(|r| r.id.as_str())),
+            items: rows.iter().map(view::review_item).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Compliance accounting is pure enough to test here.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duties_count_on_time_late_and_missing_but_not_pending() {
+        let d = |due_at, met_at| DutyRow {
+            org_id: "u".into(),
+            due_at,
+            met_at,
+        };
+        let rows = [d(10, Some(5)), d(10, Some(10)), d(10, None), d(100, None)];
+        let c = counts(&rows.iter().collect::<Vec<_>>(), 50);
+        assert_eq!((c.due, c.on_time, c.late, c.missing), (3, 1, 1, 1));
+        assert!((c.on_time_rate - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(counts(&[], 0).on_time_rate, 1.0);
+        assert!(crate::domain::notice::on_time(Some(crate::domain::clock::from_micros(5)), crate::domain::clock::from_micros(10)));
+    }
+}

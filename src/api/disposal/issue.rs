@@ -1,0 +1,819 @@
+//! IssueDecision (Art. 8): validate, route every target (Art. 9), check the
+//! regulator's jurisdiction, then sign and store one notice per (measure,
+//! addressee) plus the Art. 8(3) informational notices, in one transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tonic::Status;
+
+use super::{DisposalApi, view};
+use crate::api::identification::measure_targets;
+use crate::api::{from_timestamp, internal, invalid, precondition, timestamp};
+use crate::auth::Caller;
+use crate::auth::policy::Scope;
+use crate::delivery::NoticeSignal;
+use crate::domain::clock::to_micros;
+use crate::domain::notice::{self, DisposalLimits, NoticeKind};
+use crate::domain::policy::TimeLimit;
+use crate::domain::routing::RoutingTable;
+use crate::domain::threat::ThreatStatus;
+use crate::pb;
+use crate::pki::signing::NoticeSigner;
+use crate::store::notices::{self, DecisionRow, NoticeRow, TargetRow};
+use crate::store::{Tx, audit, registry, threats, timers};
+
+pub const RECEIPT_TIMER: &str = "notice.receipt_due";
+pub const RESULT_TIMER: &str = "notice.result_due";
+pub const LIFT_TIMER: &str = "notice.lift_due";
+
+/// A measure after validation and routing.
+struct Measure {
+    index: usize,
+    measure_type: pb::MeasureType,
+    legal_basis: String,
+    instructions: String,
+    time_limit: Option<TimeLimit>,
+    emergency: bool,
+    calls: Vec<(String, DateTime<Utc>, String)>,
+    protected_system: Option<pb::ProtectedSystem>,
+    /// Routed targets grouped by addressee.
+    by_addressee: BTreeMap<String, Vec<pb::NoticeTarget>>,
+}
+
+/// A time limit from the contract.
+pub fn time_limit(field: &str, t: Option<&pb::TimeLimit>) -> Result<Option<TimeLimit>, Status> {
+    use pb::time_limit::Limit;
+    match t.and_then(|t| t.limit) {
+        None => Ok(None),
+        Some(Limit::Hours(h)) if (1..=8784).contains(&h) => Ok(Some(TimeLimit::Hours(h))),
+        Some(Limit::WorkingDays(d)) if (1..=1000).contains(&d) => {
+            Ok(Some(TimeLimit::WorkingDays(d)))
+        }
+        Some(_) => Err(invalid(
+            field,
+            "hours 1 to 8784, or working days 1 to 1000",
+        )),
+    }
+}
+
+pub fn time_limit_pb(t: TimeLimit) -> pb::TimeLimit {
+    use pb::time_limit::Limit;
+    pb::TimeLimit {
+        limit: Some(match t {
+            TimeLimit::Hours(h) => Limit::Hours(h),
+            TimeLimit::WorkingDays(d) | TimeLimit::NextMonthWorkingDays(d) => Limit::WorkingDays(d),
+        }),
+    }
+}
+
+pub fn parse_id(field: &str, raw: &str) -> Result<String, Status> {
+    uuid::Uuid::parse_str(raw.trim())
+        .map(|u| u.to_string())
+        .map_err(|_| invalid(field, "not an id"))
+}
+
+fn text(field: &str, raw: &str, max: usize) -> Result<String, Status> {
+    let v = raw.trim();
+    if v.chars().count() > max {
+        return Err(invalid(field, format!("at most {max} characters")));
+    }
+    Ok(v.to_owned())
+}
+
+/// Where a target goes and in which province it lies (Art. 9).
+fn route(table: &RoutingTable, target: &pb::MeasureTarget) -> Option<(String, String)> {
+    use pb::MeasureTargetKind as T;
+    let r = match T::try_from(target.kind).unwrap_or(T::Unspecified) {
+        T::Ip => table.route_ip(target.value.parse().ok()?),
+        T::Domain => table.route_domain(&target.value),
+        T::Url => table.route_url(&target.value),
+        T::EmailAccount => table.route_email(&target.value),
+        T::PhoneNumber => table.route_phone(&target.value),
+        _ => None,
+    }?;
+    Some((r.owner, r.province))
+}
+
+/// The deadline clock's event and the due instant of `limit` after it.
+pub async fn due(
+    tx: &mut Tx,
+    field: &str,
+    event: DateTime<Utc>,
+    limit: TimeLimit,
+) -> Result<DateTime<Utc>, Status> {
+    let calendar = if limit.needs_calendar() {
+        crate::store::calendar::effective(tx)
+            .await
+            .map_err(internal)?
+    } else {
+        crate::domain::calendar::WorkingCalendar::new()
+    };
+    limit.due_at(event, &calendar).map_err(|e| {
+        precondition(
+            "CALENDAR",
+            field,
+            format!("the deadline of {limit} cannot be computed: {e} (CalendarService.LoadYear)"),
+        )
+    })
+}
+
+/// The regulator's current signing key as this server holds it.
+pub async fn signer(
+    api: &DisposalApi,
+    regulator: &str,
+    now: DateTime<Utc>,
+) -> Result<std::sync::Arc<NoticeSigner>, Status> {
+    let keys = registry::list_signing_keys(&api.store, Some(regulator), "", 1000)
+        .await
+        .map_err(internal)?;
+    let at = to_micros(now);
+    let current = keys
+        .iter()
+        .filter(|k| k.retired_at.is_none() && k.valid_from <= at && at <= k.valid_until)
+        .max_by_key(|k| k.registered_at);
+    current
+        .and_then(|k| api.keyring.signer(regulator, &k.key_id))
+        .ok_or_else(|| {
+            precondition(
+                "SIGNING_KEY",
+                &format!("organisation:{regulator}"),
+                "no current notice-signing key of this regulator is registered and held by the server \
+                 (RegistryService.RegisterSigningKey; key files under notice_signing_dir); Art. 8 \
+                 requires notices whose source can be verified",
+            )
+        })
+}
+
+/// Signs and stores one notice with its targets and timers.
+pub struct NewNotice {
+    pub body: pb::NoticeBody,
+    pub province: String,
+    /// DISPOSAL: the targets that owe results.
+    pub targets: Vec<pb::NoticeTarget>,
+}
+
+pub async fn store_notices(
+    api: &DisposalApi,
+    tx: &mut Tx,
+    signer: &NoticeSigner,
+    notices: Vec<NewNotice>,
+) -> Result<Vec<NoticeRow>, Status> {
+    let first = notices::take_positions(&api.store, tx, notices.len() as i64)
+        .await
+        .map_err(internal)?;
+    let mut rows = Vec::with_capacity(notices.len());
+    for (i, n) in notices.into_iter().enumerate() {
+        let bytes = n.body.encode_to_vec();
+        let sig = signer.sign(&bytes);
+        let ts = |t: &Option<prost_types::Timestamp>| {
+            t.as_ref()
+                .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32))
+                .map(to_micros)
+        };
+        let b = &n.body;
+        let addressee = (!b.addressee_organisation_id.is_empty())
+            .then(|| b.addressee_organisation_id.clone());
+        let row = NoticeRow {
+            id: b.notice_id.clone(),
+            position: first + i as i64,
+            kind: i64::from(b.kind),
+            decision_id: b.decision_id.clone(),
+            threat_id: b.threat_id.clone(),
+            issuer: b.issuer_organisation_id.clone(),
+            addressee: addressee.clone(),
+            measure_type: i64::from(b.measure_type),
+            province: n.province.clone(),
+            issued_at: ts(&b.issued_at).unwrap_or_default(),
+            deadline: ts(&b.deadline),
+            receipt_due: ts(&b.receipt_due),
+            body: bytes,
+            signature: sig.signature,
+            key_id: sig.key_id,
+            signer_certificate: sig.chain_der.into_iter().next().unwrap_or_default(),
+            state: 0,
+            received_at: None,
+            received_body_sha256: None,
+            revokes_notice_id: (!b.revokes_notice_id.is_empty())
+                .then(|| b.revokes_notice_id.clone()),
+            offline: None,
+        };
+        let row = NoticeRow {
+            state: view::state(&row, &[]),
+            ..row
+        };
+        notices::insert_notice(tx, &row).await.map_err(internal)?;
+        if b.kind == NoticeKind::Disposal as i32 {
+            for (ordinal, t) in n.targets.iter().enumerate() {
+                let target = t.target.clone().unwrap_or_default();
+                notices::insert_target(
+                    tx,
+                    &TargetRow {
+                        notice_id: row.id.clone(),
+                        target_id: t.target_id.clone(),
+                        ordinal: ordinal as i64,
+                        kind: i64::from(target.kind),
+                        value: target.value,
+                        province: t.province.clone(),
+                        addressee: addressee.clone().unwrap_or_default(),
+                        deadline: row.deadline.unwrap_or_default(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(internal)?;
+            }
+            if let Some(d) = row.deadline {
+                timers::schedule(
+                    tx,
+                    crate::domain::clock::from_micros(d),
+                    RESULT_TIMER,
+                    &row.id,
+                    serde_json::Value::Null,
+                )
+                .await
+                .map_err(internal)?;
+            }
+        }
+        if let (Some(_), Some(d)) = (&addressee, row.receipt_due) {
+            timers::schedule(
+                tx,
+                crate::domain::clock::from_micros(d),
+                RECEIPT_TIMER,
+                &row.id,
+                serde_json::Value::Null,
+            )
+            .await
+            .map_err(internal)?;
+        }
+        rows.push(row);
+    }
+    NoticeSignal::announce(tx, api.store.dialect())
+        .await
+        .map_err(internal)?;
+    Ok(rows)
+}
+
+/// Every target outside the caller's province, for the refusal.
+fn outside_province(caller: &Caller, measures: &[Measure]) -> Vec<String> {
+    if caller.scope != Scope::OwnProvince {
+        return Vec::new();
+    }
+    let mut outside = Vec::new();
+    for m in measures {
+        for targets in m.by_addressee.values() {
+            for t in targets {
+                if t.province != caller.province {
+                    let value = t.target.as_ref().map(|t| t.value.as_str()).unwrap_or("");
+                    let where_ = if t.province.is_empty() {
+                        "province unknown: national regulator only".to_owned()
+                    } else {
+                        format!("province {}", t.province)
+                    };
+                    outside.push(format!("{value} ({where_})"));
+                }
+            }
+        }
+    }
+    outside
+}
+
+impl DisposalApi {
+    async fn organisation_name(&self, id: &str) -> Result<String, Status> {
+        Ok(registry::get_organisation(&self.store, id)
+            .await
+            .map_err(internal)?
+            .map(|o| o.name)
+            .unwrap_or_default())
+    }
+
+    /// An organisation named in the request: it must exist and be enabled.
+    async fn existing_organisation(&self, field: &str, id: &str) -> Result<String, Status> {
+        match registry::get_organisation(&self.store, id.trim())
+            .await
+            .map_err(internal)?
+        {
+            Some(o) if o.enabled() => Ok(o.id),
+            Some(o) => Err(precondition(
+                "ORGANISATION_DISABLED",
+                field,
+                format!("organisation {} is disabled", o.id),
+            )),
+            None => Err(invalid(field, format!("no organisation {:?} is registered", id.trim()))),
+        }
+    }
+
+    async fn measure(
+        &self,
+        table: &RoutingTable,
+        index: usize,
+        m: &pb::DecisionMeasure,
+        now: DateTime<Utc>,
+    ) -> Result<Measure, Status> {
+        let prefix = format!("measures[{index}]");
+        let field = |f: &str| format!("{prefix}.{f}");
+        let (measure_type, targets) = measure_targets(&prefix, m.measure_type, &m.targets)?;
+        let named = if m.addressee_organisation_id.trim().is_empty() {
+            None
+        } else {
+            Some(
+                self.existing_organisation(&field("addressee_organisation_id"), &m.addressee_organisation_id)
+                    .await?,
+            )
+        };
+        if named.is_none() && measure_type != pb::MeasureType::StopServiceOrBlock
+            && measure_type != pb::MeasureType::Other
+        {
+            return Err(invalid(
+                &field("addressee_organisation_id"),
+                "required for Art. 8(2) and 8(3): the provider whose network or system is to be cleaned or rectified",
+            ));
+        }
+        let named_province = match &named {
+            Some(id) => registry::get_organisation(&self.store, id)
+                .await
+                .map_err(internal)?
+                .map(|o| o.province)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let mut by_addressee: BTreeMap<String, Vec<pb::NoticeTarget>> = BTreeMap::new();
+        for (j, t) in targets.into_iter().enumerate() {
+            let routed = route(table, &t);
+            let (addressee, province) = match (&named, routed) {
+                (Some(a), Some((_, p))) => (a.clone(), p),
+                (Some(a), None) => (a.clone(), named_province.clone()),
+                (None, Some((owner, p))) => (owner, p),
+                (None, None) => {
+                    return Err(precondition(
+                        "UNROUTABLE_TARGET",
+                        &field(&format!("targets[{j}]")),
+                        format!(
+                            "no ownership entry covers {} (Art. 9); name the addressee in addressee_organisation_id",
+                            t.value
+                        ),
+                    ));
+                }
+            };
+            by_addressee.entry(addressee).or_default().push(pb::NoticeTarget {
+                target_id: uuid::Uuid::now_v7().to_string(),
+                target: Some(t),
+                province: if province == "national" { String::new() } else { province },
+            });
+        }
+        let time_limit = time_limit(&field("time_limit"), m.time_limit.as_ref())?;
+        let mut calls = Vec::new();
+        if !m.emergency && !m.emergency_calls.is_empty() {
+            return Err(invalid(
+                &field("emergency_calls"),
+                "only an emergency measure records phone calls (Art. 8, last paragraph)",
+            ));
+        }
+        for (k, c) in m.emergency_calls.iter().enumerate() {
+            let cf = |f: &str| field(&format!("emergency_calls[{k}].{f}"));
+            let org = c.addressee_organisation_id.trim();
+            if !by_addressee.contains_key(org) {
+                return Err(invalid(
+                    &cf("addressee_organisation_id"),
+                    format!(
+                        "{org:?} is not an addressee of this measure (addressees: {})",
+                        by_addressee.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            let at = from_timestamp(
+                &cf("called_at"),
+                c.called_at.as_ref().ok_or_else(|| invalid(&cf("called_at"), "required"))?,
+            )?;
+            if at > now {
+                return Err(invalid(&cf("called_at"), "lies in the future"));
+            }
+            if at < now - chrono::Duration::days(30) {
+                return Err(invalid(&cf("called_at"), "more than 30 days ago"));
+            }
+            let person = text(&cf("called_person"), &c.called_person, 200)?;
+            if person.is_empty() {
+                return Err(invalid(&cf("called_person"), "who took the call is required"));
+            }
+            calls.push((org.to_owned(), at, person));
+        }
+        if m.emergency {
+            if let Some(missing) = by_addressee.keys().find(|a| !calls.iter().any(|c| &c.0 == *a)) {
+                return Err(invalid(
+                    &field("emergency_calls"),
+                    format!(
+                        "an emergency measure is phoned first (Art. 8, last paragraph): record the call to {missing}"
+                    ),
+                ));
+            }
+        }
+        let protected_system = match &m.protected_system {
+            None => None,
+            Some(_) if measure_type != pb::MeasureType::Rectify => {
+                return Err(invalid(
+                    &field("protected_system"),
+                    "only an Art. 8(3) rectification concerns a protected system",
+                ));
+            }
+            Some(p) => Some(self.protected_system(&field("protected_system"), p).await?),
+        };
+        let legal_basis = match text(&field("legal_basis"), &m.legal_basis, 500)? {
+            b if b.is_empty() => notice::default_legal_basis(measure_type as i32).to_owned(),
+            b => b,
+        };
+        Ok(Measure {
+            index,
+            measure_type,
+            legal_basis,
+            instructions: text(&field("instructions"), &m.instructions, 4000)?,
+            time_limit,
+            emergency: m.emergency,
+            calls,
+            protected_system,
+            by_addressee,
+        })
+    }
+
+    async fn protected_system(
+        &self,
+        field: &str,
+        p: &pb::ProtectedSystem,
+    ) -> Result<pb::ProtectedSystem, Status> {
+        let kind = match pb::ProtectedSystemKind::try_from(p.kind) {
+            Ok(k) if k != pb::ProtectedSystemKind::Unspecified => k,
+            _ => {
+                return Err(invalid(
+                    &format!("{field}.kind"),
+                    "party or government organ, critical information infrastructure, or important information system",
+                ));
+            }
+        };
+        let mut out = pb::ProtectedSystem {
+            kind: kind as i32,
+            system_name: text(&format!("{field}.system_name"), &p.system_name, 300)?,
+            operator_name: text(&format!("{field}.operator_name"), &p.operator_name, 300)?,
+            informational_addressees: Vec::new(),
+        };
+        for (i, a) in p.informational_addressees.iter().enumerate() {
+            let af = |f: &str| format!("{field}.informational_addressees[{i}].{f}");
+            let k = match pb::InformationalAddresseeKind::try_from(a.kind) {
+                Ok(k) if k != pb::InformationalAddresseeKind::Unspecified => k,
+                _ => return Err(invalid(&af("kind"), "required")),
+            };
+            let organisation_id = if a.organisation_id.trim().is_empty() {
+                String::new()
+            } else {
+                self.existing_organisation(&af("organisation_id"), &a.organisation_id)
+                    .await?
+            };
+            let name = text(&af("name"), &a.name, 300)?;
+            if name.is_empty() && organisation_id.is_empty() {
+                return Err(invalid(&af("name"), "required for an addressee off the platform"));
+            }
+            out.informational_addressees.push(pb::InformationalAddressee {
+                kind: k as i32,
+                organisation_id,
+                name,
+                contact: text(&af("contact"), &a.contact, 300)?,
+            });
+        }
+        for required in notice::required_informational_kinds(kind as i32) {
+            if !out.informational_addressees.iter().any(|a| a.kind == *required) {
+                let name = pb::InformationalAddresseeKind::try_from(*required)
+                    .map(|k| k.as_str_name())
+                    .unwrap_or("?");
+                return Err(invalid(
+                    &format!("{field}.informational_addressees"),
+                    format!(
+                        "Art. 8(3): a case involving a {} also informs {name}",
+                        kind.as_str_name()
+                    ),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn issue(
+        &self,
+        caller: &Caller,
+        req: pb::IssueDecisionRequest,
+    ) -> Result<pb::IssueDecisionResponse, Status> {
+        let now = self.clock.now();
+        let request_sha256 = hex::encode(Sha256::digest(req.encode_to_vec()));
+        let request_id = req.request_id.trim().to_owned();
+        if request_id.is_empty() || request_id.chars().count() > 100 {
+            return Err(invalid("request_id", "1 to 100 characters: the decision's idempotency key"));
+        }
+        let threat_id = parse_id("threat_id", &req.threat_id)?;
+        if req.measures.is_empty() {
+            return Err(invalid("measures", "a decision orders at least one measure (Art. 8)"));
+        }
+        if req.measures.len() > 50 {
+            return Err(invalid("measures", "at most 50 measures per decision"));
+        }
+        let review_ids = req
+            .resolves_review_item_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| parse_id(&format!("resolves_review_item_ids[{i}]"), id))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // A retry is answered before anything else is checked again.
+        if let Some(existing) = self.replay(caller, &request_id, &request_sha256).await? {
+            return Ok(existing);
+        }
+
+        let threat = threats::get_threat(&self.store, &threat_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("threat {threat_id} does not exist")))?;
+        if threat.status != ThreatStatus::Confirmed as i64 {
+            let what = if threat.status == ThreatStatus::Rejected as i64 {
+                "was rejected"
+            } else {
+                "is not yet identified"
+            };
+            return Err(precondition(
+                "THREAT_NOT_CONFIRMED",
+                &format!("threat:{threat_id}"),
+                format!(
+                    "Art. 8: measures are ordered only on a threat a professional institution has confirmed (Art. 7); this threat {what}"
+                ),
+            ));
+        }
+        let table = self.router.current().await.map_err(internal)?;
+        let mut measures = Vec::with_capacity(req.measures.len());
+        for (i, m) in req.measures.iter().enumerate() {
+            measures.push(self.measure(&table, i, m, now).await?);
+        }
+        let outside = outside_province(caller, &measures);
+        if !outside.is_empty() {
+            return Err(Status::permission_denied(format!(
+                "{} may order measures only on targets in its province {}; outside it: {} (Art. 4, Art. 8)",
+                caller.organisation_id,
+                caller.province,
+                outside.join(", ")
+            )));
+        }
+        let officer = caller.officer.clone().unwrap_or_default();
+        let signer = signer(self, &caller.organisation_id, now).await?;
+        let decision_id = uuid::Uuid::now_v7().to_string();
+        let summary = format!(
+            "{} threat {}: {}",
+            match threat.category {
+                1 => "malicious network resource",
+                2 => "malicious program",
+                3 => "security hazard",
+                4 => "security incident",
+                _ => "other",
+            },
+            threat.id,
+            threat.indicator
+        );
+
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        // Two concurrent first tries of one request: the second waits here and replays.
+        if notices::find_decision(&mut tx, &caller.organisation_id, &request_id)
+            .await
+            .map_err(internal)?
+            .is_some()
+        {
+            drop(tx);
+            return self
+                .replay(caller, &request_id, &request_sha256)
+                .await?
+                .ok_or_else(|| internal("decision vanished"));
+        }
+        let mut new = Vec::new();
+        for m in &measures {
+            let limits = DisposalLimits::from_policy(&self.policy, &caller.province, threat.grade, m.emergency);
+            let limit = m.time_limit.unwrap_or(limits.disposal);
+            let all_targets: Vec<pb::NoticeTarget> =
+                m.by_addressee.values().flatten().cloned().collect();
+            let province = common_province(&all_targets);
+            for (addressee, targets) in &m.by_addressee {
+                let call = m.calls.iter().find(|c| &c.0 == addressee);
+                let event = call.map(|c| c.1).unwrap_or(now);
+                let field = format!("measures[{}].time_limit", m.index);
+                let deadline = due(&mut tx, &field, event, limit).await?;
+                let receipt = due(&mut tx, &field, now, limits.receipt).await?;
+                let body = pb::NoticeBody {
+                    notice_id: uuid::Uuid::now_v7().to_string(),
+                    kind: NoticeKind::Disposal as i32,
+                    decision_id: decision_id.clone(),
+                    threat_id: threat_id.clone(),
+                    issuer_organisation_id: caller.organisation_id.clone(),
+                    issuing_officer_name: officer.clone(),
+                    issued_at: Some(timestamp(to_micros(now))),
+                    addressee_organisation_id: addressee.clone(),
+                    addressee_name: self.organisation_name(addressee).await?,
+                    measure_type: m.measure_type as i32,
+                    targets: targets.clone(),
+                    legal_basis: m.legal_basis.clone(),
+                    instructions: m.instructions.clone(),
+                    threat_summary: summary.clone(),
+                    grade: threat.grade as i32,
+                    time_limit: Some(time_limit_pb(limit)),
+                    deadline: Some(timestamp(to_micros(deadline))),
+                    receipt_due: Some(timestamp(to_micros(notice::receipt_due(receipt, deadline)))),
+                    emergency: m.emergency,
+                    emergency_called_at: call.map(|c| timestamp(to_micros(c.1))),
+                    protected_system: m.protected_system.clone(),
+                    reason: call
+                        .map(|c| format!("phoned first; {} took the call", c.2))
+                        .unwrap_or_default(),
+                    ..Default::default()
+                };
+                new.push(NewNotice {
+                    body,
+                    province: province.clone(),
+                    targets: targets.clone(),
+                });
+            }
+            for a in m
+                .protected_system
+                .iter()
+                .flat_map(|p| p.informational_addressees.iter())
+            {
+                let receipt = if a.organisation_id.is_empty() {
+                    None
+                } else {
+                    Some(due(&mut tx, "receipt", now, limits.receipt).await?)
+                };
+                new.push(NewNotice {
+                    body: pb::NoticeBody {
+                        notice_id: uuid::Uuid::now_v7().to_string(),
+                        kind: NoticeKind::Informational as i32,
+                        decision_id: decision_id.clone(),
+                        threat_id: threat_id.clone(),
+                        issuer_organisation_id: caller.organisation_id.clone(),
+                        issuing_officer_name: officer.clone(),
+                        issued_at: Some(timestamp(to_micros(now))),
+                        addressee_organisation_id: a.organisation_id.clone(),
+                        addressee_name: if a.name.is_empty() {
+                            self.organisation_name(&a.organisation_id).await?
+                        } else {
+                            a.name.clone()
+                        },
+                        informational_kind: a.kind,
+                        measure_type: m.measure_type as i32,
+                        targets: all_targets.clone(),
+                        legal_basis: m.legal_basis.clone(),
+                        instructions: m.instructions.clone(),
+                        threat_summary: summary.clone(),
+                        grade: threat.grade as i32,
+                        receipt_due: receipt.map(|r| timestamp(to_micros(r))),
+                        emergency: m.emergency,
+                        protected_system: m.protected_system.clone(),
+                        ..Default::default()
+                    },
+                    province: province.clone(),
+                    targets: Vec::new(),
+                });
+            }
+        }
+        notices::insert_decision(
+            &mut tx,
+            DecisionRow {
+                id: &decision_id,
+                regulator: &caller.organisation_id,
+                request_id: &request_id,
+                request_sha256: &request_sha256,
+                threat_id: &threat_id,
+                officer: &officer,
+                decided_at: to_micros(now),
+            },
+        )
+        .await
+        .map_err(internal)?;
+        let rows = store_notices(self, &mut tx, &signer, new).await?;
+        for id in &review_ids {
+            self.settle_review(&mut tx, caller, id, &threat_id, &format!("decision:{decision_id}"), now)
+                .await?;
+        }
+        audit::append(
+            &mut tx,
+            self.store.dialect(),
+            now,
+            &caller.actor(),
+            "disposal.issue_decision",
+            &format!("decision:{decision_id}"),
+            serde_json::json!({
+                "threat_id": threat_id,
+                "request_id": request_id,
+                "notices": rows.iter().map(|r| serde_json::json!({
+                    "notice_id": r.id,
+                    "kind": r.kind,
+                    "addressee": r.addressee,
+                    "measure_type": r.measure_type,
+                    "deadline": r.deadline,
+                    "key_id": r.key_id,
+                })).collect::<Vec<_>>(),
+                "settles_review_items": review_ids,
+            }),
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        self.signal.wake();
+        let targets = notices::targets_of(&self.store, &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+            .await
+            .map_err(internal)?;
+        Ok(pb::IssueDecisionResponse {
+            decision_id,
+            notices: view::notices(&rows, &targets),
+        })
+    }
+
+    /// The answer already given to this request id, or ALREADY_EXISTS for other content.
+    async fn replay(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        request_sha256: &str,
+    ) -> Result<Option<pb::IssueDecisionResponse>, Status> {
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let found = notices::find_decision(&mut tx, &caller.organisation_id, request_id)
+            .await
+            .map_err(internal)?;
+        drop(tx);
+        let Some((decision_id, sha)) = found else {
+            return Ok(None);
+        };
+        if sha != request_sha256 {
+            return Err(Status::already_exists(format!(
+                "request_id {request_id:?} already names decision {decision_id} with other content; use a new request_id"
+            )));
+        }
+        let mut rows = notices::list(
+            &self.store,
+            &notices::NoticeFilter {
+                decision_id: Some(decision_id.clone()),
+                ..Default::default()
+            },
+            10_000,
+        )
+        .await
+        .map_err(internal)?;
+        rows.reverse();
+        let targets = notices::targets_of(&self.store, &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+            .await
+            .map_err(internal)?;
+        Ok(Some(pb::IssueDecisionResponse {
+            decision_id,
+            notices: view::notices(&rows, &targets),
+        }))
+    }
+
+    /// Closes an open review item of this threat in the caller's jurisdiction.
+    pub(super) async fn settle_review(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        id: &str,
+        threat_id: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::store::notices::ReviewRow, Status> {
+        let item = notices::get_review_in_tx(tx, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("review item {id} does not exist")))?;
+        caller.check_scope(false, &item.province, &format!("review item {id}"))?;
+        if let Some(at) = item.settled_at {
+            return Err(precondition(
+                "REVIEW_SETTLED",
+                &format!("review_item:{id}"),
+                format!(
+                    "settled at {} by {}",
+                    crate::domain::clock::from_micros(at).to_rfc3339(),
+                    item.settled_by.clone().unwrap_or_default()
+                ),
+            ));
+        }
+        if !threat_id.is_empty() && item.threat_id != threat_id {
+            return Err(precondition(
+                "REVIEW_OTHER_THREAT",
+                &format!("review_item:{id}"),
+                format!("concerns threat {}, not {threat_id}", item.threat_id),
+            ));
+        }
+        notices::settle_review(tx, id, to_micros(now), by)
+            .await
+            .map_err(internal)?;
+        Ok(item)
+    }
+}
+
+/// The province of a notice: of its targets when they share one, else national.
+pub fn common_province(targets: &[pb::NoticeTarget]) -> String {
+    match targets.first() {
+        Some(f) if !f.province.is_empty() && targets.iter().all(|t| t.province == f.province) => {
+            f.province.clone()
+        }
+        _ => "national".into(),
+    }
+}

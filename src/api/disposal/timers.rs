@@ -1,0 +1,113 @@
+//! Art. 12 records, made by timers at the due instant: a missing receipt per
+//! notice, a missing result per target, a missing lift per revoked target.
+//! Each runs in the firing transaction, so a record exists exactly once.
+
+use chrono::{DateTime, Utc};
+
+use super::issue::{LIFT_TIMER, RECEIPT_TIMER, RESULT_TIMER};
+use super::progress::{MISSING_LIFT, MISSING_RECEIPT, MISSING_RESULT};
+use crate::domain::clock::to_micros;
+use crate::store::audit::{self, Actor};
+use crate::store::notices::{self, NonComplianceRow, NoticeRow};
+use crate::store::{Dialect, Tx};
+use crate::timers::{DueTimer, TimerHandler, TimerHandlers};
+
+/// The handlers of the disposal timers.
+pub fn handlers(dialect: Dialect) -> TimerHandlers {
+    TimerHandlers::new()
+        .with(RECEIPT_TIMER, Missed { dialect, kind: MISSING_RECEIPT })
+        .with(RESULT_TIMER, Missed { dialect, kind: MISSING_RESULT })
+        .with(LIFT_TIMER, Missed { dialect, kind: MISSING_LIFT })
+}
+
+struct Missed {
+    dialect: Dialect,
+    kind: i64,
+}
+
+async fn notice(tx: &mut Tx, id: &str) -> anyhow::Result<Option<NoticeRow>> {
+    Ok(sqlx::query_as::<_, NoticeRow>(
+        "SELECT id, position, kind, decision_id, threat_id, issuer, addressee, measure_type, province, \
+         issued_at, deadline, receipt_due, body, signature, key_id, signer_certificate, state, \
+         received_at, received_body_sha256, revokes_notice_id, offline FROM notices WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+#[tonic::async_trait]
+impl TimerHandler for Missed {
+    async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()> {
+        // (notice the duty belongs to, target, addressee, province, due)
+        let mut missed: Vec<(String, String, String, String, i64)> = Vec::new();
+        match self.kind {
+            MISSING_RECEIPT => {
+                if let Some(n) = notice(tx, &timer.subject).await? {
+                    if let (None, Some(addressee), Some(due)) = (n.received_at, &n.addressee, n.receipt_due) {
+                        missed.push((n.id.clone(), String::new(), addressee.clone(), n.province.clone(), due));
+                    }
+                }
+            }
+            MISSING_RESULT => {
+                if let Some(n) = notice(tx, &timer.subject).await? {
+                    for t in notices::targets_in_tx(tx, &n.id).await? {
+                        if t.first_reported_at.is_none() && t.revocation_notice_id.is_none() {
+                            missed.push((n.id.clone(), t.target_id, t.addressee, n.province.clone(), t.deadline));
+                        }
+                    }
+                }
+            }
+            _ => {
+                let original = timer.payload["notice_id"].as_str().unwrap_or_default().to_owned();
+                if let Some(n) = notice(tx, &original).await? {
+                    for t in notices::targets_in_tx(tx, &n.id).await? {
+                        if t.revocation_notice_id.as_deref() == Some(timer.subject.as_str())
+                            && t.lifted_at.is_none()
+                        {
+                            let due = t.lift_due.unwrap_or_else(|| to_micros(timer.due_at));
+                            missed.push((n.id.clone(), t.target_id, t.addressee, n.province.clone(), due));
+                        }
+                    }
+                }
+            }
+        }
+        for (notice_id, target_id, org, province, due_at) in missed {
+            let id = uuid::Uuid::now_v7().to_string();
+            let created = notices::record_non_compliance(
+                tx,
+                &NonComplianceRow {
+                    id: id.clone(),
+                    kind: self.kind,
+                    org_id: org.clone(),
+                    notice_id: notice_id.clone(),
+                    target_id: target_id.clone(),
+                    province,
+                    due_at,
+                    recorded_at: to_micros(now),
+                    fulfilled_at: None,
+                },
+            )
+            .await?;
+            if created {
+                audit::append(
+                    tx,
+                    self.dialect,
+                    now,
+                    &Actor::system(),
+                    "disposal.non_compliance",
+                    &format!("organisation:{org}"),
+                    serde_json::json!({
+                        "record_id": id,
+                        "kind": self.kind,
+                        "notice_id": notice_id,
+                        "target_id": target_id,
+                        "due_at": due_at,
+                    }),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}

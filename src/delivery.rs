@@ -24,7 +24,11 @@ pub struct NoticeSignal {
 
 impl NoticeSignal {
     /// Starts listening on PostgreSQL; SQLite has one server, so the local wake-up suffices.
-    pub fn start(database_url: &str, dialect: Dialect, mut shutdown: watch::Receiver<bool>) -> Self {
+    pub fn start(
+        database_url: &str,
+        dialect: Dialect,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Self {
         let signal = NoticeSignal::default();
         if dialect == Dialect::Postgres {
             let url = database_url.to_owned();

@@ -89,10 +89,18 @@ pub fn state(
 /// The article a measure type stands on, when the decision names none.
 pub fn default_legal_basis(measure_type: i32) -> &'static str {
     match measure_type {
-        1 => "Art. 8(1) of the Public Internet Cybersecurity Threat Monitoring and Disposal Measures (2017)",
-        2 => "Art. 8(2) of the Public Internet Cybersecurity Threat Monitoring and Disposal Measures (2017)",
-        3 => "Art. 8(3) of the Public Internet Cybersecurity Threat Monitoring and Disposal Measures (2017)",
-        _ => "Art. 8(4) of the Public Internet Cybersecurity Threat Monitoring and Disposal Measures (2017)",
+        1 => {
+            "Art. 8(1) of the Public Internet Cybersecurity Threat Monitoring and Disposal Measures (2017)"
+        }
+        2 => {
+            "Art. 8(2) of the Public Internet Cybersecurity Threat Monitoring and Disposal Measures (2017)"
+        }
+        3 => {
+            "Art. 8(3) of the Public Internet Cybersecurity Threat Monitoring and Disposal Measures (2017)"
+        }
+        _ => {
+            "Art. 8(4) of the Public Internet Cybersecurity Threat Monitoring and Disposal Measures (2017)"
+        }
     }
 }
 

@@ -76,11 +76,13 @@ pub async fn find_decision(
     regulator: &str,
     request_id: &str,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, request_sha256 FROM decisions WHERE regulator = $1 AND request_id = $2")
-        .bind(regulator)
-        .bind(request_id)
-        .fetch_optional(&mut **tx)
-        .await
+    sqlx::query_as(
+        "SELECT id, request_sha256 FROM decisions WHERE regulator = $1 AND request_id = $2",
+    )
+    .bind(regulator)
+    .bind(request_id)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 pub struct DecisionRow<'a> {
@@ -217,7 +219,10 @@ pub async fn targets_in_tx(tx: &mut Tx, notice_id: &str) -> Result<Vec<TargetRow
 }
 
 /// The targets of these notices, in order.
-pub async fn targets_of(store: &Store, notice_ids: &[String]) -> Result<Vec<TargetRow>, sqlx::Error> {
+pub async fn targets_of(
+    store: &Store,
+    notice_ids: &[String],
+) -> Result<Vec<TargetRow>, sqlx::Error> {
     if notice_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -303,7 +308,10 @@ pub async fn list(
         match &f.or_addressee {
             Some(o) => {
                 strings.push(o.clone());
-                clauses.push(format!("(province = ${pi} OR addressee = ${})", strings.len()));
+                clauses.push(format!(
+                    "(province = ${pi} OR addressee = ${})",
+                    strings.len()
+                ));
             }
             None => clauses.push(format!("province = ${pi}")),
         }
@@ -531,7 +539,11 @@ pub async fn open_reviews(
     // Ids are UUIDv7: ordering by id is ordering by queue time.
     let mut clauses = vec!["settled_at IS NULL".to_owned(), "id > $1".to_owned()];
     let mut binds = vec![after_id.to_owned()];
-    for (col, v) in [("province", province), ("threat_id", threat_id), ("addressee", addressee)] {
+    for (col, v) in [
+        ("province", province),
+        ("threat_id", threat_id),
+        ("addressee", addressee),
+    ] {
         if let Some(v) = v {
             binds.push(v.to_owned());
             clauses.push(format!("{col} = ${}", binds.len()));
@@ -639,7 +651,11 @@ pub async fn list_non_compliance(
     if !f.kinds.is_empty() {
         clauses.push(format!(
             "kind IN ({})",
-            f.kinds.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            f.kinds
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if f.unenforced_only {
@@ -849,25 +865,21 @@ pub async fn addressees(
     limit: u32,
 ) -> Result<Vec<String>, sqlx::Error> {
     let rows: Vec<(String,)> = match province {
-        Some(p) => {
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT DISTINCT addressee FROM notices WHERE addressee IS NOT NULL AND addressee > $1 \
+        Some(p) => sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT DISTINCT addressee FROM notices WHERE addressee IS NOT NULL AND addressee > $1 \
                  AND province = $2 ORDER BY addressee LIMIT {limit}"
-            )))
-            .bind(after)
-            .bind(p)
-            .fetch_all(store.pool())
-            .await?
-        }
-        None => {
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT DISTINCT addressee FROM notices WHERE addressee IS NOT NULL AND addressee > $1 \
+        )))
+        .bind(after)
+        .bind(p)
+        .fetch_all(store.pool())
+        .await?,
+        None => sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT DISTINCT addressee FROM notices WHERE addressee IS NOT NULL AND addressee > $1 \
                  ORDER BY addressee LIMIT {limit}"
-            )))
-            .bind(after)
-            .fetch_all(store.pool())
-            .await?
-        }
+        )))
+        .bind(after)
+        .fetch_all(store.pool())
+        .await?,
     };
     Ok(rows.into_iter().map(|(a,)| a).collect())
 }

@@ -8,6 +8,7 @@ mod authorization;
 mod calendar;
 mod calendar_cli;
 mod cli;
+mod disposal;
 mod durability;
 mod identification;
 mod identity;

@@ -76,12 +76,19 @@ impl DisposalApi {
         req: pb::ListNonComplianceRequest,
     ) -> Result<pb::ListNonComplianceResponse, Status> {
         let (size, after) = page(req.page.as_ref())?;
-        let (due_from, due_before) =
-            due_range(req.due_from.as_ref(), req.due_to.as_ref(), "due_from", "due_to")?;
+        let (due_from, due_before) = due_range(
+            req.due_from.as_ref(),
+            req.due_to.as_ref(),
+            "due_from",
+            "due_to",
+        )?;
         let mut kinds = Vec::new();
         for (i, k) in req.kinds.iter().enumerate() {
             if !(1..=3).contains(k) {
-                return Err(invalid(&format!("kinds[{i}]"), "unknown non-compliance kind"));
+                return Err(invalid(
+                    &format!("kinds[{i}]"),
+                    "unknown non-compliance kind",
+                ));
             }
             kinds.push(i64::from(*k));
         }
@@ -137,8 +144,12 @@ impl DisposalApi {
         req: pb::GetComplianceSummaryRequest,
     ) -> Result<pb::GetComplianceSummaryResponse, Status> {
         let (size, after) = page(req.page.as_ref())?;
-        let (from, before) =
-            due_range(req.due_from.as_ref(), req.due_to.as_ref(), "due_from", "due_to")?;
+        let (from, before) = due_range(
+            req.due_from.as_ref(),
+            req.due_to.as_ref(),
+            "due_from",
+            "due_to",
+        )?;
         let now = to_micros(self.clock.now());
         let orgs: Vec<String> = if req.organisation_ids.is_empty() {
             match caller.scope {
@@ -187,7 +198,10 @@ impl DisposalApi {
             .into_iter()
             .collect();
         let of = |rows: &[DutyRow], org: &str| -> pb::DutyCounts {
-            counts(&rows.iter().filter(|d| d.org_id == org).collect::<Vec<_>>(), now)
+            counts(
+                &rows.iter().filter(|d| d.org_id == org).collect::<Vec<_>>(),
+                now,
+            )
         };
         Ok(pb::GetComplianceSummaryResponse {
             next_page_token: next_page_token(orgs.len(), size, orgs.last().map(String::as_str)),
@@ -217,12 +231,20 @@ impl DisposalApi {
             .await
             .map_err(internal)?
             .ok_or_else(|| {
-                invalid("enforcement.organisation_id", format!("no organisation {org_id:?}"))
+                invalid(
+                    "enforcement.organisation_id",
+                    format!("no organisation {org_id:?}"),
+                )
             })?;
         caller.check_organisation(&self.store, &org).await?;
         let kind = match pb::EnforcementKind::try_from(e.kind) {
             Ok(k) if k != pb::EnforcementKind::Unspecified => k,
-            _ => return Err(invalid("enforcement.kind", "interview, warning or fine (Art. 12)")),
+            _ => {
+                return Err(invalid(
+                    "enforcement.kind",
+                    "interview, warning or fine (Art. 12)",
+                ));
+            }
         };
         let decided_on = date_from_pb("enforcement.decided_on", e.decided_on.as_ref())?;
         let now = self.clock.now();
@@ -231,19 +253,31 @@ impl DisposalApi {
         }
         match (kind, e.fine_amount_fen) {
             (pb::EnforcementKind::Fine, 0) => {
-                return Err(invalid("enforcement.fine_amount_fen", "a fine states its amount in fen"));
+                return Err(invalid(
+                    "enforcement.fine_amount_fen",
+                    "a fine states its amount in fen",
+                ));
             }
             (pb::EnforcementKind::Fine, _) | (_, 0) => {}
             _ => {
-                return Err(invalid("enforcement.fine_amount_fen", "only a fine has an amount"));
+                return Err(invalid(
+                    "enforcement.fine_amount_fen",
+                    "only a fine has an amount",
+                ));
             }
         }
         let description = e.description.trim();
         if description.is_empty() || description.chars().count() > 4000 {
-            return Err(invalid("enforcement.description", "required, at most 4000 characters"));
+            return Err(invalid(
+                "enforcement.description",
+                "required, at most 4000 characters",
+            ));
         }
         if e.document_number.chars().count() > 100 {
-            return Err(invalid("enforcement.document_number", "at most 100 characters"));
+            return Err(invalid(
+                "enforcement.document_number",
+                "at most 100 characters",
+            ));
         }
         let nc_ids = e
             .non_compliance_ids
@@ -276,7 +310,10 @@ impl DisposalApi {
                 .await
                 .map_err(internal)?
                 .ok_or_else(|| {
-                    invalid(&format!("enforcement.non_compliance_ids[{i}]"), "no such record")
+                    invalid(
+                        &format!("enforcement.non_compliance_ids[{i}]"),
+                        "no such record",
+                    )
                 })?;
             if nc.org_id != org.id {
                 return Err(invalid(
@@ -287,7 +324,14 @@ impl DisposalApi {
         }
         for id in &review_ids {
             let item = self
-                .settle_review(&mut tx, caller, id, "", &format!("enforcement:{}", enforcement.id), now)
+                .settle_review(
+                    &mut tx,
+                    caller,
+                    id,
+                    "",
+                    &format!("enforcement:{}", enforcement.id),
+                    now,
+                )
                 .await?;
             if item.addressee != org.id {
                 return Err(precondition(
@@ -353,7 +397,10 @@ impl DisposalApi {
         .map_err(internal)?;
         Ok(pb::ListReviewQueueResponse {
             next_page_token: next_page_token(rows.len(), size, rows.last().map(|r| r.id.as_str())),
-            items: rows.iter().map(view::review_item).collect::<Result<_, _>>()?,
+            items: rows
+                .iter()
+                .map(view::review_item)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -375,6 +422,9 @@ mod tests {
         assert_eq!((c.due, c.on_time, c.late, c.missing), (3, 1, 1, 1));
         assert!((c.on_time_rate - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(counts(&[], 0).on_time_rate, 1.0);
-        assert!(crate::domain::notice::on_time(Some(crate::domain::clock::from_micros(5)), crate::domain::clock::from_micros(10)));
+        assert!(crate::domain::notice::on_time(
+            Some(crate::domain::clock::from_micros(5)),
+            crate::domain::clock::from_micros(10)
+        ));
     }
 }

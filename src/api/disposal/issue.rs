@@ -52,10 +52,7 @@ pub fn time_limit(field: &str, t: Option<&pb::TimeLimit>) -> Result<Option<TimeL
         Some(Limit::WorkingDays(d)) if (1..=1000).contains(&d) => {
             Ok(Some(TimeLimit::WorkingDays(d)))
         }
-        Some(_) => Err(invalid(
-            field,
-            "hours 1 to 8784, or working days 1 to 1000",
-        )),
+        Some(_) => Err(invalid(field, "hours 1 to 8784, or working days 1 to 1000")),
     }
 }
 
@@ -174,8 +171,8 @@ pub async fn store_notices(
                 .map(to_micros)
         };
         let b = &n.body;
-        let addressee = (!b.addressee_organisation_id.is_empty())
-            .then(|| b.addressee_organisation_id.clone());
+        let addressee =
+            (!b.addressee_organisation_id.is_empty()).then(|| b.addressee_organisation_id.clone());
         let row = NoticeRow {
             id: b.notice_id.clone(),
             position: first + i as i64,
@@ -301,7 +298,10 @@ impl DisposalApi {
                 field,
                 format!("organisation {} is disabled", o.id),
             )),
-            None => Err(invalid(field, format!("no organisation {:?} is registered", id.trim()))),
+            None => Err(invalid(
+                field,
+                format!("no organisation {:?} is registered", id.trim()),
+            )),
         }
     }
 
@@ -319,11 +319,15 @@ impl DisposalApi {
             None
         } else {
             Some(
-                self.existing_organisation(&field("addressee_organisation_id"), &m.addressee_organisation_id)
-                    .await?,
+                self.existing_organisation(
+                    &field("addressee_organisation_id"),
+                    &m.addressee_organisation_id,
+                )
+                .await?,
             )
         };
-        if named.is_none() && measure_type != pb::MeasureType::StopServiceOrBlock
+        if named.is_none()
+            && measure_type != pb::MeasureType::StopServiceOrBlock
             && measure_type != pb::MeasureType::Other
         {
             return Err(invalid(
@@ -357,11 +361,18 @@ impl DisposalApi {
                     ));
                 }
             };
-            by_addressee.entry(addressee).or_default().push(pb::NoticeTarget {
-                target_id: uuid::Uuid::now_v7().to_string(),
-                target: Some(t),
-                province: if province == "national" { String::new() } else { province },
-            });
+            by_addressee
+                .entry(addressee)
+                .or_default()
+                .push(pb::NoticeTarget {
+                    target_id: uuid::Uuid::now_v7().to_string(),
+                    target: Some(t),
+                    province: if province == "national" {
+                        String::new()
+                    } else {
+                        province
+                    },
+                });
         }
         let time_limit = time_limit(&field("time_limit"), m.time_limit.as_ref())?;
         let mut calls = Vec::new();
@@ -385,7 +396,9 @@ impl DisposalApi {
             }
             let at = from_timestamp(
                 &cf("called_at"),
-                c.called_at.as_ref().ok_or_else(|| invalid(&cf("called_at"), "required"))?,
+                c.called_at
+                    .as_ref()
+                    .ok_or_else(|| invalid(&cf("called_at"), "required"))?,
             )?;
             if at > now {
                 return Err(invalid(&cf("called_at"), "lies in the future"));
@@ -395,12 +408,18 @@ impl DisposalApi {
             }
             let person = text(&cf("called_person"), &c.called_person, 200)?;
             if person.is_empty() {
-                return Err(invalid(&cf("called_person"), "who took the call is required"));
+                return Err(invalid(
+                    &cf("called_person"),
+                    "who took the call is required",
+                ));
             }
             calls.push((org.to_owned(), at, person));
         }
         if m.emergency {
-            if let Some(missing) = by_addressee.keys().find(|a| !calls.iter().any(|c| &c.0 == *a)) {
+            if let Some(missing) = by_addressee
+                .keys()
+                .find(|a| !calls.iter().any(|c| &c.0 == *a))
+            {
                 return Err(invalid(
                     &field("emergency_calls"),
                     format!(
@@ -470,17 +489,25 @@ impl DisposalApi {
             };
             let name = text(&af("name"), &a.name, 300)?;
             if name.is_empty() && organisation_id.is_empty() {
-                return Err(invalid(&af("name"), "required for an addressee off the platform"));
+                return Err(invalid(
+                    &af("name"),
+                    "required for an addressee off the platform",
+                ));
             }
-            out.informational_addressees.push(pb::InformationalAddressee {
-                kind: k as i32,
-                organisation_id,
-                name,
-                contact: text(&af("contact"), &a.contact, 300)?,
-            });
+            out.informational_addressees
+                .push(pb::InformationalAddressee {
+                    kind: k as i32,
+                    organisation_id,
+                    name,
+                    contact: text(&af("contact"), &a.contact, 300)?,
+                });
         }
         for required in notice::required_informational_kinds(kind as i32) {
-            if !out.informational_addressees.iter().any(|a| a.kind == *required) {
+            if !out
+                .informational_addressees
+                .iter()
+                .any(|a| a.kind == *required)
+            {
                 let name = pb::InformationalAddresseeKind::try_from(*required)
                     .map(|k| k.as_str_name())
                     .unwrap_or("?");
@@ -505,11 +532,17 @@ impl DisposalApi {
         let request_sha256 = hex::encode(Sha256::digest(req.encode_to_vec()));
         let request_id = req.request_id.trim().to_owned();
         if request_id.is_empty() || request_id.chars().count() > 100 {
-            return Err(invalid("request_id", "1 to 100 characters: the decision's idempotency key"));
+            return Err(invalid(
+                "request_id",
+                "1 to 100 characters: the decision's idempotency key",
+            ));
         }
         let threat_id = parse_id("threat_id", &req.threat_id)?;
         if req.measures.is_empty() {
-            return Err(invalid("measures", "a decision orders at least one measure (Art. 8)"));
+            return Err(invalid(
+                "measures",
+                "a decision orders at least one measure (Art. 8)",
+            ));
         }
         if req.measures.len() > 50 {
             return Err(invalid("measures", "at most 50 measures per decision"));
@@ -589,7 +622,12 @@ impl DisposalApi {
         }
         let mut new = Vec::new();
         for m in &measures {
-            let limits = DisposalLimits::from_policy(&self.policy, &caller.province, threat.grade, m.emergency);
+            let limits = DisposalLimits::from_policy(
+                &self.policy,
+                &caller.province,
+                threat.grade,
+                m.emergency,
+            );
             let limit = m.time_limit.unwrap_or(limits.disposal);
             let all_targets: Vec<pb::NoticeTarget> =
                 m.by_addressee.values().flatten().cloned().collect();
@@ -691,8 +729,15 @@ impl DisposalApi {
         .map_err(internal)?;
         let rows = store_notices(self, &mut tx, &signer, new).await?;
         for id in &review_ids {
-            self.settle_review(&mut tx, caller, id, &threat_id, &format!("decision:{decision_id}"), now)
-                .await?;
+            self.settle_review(
+                &mut tx,
+                caller,
+                id,
+                &threat_id,
+                &format!("decision:{decision_id}"),
+                now,
+            )
+            .await?;
         }
         audit::append(
             &mut tx,
@@ -719,9 +764,12 @@ impl DisposalApi {
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         self.signal.wake();
-        let targets = notices::targets_of(&self.store, &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
-            .await
-            .map_err(internal)?;
+        let targets = notices::targets_of(
+            &self.store,
+            &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        )
+        .await
+        .map_err(internal)?;
         Ok(pb::IssueDecisionResponse {
             decision_id,
             notices: view::notices(&rows, &targets),
@@ -759,9 +807,12 @@ impl DisposalApi {
         .await
         .map_err(internal)?;
         rows.reverse();
-        let targets = notices::targets_of(&self.store, &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
-            .await
-            .map_err(internal)?;
+        let targets = notices::targets_of(
+            &self.store,
+            &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        )
+        .await
+        .map_err(internal)?;
         Ok(Some(pb::IssueDecisionResponse {
             decision_id,
             notices: view::notices(&rows, &targets),

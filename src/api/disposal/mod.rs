@@ -61,7 +61,9 @@ impl DisposalService for DisposalApi {
         request: Request<pb::IssueDecisionRequest>,
     ) -> Result<Response<pb::IssueDecisionResponse>, Status> {
         let caller = Caller::from_request(&request)?;
-        Ok(Response::new(self.issue(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.issue(&caller, request.into_inner()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all)]
@@ -118,7 +120,8 @@ impl DisposalService for DisposalApi {
             states.push(i64::from(*s));
         }
         let time = |field: &str, t: Option<&prost_types::Timestamp>| {
-            t.map(|t| from_timestamp(field, t).map(to_micros)).transpose()
+            t.map(|t| from_timestamp(field, t).map(to_micros))
+                .transpose()
         };
         let mut filter = NoticeFilter {
             threat_id: optional_id("threat_id", &req.threat_id)?,
@@ -240,7 +243,9 @@ impl DisposalService for DisposalApi {
         request: Request<pb::VerifyResultRequest>,
     ) -> Result<Response<pb::VerifyResultResponse>, Status> {
         let caller = Caller::from_request(&request)?;
-        Ok(Response::new(self.verify(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.verify(&caller, request.into_inner()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all)]
@@ -307,7 +312,9 @@ impl DisposalService for DisposalApi {
         request: Request<pb::GetComplianceSummaryRequest>,
     ) -> Result<Response<pb::GetComplianceSummaryResponse>, Status> {
         let caller = Caller::from_request(&request)?;
-        Ok(Response::new(self.summary(&caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.summary(&caller, request.into_inner()).await?,
+        ))
     }
 
     #[tracing::instrument(skip_all)]

@@ -66,9 +66,17 @@ impl DisposalApi {
         subject: &str,
         details: serde_json::Value,
     ) -> Result<(), Status> {
-        audit::append(tx, self.store.dialect(), now, &caller.actor(), action, subject, details)
-            .await
-            .map_err(internal)?;
+        audit::append(
+            tx,
+            self.store.dialect(),
+            now,
+            &caller.actor(),
+            action,
+            subject,
+            details,
+        )
+        .await
+        .map_err(internal)?;
         Ok(())
     }
 
@@ -154,7 +162,10 @@ impl DisposalApi {
                 ));
             }
             if reason.chars().count() > 2000 || r.details.chars().count() > 4000 {
-                return Err(invalid(&f("reason"), "reason at most 2000, details at most 4000 characters"));
+                return Err(invalid(
+                    &f("reason"),
+                    "reason at most 2000, details at most 4000 characters",
+                ));
             }
             let disposed_at = match &r.disposed_at {
                 Some(t) => {
@@ -192,7 +203,12 @@ impl DisposalApi {
             ));
         }
         let body = view::body(&row)?;
-        let limits = DisposalLimits::from_policy(&self.policy, &row.province, i64::from(body.grade), body.emergency);
+        let limits = DisposalLimits::from_policy(
+            &self.policy,
+            &row.province,
+            i64::from(body.grade),
+            body.emergency,
+        );
         let verification_due = issue::due(&mut tx, "verification", now, limits.verification)
             .await
             .ok()
@@ -203,7 +219,10 @@ impl DisposalApi {
                 .iter()
                 .find(|t| t.target_id == r.target_id)
                 .ok_or_else(|| {
-                    invalid(&format!("results[{i}].target_id"), "not a target of this notice")
+                    invalid(
+                        &format!("results[{i}].target_id"),
+                        "not a target of this notice",
+                    )
                 })?;
             if t.revocation_notice_id.is_some() {
                 return Err(precondition(
@@ -258,7 +277,10 @@ impl DisposalApi {
     ) -> Result<pb::VerifyResultResponse, Status> {
         let id = parse_id("notice_id", &req.notice_id)?;
         if req.verifications.is_empty() {
-            return Err(invalid("verifications", "verify at least one target (Art. 9)"));
+            return Err(invalid(
+                "verifications",
+                "verify at least one target (Art. 9)",
+            ));
         }
         let now = self.clock.now();
         let row = notices::get_notice(&self.store, &id)
@@ -315,14 +337,19 @@ impl DisposalApi {
         notices::lock_notice(&self.store, &mut tx, &id)
             .await
             .map_err(internal)?;
-        let targets = notices::targets_in_tx(&mut tx, &id).await.map_err(internal)?;
+        let targets = notices::targets_in_tx(&mut tx, &id)
+            .await
+            .map_err(internal)?;
         let mut review_ids = Vec::new();
         for (i, v) in verifications.iter().enumerate() {
             let t = targets
                 .iter()
                 .find(|t| t.target_id == v.target_id)
                 .ok_or_else(|| {
-                    invalid(&format!("verifications[{i}].target_id"), "not a target of this notice")
+                    invalid(
+                        &format!("verifications[{i}].target_id"),
+                        "not a target of this notice",
+                    )
                 })?;
             if t.result.is_none() {
                 return Err(precondition(
@@ -331,9 +358,15 @@ impl DisposalApi {
                     "the addressee has not reported a result to verify yet",
                 ));
             }
-            notices::set_verification(&mut tx, &id, &t.target_id, &v.encode_to_vec(), to_micros(now))
-                .await
-                .map_err(internal)?;
+            notices::set_verification(
+                &mut tx,
+                &id,
+                &t.target_id,
+                &v.encode_to_vec(),
+                to_micros(now),
+            )
+            .await
+            .map_err(internal)?;
             if v.outcome == pb::VerificationOutcome::NotEffective as i32 {
                 let item = pb::ReviewQueueItem {
                     id: uuid::Uuid::now_v7().to_string(),
@@ -399,7 +432,10 @@ impl DisposalApi {
         let id = parse_id("notice_id", &req.notice_id)?;
         let reason = req.reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 2000 {
-            return Err(invalid("reason", "required, at most 2000 characters: the addressee reads it"));
+            return Err(invalid(
+                "reason",
+                "required, at most 2000 characters: the addressee reads it",
+            ));
         }
         let wanted = req
             .target_ids
@@ -415,7 +451,11 @@ impl DisposalApi {
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found(format!("notice {id} does not exist")))?;
-        caller.check_scope(row.issuer == caller.organisation_id, &row.province, &format!("notice {id}"))?;
+        caller.check_scope(
+            row.issuer == caller.organisation_id,
+            &row.province,
+            &format!("notice {id}"),
+        )?;
         if view::kind(&row) != NoticeKind::Disposal {
             return Err(precondition(
                 "NOT_A_DISPOSAL_NOTICE",
@@ -423,9 +463,14 @@ impl DisposalApi {
                 "only a disposal notice can be revoked",
             ));
         }
-        let targets = notices::targets_in_tx(&mut tx, &id).await.map_err(internal)?;
+        let targets = notices::targets_in_tx(&mut tx, &id)
+            .await
+            .map_err(internal)?;
         let chosen: Vec<&TargetRow> = if wanted.is_empty() {
-            targets.iter().filter(|t| t.revocation_notice_id.is_none()).collect()
+            targets
+                .iter()
+                .filter(|t| t.revocation_notice_id.is_none())
+                .collect()
         } else {
             let mut out = Vec::new();
             for (i, w) in wanted.iter().enumerate() {
@@ -451,7 +496,8 @@ impl DisposalApi {
             ));
         }
         let body = view::body(&row)?;
-        let limits = DisposalLimits::from_policy(&self.policy, &row.province, i64::from(body.grade), false);
+        let limits =
+            DisposalLimits::from_policy(&self.policy, &row.province, i64::from(body.grade), false);
         let lifting = notice::must_report_lifting(row.measure_type as i32);
         let limit = lift_limit.unwrap_or(limits.disposal);
         let lift_due = if lifting {
@@ -507,14 +553,26 @@ impl DisposalApi {
         )
         .await?;
         for t in &chosen {
-            notices::set_revoked(&mut tx, &id, &t.target_id, &revocation_id, lift_due.map(to_micros))
-                .await
-                .map_err(internal)?;
+            notices::set_revoked(
+                &mut tx,
+                &id,
+                &t.target_id,
+                &revocation_id,
+                lift_due.map(to_micros),
+            )
+            .await
+            .map_err(internal)?;
         }
         if let Some(d) = lift_due {
-            timers::schedule(&mut tx, d, LIFT_TIMER, &revocation_id, serde_json::json!({ "notice_id": id }))
-                .await
-                .map_err(internal)?;
+            timers::schedule(
+                &mut tx,
+                d,
+                LIFT_TIMER,
+                &revocation_id,
+                serde_json::json!({ "notice_id": id }),
+            )
+            .await
+            .map_err(internal)?;
         }
         self.audit(
             &mut tx,
@@ -608,9 +666,15 @@ impl DisposalApi {
             notices::set_lifted(&mut tx, &id, &t.target_id, at, details)
                 .await
                 .map_err(internal)?;
-            notices::fulfil_non_compliance(&mut tx, MISSING_LIFT, &id, &t.target_id, to_micros(now))
-                .await
-                .map_err(internal)?;
+            notices::fulfil_non_compliance(
+                &mut tx,
+                MISSING_LIFT,
+                &id,
+                &t.target_id,
+                to_micros(now),
+            )
+            .await
+            .map_err(internal)?;
         }
         if !chosen.is_empty() {
             self.audit(
@@ -652,14 +716,25 @@ impl DisposalApi {
         }
         let officer = n.notifying_officer.trim();
         if officer.is_empty() || officer.chars().count() > 200 {
-            return Err(invalid("notification.notifying_officer", "who told them: 1 to 200 characters"));
+            return Err(invalid(
+                "notification.notifying_officer",
+                "who told them: 1 to 200 characters",
+            ));
         }
         let channel = match pb::OfflineNotificationChannel::try_from(n.channel) {
             Ok(c) if c != pb::OfflineNotificationChannel::Unspecified => c,
-            _ => return Err(invalid("notification.channel", "phone, letter, fax or in person")),
+            _ => {
+                return Err(invalid(
+                    "notification.channel",
+                    "phone, letter, fax or in person",
+                ));
+            }
         };
         if n.recipient_person.chars().count() > 200 || n.note.chars().count() > 2000 {
-            return Err(invalid("notification.note", "recipient at most 200, note at most 2000 characters"));
+            return Err(invalid(
+                "notification.note",
+                "recipient at most 200, note at most 2000 characters",
+            ));
         }
         let record = pb::OfflineNotification {
             notified_at: Some(timestamp(to_micros(notified_at))),
@@ -674,7 +749,11 @@ impl DisposalApi {
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found(format!("notice {id} does not exist")))?;
-        caller.check_scope(row.issuer == caller.organisation_id, &row.province, &format!("notice {id}"))?;
+        caller.check_scope(
+            row.issuer == caller.organisation_id,
+            &row.province,
+            &format!("notice {id}"),
+        )?;
         if view::kind(&row) != NoticeKind::Informational || row.addressee.is_some() {
             return Err(precondition(
                 "NOT_OFFLINE",
@@ -683,7 +762,8 @@ impl DisposalApi {
             ));
         }
         if let Some(existing) = &row.offline {
-            let existing = pb::OfflineNotification::decode(existing.as_slice()).map_err(internal)?;
+            let existing =
+                pb::OfflineNotification::decode(existing.as_slice()).map_err(internal)?;
             return Err(precondition(
                 "ALREADY_NOTIFIED",
                 &format!("notice:{id}"),

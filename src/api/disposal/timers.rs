@@ -15,9 +15,27 @@ use crate::timers::{DueTimer, TimerHandler, TimerHandlers};
 /// The handlers of the disposal timers.
 pub fn handlers(dialect: Dialect) -> TimerHandlers {
     TimerHandlers::new()
-        .with(RECEIPT_TIMER, Missed { dialect, kind: MISSING_RECEIPT })
-        .with(RESULT_TIMER, Missed { dialect, kind: MISSING_RESULT })
-        .with(LIFT_TIMER, Missed { dialect, kind: MISSING_LIFT })
+        .with(
+            RECEIPT_TIMER,
+            Missed {
+                dialect,
+                kind: MISSING_RECEIPT,
+            },
+        )
+        .with(
+            RESULT_TIMER,
+            Missed {
+                dialect,
+                kind: MISSING_RESULT,
+            },
+        )
+        .with(
+            LIFT_TIMER,
+            Missed {
+                dialect,
+                kind: MISSING_LIFT,
+            },
+        )
 }
 
 struct Missed {
@@ -44,8 +62,16 @@ impl TimerHandler for Missed {
         match self.kind {
             MISSING_RECEIPT => {
                 if let Some(n) = notice(tx, &timer.subject).await? {
-                    if let (None, Some(addressee), Some(due)) = (n.received_at, &n.addressee, n.receipt_due) {
-                        missed.push((n.id.clone(), String::new(), addressee.clone(), n.province.clone(), due));
+                    if let (None, Some(addressee), Some(due)) =
+                        (n.received_at, &n.addressee, n.receipt_due)
+                    {
+                        missed.push((
+                            n.id.clone(),
+                            String::new(),
+                            addressee.clone(),
+                            n.province.clone(),
+                            due,
+                        ));
                     }
                 }
             }
@@ -53,20 +79,35 @@ impl TimerHandler for Missed {
                 if let Some(n) = notice(tx, &timer.subject).await? {
                     for t in notices::targets_in_tx(tx, &n.id).await? {
                         if t.first_reported_at.is_none() && t.revocation_notice_id.is_none() {
-                            missed.push((n.id.clone(), t.target_id, t.addressee, n.province.clone(), t.deadline));
+                            missed.push((
+                                n.id.clone(),
+                                t.target_id,
+                                t.addressee,
+                                n.province.clone(),
+                                t.deadline,
+                            ));
                         }
                     }
                 }
             }
             _ => {
-                let original = timer.payload["notice_id"].as_str().unwrap_or_default().to_owned();
+                let original = timer.payload["notice_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 if let Some(n) = notice(tx, &original).await? {
                     for t in notices::targets_in_tx(tx, &n.id).await? {
                         if t.revocation_notice_id.as_deref() == Some(timer.subject.as_str())
                             && t.lifted_at.is_none()
                         {
                             let due = t.lift_due.unwrap_or_else(|| to_micros(timer.due_at));
-                            missed.push((n.id.clone(), t.target_id, t.addressee, n.province.clone(), due));
+                            missed.push((
+                                n.id.clone(),
+                                t.target_id,
+                                t.addressee,
+                                n.province.clone(),
+                                due,
+                            ));
                         }
                     }
                 }

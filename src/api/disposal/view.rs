@@ -115,7 +115,10 @@ pub fn review_item(row: &ReviewRow) -> Result<pb::ReviewQueueItem, Status> {
     pb::ReviewQueueItem::decode(row.body.as_slice()).map_err(internal)
 }
 
-pub fn non_compliance(row: &NonComplianceRow, enforcement_ids: Vec<String>) -> pb::NonComplianceRecord {
+pub fn non_compliance(
+    row: &NonComplianceRow,
+    enforcement_ids: Vec<String>,
+) -> pb::NonComplianceRecord {
     pb::NonComplianceRecord {
         id: row.id.clone(),
         kind: row.kind as i32,

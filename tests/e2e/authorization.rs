@@ -385,6 +385,42 @@ async fn targeted(
             ..Default::default()
         }
         .encode_to_vec(),
+        "DisposalService.ListNotices" => pb::ListNoticesRequest {
+            addressee_organisation_id: o,
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        "DisposalService.ListNonCompliance" => pb::ListNonComplianceRequest {
+            organisation_id: o,
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        "DisposalService.GetComplianceSummary" => pb::GetComplianceSummaryRequest {
+            organisation_ids: vec![o],
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        "DisposalService.RecordEnforcement" => {
+            use chrono::Datelike;
+            let today = chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive();
+            pb::RecordEnforcementRequest {
+                enforcement: Some(pb::Enforcement {
+                    organisation_id: o,
+                    kind: pb::EnforcementKind::Interview as i32,
+                    decided_on: Some(pb::Date {
+                        year: today.year(),
+                        month: today.month() as i32,
+                        day: today.day() as i32,
+                    }),
+                    description: "scope test".into(),
+                    ..Default::default()
+                }),
+                resolves_review_item_ids: vec![],
+            }
+            .encode_to_vec()
+        }
         "AuditService.QueryAudit" => pb::QueryAuditRequest {
             organisation_id: o,
             ..Default::default()

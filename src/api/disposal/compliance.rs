@@ -101,22 +101,19 @@ impl DisposalApi {
             after_id: after,
             ..Default::default()
         };
-        match caller.scope {
-            Scope::Allow => {}
-            Scope::OwnProvince if org == caller.organisation_id => {}
-            Scope::OwnProvince => filter.province = Some(caller.province.clone()),
-            _ => {
-                if !org.is_empty() && org != caller.organisation_id {
-                    return Err(Status::permission_denied(format!(
-                        "{} sees only its own Art. 12 records, not those of {org}",
-                        caller.organisation_id
-                    )));
-                }
-                filter.org_id = Some(caller.organisation_id.clone());
-            }
-        }
         if !org.is_empty() {
+            // A named unit: it must lie within the caller's scope; then all its records show.
+            if caller.scope != Scope::Allow {
+                self.check_named_organisation(caller, "organisation_id", org)
+                    .await?;
+            }
             filter.org_id = Some(org.to_owned());
+        } else {
+            match caller.scope {
+                Scope::Allow => {}
+                Scope::OwnProvince => filter.province = Some(caller.province.clone()),
+                _ => filter.org_id = Some(caller.organisation_id.clone()),
+            }
         }
         let rows = notices::list_non_compliance(&self.store, &filter, size)
             .await

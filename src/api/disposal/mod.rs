@@ -40,6 +40,20 @@ pub struct DisposalApi {
 }
 
 impl DisposalApi {
+    /// An organisation named in a filter must lie within the caller's scope.
+    pub(crate) async fn check_named_organisation(
+        &self,
+        caller: &Caller,
+        field: &str,
+        id: &str,
+    ) -> Result<(), Status> {
+        let org = crate::store::registry::get_organisation(&self.store, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| invalid(field, format!("no organisation {id:?} is registered")))?;
+        caller.check_organisation(&self.store, &org).await
+    }
+
     /// Whether the caller may read this notice: its addressee, the regulators
     /// of its province, and the national bodies (docs/authorization.md).
     fn may_read(caller: &Caller, row: &NoticeRow) -> bool {
@@ -134,6 +148,10 @@ impl DisposalService for DisposalApi {
             ..Default::default()
         };
         let addressee = req.addressee_organisation_id.trim();
+        if !addressee.is_empty() && caller.scope != Scope::Allow {
+            self.check_named_organisation(&caller, "addressee_organisation_id", addressee)
+                .await?;
+        }
         match caller.scope {
             Scope::Allow => {}
             Scope::OwnProvince => {

@@ -39,10 +39,10 @@ fn due_range(
         .map(|d| date_from_pb(from_field, Some(d)))
         .transpose()?;
     let to = to.map(|d| date_from_pb(to_field, Some(d))).transpose()?;
-    if let (Some(f), Some(t)) = (from, to) {
-        if t < f {
-            return Err(invalid(to_field, format!("{t} is before {from_field} {f}")));
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(invalid(to_field, format!("{t} is before {from_field} {f}")));
     }
     Ok((
         from.map(start_of),
@@ -292,7 +292,7 @@ impl DisposalApi {
             id: uuid::Uuid::now_v7().to_string(),
             organisation_id: org.id.clone(),
             kind: kind as i32,
-            decided_on: e.decided_on.clone(),
+            decided_on: e.decided_on,
             document_number: e.document_number.trim().to_owned(),
             fine_amount_fen: e.fine_amount_fen,
             description: description.to_owned(),
@@ -381,7 +381,7 @@ impl DisposalApi {
             t => Some(parse_id("threat_id", t)?),
         };
         let addressee = req.addressee_organisation_id.trim();
-        let province = (caller.scope != Scope::Allow).then(|| caller.province.as_str());
+        let province = (caller.scope != Scope::Allow).then_some(caller.province.as_str());
         let rows = notices::open_reviews(
             &self.store,
             province,

@@ -415,18 +415,17 @@ impl DisposalApi {
             }
             calls.push((org.to_owned(), at, person));
         }
-        if m.emergency {
-            if let Some(missing) = by_addressee
+        if m.emergency
+            && let Some(missing) = by_addressee
                 .keys()
                 .find(|a| !calls.iter().any(|c| &c.0 == *a))
-            {
-                return Err(invalid(
-                    &field("emergency_calls"),
-                    format!(
-                        "an emergency measure is phoned first (Art. 8, last paragraph): record the call to {missing}"
-                    ),
-                ));
-            }
+        {
+            return Err(invalid(
+                &field("emergency_calls"),
+                format!(
+                    "an emergency measure is phoned first (Art. 8, last paragraph): record the call to {missing}"
+                ),
+            ));
         }
         let protected_system = match &m.protected_system {
             None => None,

@@ -173,7 +173,7 @@ impl DisposalApi {
                     if at > now {
                         return Err(invalid(&f("disposed_at"), "lies in the future"));
                     }
-                    Some(t.clone())
+                    Some(*t)
                 }
                 None if outcome == pb::DisposalOutcome::Disposed => Some(timestamp(to_micros(now))),
                 None => None,
@@ -323,7 +323,7 @@ impl DisposalApi {
                 Some(t) if from_timestamp(&f("checked_at"), t)? > now => {
                     return Err(invalid(&f("checked_at"), "lies in the future"));
                 }
-                Some(t) => t.clone(),
+                Some(t) => *t,
                 None => timestamp(to_micros(now)),
             };
             verifications.push(pb::TargetVerification {

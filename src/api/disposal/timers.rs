@@ -61,18 +61,17 @@ impl TimerHandler for Missed {
         let mut missed: Vec<(String, String, String, String, i64)> = Vec::new();
         match self.kind {
             MISSING_RECEIPT => {
-                if let Some(n) = notice(tx, &timer.subject).await? {
-                    if let (None, Some(addressee), Some(due)) =
+                if let Some(n) = notice(tx, &timer.subject).await?
+                    && let (None, Some(addressee), Some(due)) =
                         (n.received_at, &n.addressee, n.receipt_due)
-                    {
-                        missed.push((
-                            n.id.clone(),
-                            String::new(),
-                            addressee.clone(),
-                            n.province.clone(),
-                            due,
-                        ));
-                    }
+                {
+                    missed.push((
+                        n.id.clone(),
+                        String::new(),
+                        addressee.clone(),
+                        n.province.clone(),
+                        due,
+                    ));
                 }
             }
             MISSING_RESULT => {

@@ -70,6 +70,14 @@ const TARGET_COLUMNS: &str = "notice_id, target_id, ordinal, kind, value, provin
      deadline, result, result_outcome, first_reported_at, result_reported_at, verification_due, \
      verification, verified_at, revocation_notice_id, lift_due, lifted_at, lift_details";
 
+/// `$start, $start+1, …` for an IN list of `n` values.
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The decision already stored under (regulator, request_id): its id and request hash.
 pub async fn find_decision(
     tx: &mut Tx,
@@ -226,10 +234,7 @@ pub async fn targets_of(
     if notice_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = (1..=notice_ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = placeholders(1, notice_ids.len());
     let mut q = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {TARGET_COLUMNS} FROM notice_targets WHERE notice_id IN ({placeholders}) ORDER BY notice_id, ordinal"
     )));
@@ -697,10 +702,7 @@ pub async fn enforcements_of(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = (1..=ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = placeholders(1, ids.len());
     let mut q = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT non_compliance_id, enforcement_id FROM enforcement_records \
          WHERE non_compliance_id IN ({placeholders}) ORDER BY enforcement_id"
@@ -821,10 +823,7 @@ async fn duties(
     if orgs.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = (3..orgs.len() + 3)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = placeholders(3, orgs.len());
     let mut q = sqlx::query_as(AssertSqlSafe(format!(
         "{base} AND {org_column} IN ({placeholders})"
     )))
@@ -844,10 +843,7 @@ pub async fn enforcement_counts(
     if orgs.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = (1..=orgs.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = placeholders(1, orgs.len());
     let mut q = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT org_id, COUNT(*) FROM enforcements WHERE org_id IN ({placeholders}) GROUP BY org_id"
     )));

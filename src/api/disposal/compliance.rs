@@ -8,7 +8,7 @@ use chrono_tz::Asia::Shanghai;
 use prost::Message;
 use tonic::Status;
 
-use super::issue::parse_id;
+use super::issue::{parse_id, parse_ids};
 use super::{DisposalApi, view};
 use crate::api::calendar::date_from_pb;
 use crate::api::{internal, invalid, next_page_token, page, precondition, timestamp};
@@ -276,18 +276,8 @@ impl DisposalApi {
                 "at most 100 characters",
             ));
         }
-        let nc_ids = e
-            .non_compliance_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| parse_id(&format!("enforcement.non_compliance_ids[{i}]"), id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let review_ids = req
-            .resolves_review_item_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| parse_id(&format!("resolves_review_item_ids[{i}]"), id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let nc_ids = parse_ids("enforcement.non_compliance_ids", &e.non_compliance_ids)?;
+        let review_ids = parse_ids("resolves_review_item_ids", &req.resolves_review_item_ids)?;
         let enforcement = pb::Enforcement {
             id: uuid::Uuid::now_v7().to_string(),
             organisation_id: org.id.clone(),

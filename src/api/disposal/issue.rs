@@ -72,6 +72,14 @@ pub fn parse_id(field: &str, raw: &str) -> Result<String, Status> {
         .map_err(|_| invalid(field, "not an id"))
 }
 
+/// A list of ids, each named by its index in errors.
+pub fn parse_ids(field: &str, raw: &[String]) -> Result<Vec<String>, Status> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, id)| parse_id(&format!("{field}[{i}]"), id))
+        .collect()
+}
+
 fn text(field: &str, raw: &str, max: usize) -> Result<String, Status> {
     let v = raw.trim();
     if v.chars().count() > max {
@@ -546,12 +554,7 @@ impl DisposalApi {
         if req.measures.len() > 50 {
             return Err(invalid("measures", "at most 50 measures per decision"));
         }
-        let review_ids = req
-            .resolves_review_item_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| parse_id(&format!("resolves_review_item_ids[{i}]"), id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let review_ids = parse_ids("resolves_review_item_ids", &req.resolves_review_item_ids)?;
 
         // A retry is answered before anything else is checked again.
         if let Some(existing) = self.replay(caller, &request_id, &request_sha256).await? {

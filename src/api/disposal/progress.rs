@@ -8,7 +8,7 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::Status;
 
-use super::issue::{self, LIFT_TIMER, NewNotice, parse_id};
+use super::issue::{self, LIFT_TIMER, NewNotice, parse_id, parse_ids};
 use super::{DisposalApi, view};
 use crate::api::{from_timestamp, internal, invalid, precondition, timestamp};
 use crate::auth::Caller;
@@ -437,12 +437,7 @@ impl DisposalApi {
                 "required, at most 2000 characters: the addressee reads it",
             ));
         }
-        let wanted = req
-            .target_ids
-            .iter()
-            .enumerate()
-            .map(|(i, t)| parse_id(&format!("target_ids[{i}]"), t))
-            .collect::<Result<Vec<_>, _>>()?;
+        let wanted = parse_ids("target_ids", &req.target_ids)?;
         let lift_limit = issue::time_limit("lift_time_limit", req.lift_time_limit.as_ref())?;
         let now = self.clock.now();
         let signer = issue::signer(self, &caller.organisation_id, now).await?;
@@ -600,12 +595,7 @@ impl DisposalApi {
         req: pb::ReportLiftedRequest,
     ) -> Result<pb::NoticeStatus, Status> {
         let id = parse_id("notice_id", &req.notice_id)?;
-        let wanted = req
-            .target_ids
-            .iter()
-            .enumerate()
-            .map(|(i, t)| parse_id(&format!("target_ids[{i}]"), t))
-            .collect::<Result<Vec<_>, _>>()?;
+        let wanted = parse_ids("target_ids", &req.target_ids)?;
         let now = self.clock.now();
         let lifted_at = match &req.lifted_at {
             Some(t) => {

@@ -754,7 +754,7 @@ pub struct DutyRow {
     pub met_at: Option<i64>,
 }
 
-/// Receipt duties of on-platform notices due in `[from, before)`.
+/// Receipt duties of disposal and revocation notices due in `[from, before)`.
 pub async fn receipt_duties(
     store: &Store,
     orgs: &[String],
@@ -764,7 +764,7 @@ pub async fn receipt_duties(
     duties(
         store,
         "SELECT addressee AS org_id, receipt_due AS due_at, received_at AS met_at FROM notices \
-         WHERE addressee IS NOT NULL AND receipt_due IS NOT NULL AND receipt_due >= $1 AND receipt_due < $2",
+         WHERE kind <> 2 AND addressee IS NOT NULL AND receipt_due IS NOT NULL AND receipt_due >= $1 AND receipt_due < $2",
         "addressee",
         orgs,
         from,

@@ -508,8 +508,8 @@ async fn every_measure_type_walks_from_decision_to_verified_disposal(backend: Ba
         .notices;
     assert_eq!(theirs.len(), 1);
     assert_eq!(
-        state(&acknowledge(&cac, &theirs[0]).await),
-        pb::NoticeState::Received
+        state(theirs[0].status.as_ref().unwrap()),
+        pb::NoticeState::Issued
     );
     let offline = issued
         .notices
@@ -549,6 +549,32 @@ async fn every_measure_type_walks_from_decision_to_verified_disposal(backend: Ba
             .unwrap()
             .recorded_by_officer_name,
         "duty-officer"
+    );
+
+    // Two hours on, only the unacknowledged reissue is on record: telecom-gd met every duty,
+    // and an informational addressee owes no receipt under Art. 12.
+    app.clock.advance(chrono::Duration::hours(2));
+    app.drive_timers_until_idle().await;
+    let miit = app.officer("miit").await;
+    let mut on_record = Vec::new();
+    for org in ["telecom-gd", "registrar-bj", "cac-gd"] {
+        for r in miit
+            .disposal()
+            .list_non_compliance(pb::ListNonComplianceRequest {
+                organisation_id: org.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+        {
+            on_record.push((org, r.kind));
+        }
+    }
+    assert_eq!(
+        on_record,
+        [("registrar-bj", pb::NonComplianceKind::MissingReceipt as i32)]
     );
 
     // A tampered body no longer verifies.

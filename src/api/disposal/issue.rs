@@ -242,7 +242,10 @@ pub async fn store_notices(
                 .map_err(internal)?;
             }
         }
-        if let (Some(_), Some(d)) = (&addressee, row.receipt_due) {
+        // Art. 12 binds the units ordered to act; an informational addressee's receipt is
+        // shown but owes no record.
+        let owes_receipt = b.kind != NoticeKind::Informational as i32;
+        if let (true, Some(_), Some(d)) = (owes_receipt, &addressee, row.receipt_due) {
             timers::schedule(
                 tx,
                 crate::domain::clock::from_micros(d),

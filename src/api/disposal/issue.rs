@@ -23,6 +23,7 @@ use crate::domain::threat::ThreatStatus;
 use crate::pb;
 use crate::pki::signing::NoticeSigner;
 use crate::store::notices::{self, DecisionRow, NoticeRow, TargetRow};
+use crate::store::threats::ThreatRow;
 use crate::store::{Tx, audit, registry, threats, timers};
 
 pub const RECEIPT_TIMER: &str = "notice.receipt_due";
@@ -30,7 +31,7 @@ pub const RESULT_TIMER: &str = "notice.result_due";
 pub const LIFT_TIMER: &str = "notice.lift_due";
 
 /// A measure after validation and routing.
-struct Measure {
+pub struct Measure {
     index: usize,
     measure_type: pb::MeasureType,
     legal_basis: String,
@@ -150,6 +151,16 @@ pub async fn signer(
                  requires notices whose source can be verified",
             )
         })
+}
+
+/// What a decision is recorded under.
+pub struct DecisionContext<'a> {
+    pub decision_id: &'a str,
+    pub request_id: &'a str,
+    pub request_sha256: &'a str,
+    pub threat: &'a ThreatRow,
+    /// Art. 10 "modified": (the notice replaced, the appeal).
+    pub replaces: Option<(&'a str, &'a str)>,
 }
 
 /// Signs and stores one notice with its targets and timers.
@@ -319,11 +330,12 @@ impl DisposalApi {
     async fn measure(
         &self,
         table: &RoutingTable,
+        list_field: &str,
         index: usize,
         m: &pb::DecisionMeasure,
         now: DateTime<Utc>,
     ) -> Result<Measure, Status> {
-        let prefix = format!("measures[{index}]");
+        let prefix = format!("{list_field}[{index}]");
         let field = |f: &str| format!("{prefix}.{f}");
         let (measure_type, targets) = measure_targets(&prefix, m.measure_type, &m.targets)?;
         let named = if m.addressee_organisation_id.trim().is_empty() {
@@ -582,35 +594,11 @@ impl DisposalApi {
                 ),
             ));
         }
-        let table = self.router.current().await.map_err(internal)?;
-        let mut measures = Vec::with_capacity(req.measures.len());
-        for (i, m) in req.measures.iter().enumerate() {
-            measures.push(self.measure(&table, i, m, now).await?);
-        }
-        let outside = outside_province(caller, &measures);
-        if !outside.is_empty() {
-            return Err(Status::permission_denied(format!(
-                "{} may order measures only on targets in its province {}; outside it: {} (Art. 4, Art. 8)",
-                caller.organisation_id,
-                caller.province,
-                outside.join(", ")
-            )));
-        }
-        let officer = caller.officer.clone().unwrap_or_default();
+        let measures = self
+            .prepare_measures(caller, "measures", &req.measures, now)
+            .await?;
         let signer = signer(self, &caller.organisation_id, now).await?;
         let decision_id = uuid::Uuid::now_v7().to_string();
-        let summary = format!(
-            "{} threat {}: {}",
-            match threat.category {
-                1 => "malicious network resource",
-                2 => "malicious program",
-                3 => "security hazard",
-                4 => "security incident",
-                _ => "other",
-            },
-            threat.id,
-            threat.indicator
-        );
 
         let mut tx = self.store.begin().await.map_err(internal)?;
         // Two concurrent first tries of one request: the second waits here and replays.
@@ -625,114 +613,22 @@ impl DisposalApi {
                 .await?
                 .ok_or_else(|| internal("decision vanished"));
         }
-        let mut new = Vec::new();
-        for m in &measures {
-            let limits = DisposalLimits::from_policy(
-                &self.policy,
-                &caller.province,
-                threat.grade,
-                m.emergency,
-            );
-            let limit = m.time_limit.unwrap_or(limits.disposal);
-            let all_targets: Vec<pb::NoticeTarget> =
-                m.by_addressee.values().flatten().cloned().collect();
-            let province = common_province(&all_targets);
-            for (addressee, targets) in &m.by_addressee {
-                let call = m.calls.iter().find(|c| &c.0 == addressee);
-                let event = call.map(|c| c.1).unwrap_or(now);
-                let field = format!("measures[{}].time_limit", m.index);
-                let deadline = due(&mut tx, &field, event, limit).await?;
-                let receipt = due(&mut tx, &field, now, limits.receipt).await?;
-                let body = pb::NoticeBody {
-                    notice_id: uuid::Uuid::now_v7().to_string(),
-                    kind: NoticeKind::Disposal as i32,
-                    decision_id: decision_id.clone(),
-                    threat_id: threat_id.clone(),
-                    issuer_organisation_id: caller.organisation_id.clone(),
-                    issuing_officer_name: officer.clone(),
-                    issued_at: Some(timestamp(to_micros(now))),
-                    addressee_organisation_id: addressee.clone(),
-                    addressee_name: self.organisation_name(addressee).await?,
-                    measure_type: m.measure_type as i32,
-                    targets: targets.clone(),
-                    legal_basis: m.legal_basis.clone(),
-                    instructions: m.instructions.clone(),
-                    threat_summary: summary.clone(),
-                    grade: threat.grade as i32,
-                    time_limit: Some(time_limit_pb(limit)),
-                    deadline: Some(timestamp(to_micros(deadline))),
-                    receipt_due: Some(timestamp(to_micros(notice::receipt_due(receipt, deadline)))),
-                    emergency: m.emergency,
-                    emergency_called_at: call.map(|c| timestamp(to_micros(c.1))),
-                    protected_system: m.protected_system.clone(),
-                    reason: call
-                        .map(|c| format!("phoned first; {} took the call", c.2))
-                        .unwrap_or_default(),
-                    ..Default::default()
-                };
-                new.push(NewNotice {
-                    body,
-                    province: province.clone(),
-                    targets: targets.clone(),
-                });
-            }
-            for a in m
-                .protected_system
-                .iter()
-                .flat_map(|p| p.informational_addressees.iter())
-            {
-                let receipt = if a.organisation_id.is_empty() {
-                    None
-                } else {
-                    Some(due(&mut tx, "receipt", now, limits.receipt).await?)
-                };
-                new.push(NewNotice {
-                    body: pb::NoticeBody {
-                        notice_id: uuid::Uuid::now_v7().to_string(),
-                        kind: NoticeKind::Informational as i32,
-                        decision_id: decision_id.clone(),
-                        threat_id: threat_id.clone(),
-                        issuer_organisation_id: caller.organisation_id.clone(),
-                        issuing_officer_name: officer.clone(),
-                        issued_at: Some(timestamp(to_micros(now))),
-                        addressee_organisation_id: a.organisation_id.clone(),
-                        addressee_name: if a.name.is_empty() {
-                            self.organisation_name(&a.organisation_id).await?
-                        } else {
-                            a.name.clone()
-                        },
-                        informational_kind: a.kind,
-                        measure_type: m.measure_type as i32,
-                        targets: all_targets.clone(),
-                        legal_basis: m.legal_basis.clone(),
-                        instructions: m.instructions.clone(),
-                        threat_summary: summary.clone(),
-                        grade: threat.grade as i32,
-                        receipt_due: receipt.map(|r| timestamp(to_micros(r))),
-                        emergency: m.emergency,
-                        protected_system: m.protected_system.clone(),
-                        ..Default::default()
-                    },
-                    province: province.clone(),
-                    targets: Vec::new(),
-                });
-            }
-        }
-        notices::insert_decision(
-            &mut tx,
-            DecisionRow {
-                id: &decision_id,
-                regulator: &caller.organisation_id,
-                request_id: &request_id,
-                request_sha256: &request_sha256,
-                threat_id: &threat_id,
-                officer: &officer,
-                decided_at: to_micros(now),
-            },
-        )
-        .await
-        .map_err(internal)?;
-        let rows = store_notices(self, &mut tx, &signer, new).await?;
+        let rows = self
+            .record_decision(
+                &mut tx,
+                caller,
+                &DecisionContext {
+                    decision_id: &decision_id,
+                    request_id: &request_id,
+                    request_sha256: &request_sha256,
+                    threat: &threat,
+                    replaces: None,
+                },
+                &measures,
+                &signer,
+                now,
+            )
+            .await?;
         for id in &review_ids {
             self.settle_review(
                 &mut tx,
@@ -779,6 +675,158 @@ impl DisposalApi {
             decision_id,
             notices: view::notices(&rows, &targets),
         })
+    }
+
+    /// Validates and routes every measure, then checks the caller's jurisdiction over
+    /// every target (Art. 4, 9).
+    pub(crate) async fn prepare_measures(
+        &self,
+        caller: &Caller,
+        list_field: &str,
+        raw: &[pb::DecisionMeasure],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Measure>, Status> {
+        let table = self.router.current().await.map_err(internal)?;
+        let mut measures = Vec::with_capacity(raw.len());
+        for (i, m) in raw.iter().enumerate() {
+            measures.push(self.measure(&table, list_field, i, m, now).await?);
+        }
+        let outside = outside_province(caller, &measures);
+        if !outside.is_empty() {
+            return Err(Status::permission_denied(format!(
+                "{} may order measures only on targets in its province {}; outside it: {} (Art. 4, Art. 8)",
+                caller.organisation_id,
+                caller.province,
+                outside.join(", ")
+            )));
+        }
+        Ok(measures)
+    }
+
+    /// Builds, signs and stores the notices of a decision inside `tx`: one per (measure,
+    /// addressee) and one per Art. 8(3) informational addressee.
+    pub(crate) async fn record_decision(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        d: &DecisionContext<'_>,
+        measures: &[Measure],
+        signer: &NoticeSigner,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<NoticeRow>, Status> {
+        let threat = d.threat;
+        let officer = caller.officer.clone().unwrap_or_default();
+        let summary = threat_summary(threat);
+        let mut new = Vec::new();
+        for m in measures {
+            let limits = DisposalLimits::from_policy(
+                &self.policy,
+                &caller.province,
+                threat.grade,
+                m.emergency,
+            );
+            let limit = m.time_limit.unwrap_or(limits.disposal);
+            let all_targets: Vec<pb::NoticeTarget> =
+                m.by_addressee.values().flatten().cloned().collect();
+            let province = common_province(&all_targets);
+            for (addressee, targets) in &m.by_addressee {
+                let call = m.calls.iter().find(|c| &c.0 == addressee);
+                let event = call.map(|c| c.1).unwrap_or(now);
+                let field = format!("measures[{}].time_limit", m.index);
+                let deadline = due(tx, &field, event, limit).await?;
+                let receipt = due(tx, &field, now, limits.receipt).await?;
+                let body = pb::NoticeBody {
+                    notice_id: uuid::Uuid::now_v7().to_string(),
+                    kind: NoticeKind::Disposal as i32,
+                    decision_id: d.decision_id.to_owned(),
+                    threat_id: threat.id.clone(),
+                    issuer_organisation_id: caller.organisation_id.clone(),
+                    issuing_officer_name: officer.clone(),
+                    issued_at: Some(timestamp(to_micros(now))),
+                    addressee_organisation_id: addressee.clone(),
+                    addressee_name: self.organisation_name(addressee).await?,
+                    measure_type: m.measure_type as i32,
+                    targets: targets.clone(),
+                    legal_basis: m.legal_basis.clone(),
+                    instructions: m.instructions.clone(),
+                    threat_summary: summary.clone(),
+                    grade: threat.grade as i32,
+                    time_limit: Some(time_limit_pb(limit)),
+                    deadline: Some(timestamp(to_micros(deadline))),
+                    receipt_due: Some(timestamp(to_micros(notice::receipt_due(receipt, deadline)))),
+                    emergency: m.emergency,
+                    emergency_called_at: call.map(|c| timestamp(to_micros(c.1))),
+                    protected_system: m.protected_system.clone(),
+                    reason: call
+                        .map(|c| format!("phoned first; {} took the call", c.2))
+                        .unwrap_or_default(),
+                    replaces_notice_id: d.replaces.map(|r| r.0.to_owned()).unwrap_or_default(),
+                    appeal_id: d.replaces.map(|r| r.1.to_owned()).unwrap_or_default(),
+                    ..Default::default()
+                };
+                new.push(NewNotice {
+                    body,
+                    province: province.clone(),
+                    targets: targets.clone(),
+                });
+            }
+            for a in m
+                .protected_system
+                .iter()
+                .flat_map(|p| p.informational_addressees.iter())
+            {
+                let receipt = if a.organisation_id.is_empty() {
+                    None
+                } else {
+                    Some(due(tx, "receipt", now, limits.receipt).await?)
+                };
+                new.push(NewNotice {
+                    body: pb::NoticeBody {
+                        notice_id: uuid::Uuid::now_v7().to_string(),
+                        kind: NoticeKind::Informational as i32,
+                        decision_id: d.decision_id.to_owned(),
+                        threat_id: threat.id.clone(),
+                        issuer_organisation_id: caller.organisation_id.clone(),
+                        issuing_officer_name: officer.clone(),
+                        issued_at: Some(timestamp(to_micros(now))),
+                        addressee_organisation_id: a.organisation_id.clone(),
+                        addressee_name: if a.name.is_empty() {
+                            self.organisation_name(&a.organisation_id).await?
+                        } else {
+                            a.name.clone()
+                        },
+                        informational_kind: a.kind,
+                        measure_type: m.measure_type as i32,
+                        targets: all_targets.clone(),
+                        legal_basis: m.legal_basis.clone(),
+                        instructions: m.instructions.clone(),
+                        threat_summary: summary.clone(),
+                        grade: threat.grade as i32,
+                        receipt_due: receipt.map(|r| timestamp(to_micros(r))),
+                        emergency: m.emergency,
+                        protected_system: m.protected_system.clone(),
+                        ..Default::default()
+                    },
+                    province: province.clone(),
+                    targets: Vec::new(),
+                });
+            }
+        }
+        notices::insert_decision(
+            tx,
+            DecisionRow {
+                id: d.decision_id,
+                regulator: &caller.organisation_id,
+                request_id: d.request_id,
+                request_sha256: d.request_sha256,
+                threat_id: &threat.id,
+                officer: &officer,
+                decided_at: to_micros(now),
+            },
+        )
+        .await
+        .map_err(internal)?;
+        store_notices(self, tx, signer, new).await
     }
 
     /// The answer already given to this request id, or ALREADY_EXISTS for other content.
@@ -862,6 +910,22 @@ impl DisposalApi {
             .map_err(internal)?;
         Ok(item)
     }
+}
+
+/// The threat as a notice describes it (2009 mechanism Art. 8: the threat and its scale).
+fn threat_summary(threat: &ThreatRow) -> String {
+    format!(
+        "{} threat {}: {}",
+        match threat.category {
+            1 => "malicious network resource",
+            2 => "malicious program",
+            3 => "security hazard",
+            4 => "security incident",
+            _ => "other",
+        },
+        threat.id,
+        threat.indicator
+    )
 }
 
 /// The province of a notice: of its targets when they share one, else national.

@@ -490,20 +490,54 @@ impl DisposalApi {
                 "every target of this notice is already revoked",
             ));
         }
+        let chosen_ids: Vec<String> = chosen.iter().map(|t| t.target_id.clone()).collect();
+        let revocation = self
+            .revoke_in_tx(
+                &mut tx,
+                caller,
+                &row,
+                &chosen_ids,
+                &reason,
+                lift_limit,
+                &signer,
+                None,
+                now,
+            )
+            .await?;
+        tx.commit().await.map_err(internal)?;
+        self.signal.wake();
+        Ok(view::notice(&revocation, &[]))
+    }
+
+    /// Sends the addressee a signed revocation of `chosen` targets of the locked notice
+    /// `row`, inside `tx`; for 8(1) and 8(4) a lifting deadline and its timer (Art. 10).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn revoke_in_tx(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        row: &NoticeRow,
+        chosen: &[String],
+        reason: &str,
+        lift_limit: Option<crate::domain::policy::TimeLimit>,
+        signer: &crate::pki::signing::NoticeSigner,
+        appeal_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<NoticeRow, Status> {
         let body = view::body(&row)?;
         let limits =
             DisposalLimits::from_policy(&self.policy, &row.province, i64::from(body.grade), false);
         let lifting = notice::must_report_lifting(row.measure_type as i32);
         let limit = lift_limit.unwrap_or(limits.disposal);
         let lift_due = if lifting {
-            Some(issue::due(&mut tx, "lift_time_limit", now, limit).await?)
+            Some(issue::due(tx, "lift_time_limit", now, limit).await?)
         } else {
             None
         };
-        let receipt = issue::due(&mut tx, "receipt", now, limits.receipt).await?;
+        let receipt = issue::due(tx, "receipt", now, limits.receipt).await?;
         let receipt = lift_due.map_or(receipt, |d| notice::receipt_due(receipt, d));
         let revocation_id = uuid::Uuid::now_v7().to_string();
-        let chosen_ids: HashSet<&str> = chosen.iter().map(|t| t.target_id.as_str()).collect();
+        let chosen_ids: HashSet<&str> = chosen.iter().map(String::as_str).collect();
         let revocation = pb::NoticeBody {
             notice_id: revocation_id.clone(),
             kind: NoticeKind::Revocation as i32,
@@ -532,14 +566,15 @@ impl DisposalApi {
             time_limit: lifting.then(|| issue::time_limit_pb(limit)),
             deadline: lift_due.map(|d| timestamp(to_micros(d))),
             receipt_due: Some(timestamp(to_micros(receipt))),
-            revokes_notice_id: id.clone(),
-            reason: reason.clone(),
+            revokes_notice_id: row.id.clone(),
+            reason: reason.to_owned(),
+            appeal_id: appeal_id.unwrap_or_default().to_owned(),
             ..Default::default()
         };
-        let rows = issue::store_notices(
+        let mut rows = issue::store_notices(
             self,
-            &mut tx,
-            &signer,
+            tx,
+            signer,
             vec![NewNotice {
                 body: revocation,
                 province: row.province.clone(),
@@ -547,46 +582,39 @@ impl DisposalApi {
             }],
         )
         .await?;
-        for t in &chosen {
-            notices::set_revoked(
-                &mut tx,
-                &id,
-                &t.target_id,
-                &revocation_id,
-                lift_due.map(to_micros),
-            )
-            .await
-            .map_err(internal)?;
+        for t in chosen {
+            notices::set_revoked(tx, &row.id, t, &revocation_id, lift_due.map(to_micros))
+                .await
+                .map_err(internal)?;
         }
         if let Some(d) = lift_due {
             timers::schedule(
-                &mut tx,
+                tx,
                 d,
                 LIFT_TIMER,
                 &revocation_id,
-                serde_json::json!({ "notice_id": id }),
+                serde_json::json!({ "notice_id": row.id }),
             )
             .await
             .map_err(internal)?;
         }
         self.audit(
-            &mut tx,
+            tx,
             caller,
             now,
             "disposal.revoke_notice",
-            &format!("notice:{id}"),
+            &format!("notice:{}", row.id),
             serde_json::json!({
                 "revocation_notice_id": revocation_id,
                 "target_ids": chosen_ids.iter().collect::<Vec<_>>(),
                 "reason": reason,
+                "appeal_id": appeal_id,
                 "lift_due": lift_due.map(to_micros),
             }),
         )
         .await?;
-        self.refresh(&mut tx, &id).await?;
-        tx.commit().await.map_err(internal)?;
-        self.signal.wake();
-        Ok(view::notice(&rows[0], &[]))
+        self.refresh(tx, &row.id).await?;
+        Ok(rows.remove(0))
     }
 
     pub(super) async fn lifted(

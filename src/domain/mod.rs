@@ -1,5 +1,6 @@
 //! Pure domain types and rules: no tonic, no sqlx.
 
+pub mod appeal;
 pub mod calendar;
 #[cfg(test)]
 mod calendar_crosscheck;

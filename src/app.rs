@@ -134,6 +134,20 @@ impl Application {
             .identity(Identity::from_pem(&tls.cert, &tls.key))
             .client_ca_root(Certificate::from_pem(&tls.ca));
         let ownership = Arc::new(crate::ownership::OwnershipRouter::new(store.clone()));
+        let disposal = Arc::new(crate::api::disposal::DisposalApi {
+            store: store.clone(),
+            clock: clock.clone(),
+            policy: policy.clone(),
+            router: ownership.clone(),
+            keyring: Arc::new(crate::pki::keyring::SigningKeyring::new(
+                settings.notice_signing_dir.clone(),
+            )),
+            signal: crate::delivery::NoticeSignal::start(
+                settings.database_url.expose(),
+                store.dialect(),
+                shutdown_rx.clone(),
+            ),
+        });
         let router = Server::builder()
             .tls_config(tls_config)?
             .layer(AuthLayer::new(
@@ -175,24 +189,13 @@ impl Application {
                     },
                 ),
             )
-            .add_service(pb::disposal_service_server::DisposalServiceServer::new(
-                crate::api::disposal::DisposalApi {
-                    store: store.clone(),
-                    clock: clock.clone(),
-                    policy: policy.clone(),
-                    router: ownership.clone(),
-                    keyring: Arc::new(crate::pki::keyring::SigningKeyring::new(
-                        settings.notice_signing_dir.clone(),
-                    )),
-                    signal: crate::delivery::NoticeSignal::start(
-                        settings.database_url.expose(),
-                        store.dialect(),
-                        shutdown_rx.clone(),
-                    ),
-                },
-            ))
+            .add_service(
+                pb::disposal_service_server::DisposalServiceServer::from_arc(disposal.clone()),
+            )
             .add_service(pb::appeal_service_server::AppealServiceServer::new(
-                NotBuilt,
+                crate::api::appeal::AppealApi {
+                    disposal: disposal.clone(),
+                },
             ))
             .add_service(pb::calendar_service_server::CalendarServiceServer::new(
                 CalendarApi {
@@ -283,12 +286,6 @@ pub const SERVICE_NAMES: &[&str] = &[
     "fenghuo.v1.CalendarService",
     "fenghuo.v1.AuditService",
 ];
-
-/// Services of later issues: the generated default methods answer
-/// UNIMPLEMENTED, and the auth layer answers first with what is missing.
-struct NotBuilt;
-
-impl pb::appeal_service_server::AppealService for NotBuilt {}
 
 fn read_tls(ca: PathBuf, cert: PathBuf, key: PathBuf) -> anyhow::Result<TlsMaterial> {
     let read = |p: &PathBuf| {

@@ -2,6 +2,7 @@
 //! convert, authorize (the layer has resolved the [`crate::auth::Caller`]),
 //! call the store or domain, convert back.
 
+pub mod appeal;
 pub mod audit;
 pub mod calendar;
 pub mod disposal;
@@ -17,17 +18,6 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::pb;
 use crate::store::page;
-
-/// RPCs of the contract that later issues build. The layer answers them with
-/// UNIMPLEMENTED and this text, after authorization, so the matrix is already
-/// enforced for them.
-pub fn not_built_yet(rpc: &str) -> Option<&'static str> {
-    let (service, _method) = rpc.split_once('.')?;
-    match service {
-        "AppealService" => Some("appeals and their working-day clocks (issue #6)"),
-        _ => None,
-    }
-}
 
 /// An unexpected failure: the cause goes to the log, the caller gets a generic message.
 pub fn internal(e: impl Display) -> Status {

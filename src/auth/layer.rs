@@ -109,13 +109,6 @@ where
                 Err(status) => return Ok(status.into_http()),
             };
             if let Some(caller) = admitted.caller {
-                if let Some(missing) = crate::api::not_built_yet(&caller.rpc) {
-                    return Ok(Status::unimplemented(format!(
-                        "{} is not built yet: {missing}",
-                        caller.rpc
-                    ))
-                    .into_http());
-                }
                 req.extensions_mut().insert(caller);
             }
             let response = inner.call(req).await?;

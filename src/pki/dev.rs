@@ -161,7 +161,9 @@ fn dn(common_name: &str) -> DistinguishedName {
 
 fn set_validity(params: &mut CertificateParams, days: i64) {
     let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
+    // Valid from two years back: tests and demos replay past dates on the injected clock
+    // (e.g. appeal windows across a Spring Festival) and sign notices then.
+    params.not_before = now - time::Duration::days(730);
     params.not_after = now + time::Duration::days(days);
 }
 

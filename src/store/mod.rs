@@ -4,6 +4,7 @@
 //! says how. Every function that changes state takes the caller's transaction,
 //! so the change and its audit record commit together.
 
+pub mod appeals;
 pub mod audit;
 pub mod bulk;
 pub mod calendar;

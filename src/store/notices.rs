@@ -879,3 +879,57 @@ pub async fn addressees(
     };
     Ok(rows.into_iter().map(|(a,)| a).collect())
 }
+
+/// Targets of disposal notices of these kinds, newest notice first: the candidates a
+/// resource look-up filters (Art. 10 `ListMeasuresAgainst`).
+pub async fn disposal_targets_of_kinds(
+    store: &Store,
+    kinds: &[i64],
+    addressee: Option<&str>,
+    province: Option<&str>,
+    limit: u32,
+) -> Result<Vec<TargetRow>, sqlx::Error> {
+    let columns = TARGET_COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let kinds = kinds
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut clauses = vec![format!("n.kind = 1 AND t.kind IN ({kinds})")];
+    let mut binds = Vec::new();
+    if let Some(a) = addressee {
+        binds.push(a);
+        clauses.push(format!("t.addressee = ${}", binds.len()));
+    }
+    if let Some(p) = province {
+        binds.push(p);
+        clauses.push(format!("t.province = ${}", binds.len()));
+    }
+    let mut q = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {columns} FROM notice_targets t JOIN notices n ON n.id = t.notice_id \
+         WHERE {} ORDER BY n.position DESC, t.ordinal LIMIT {limit}",
+        clauses.join(" AND ")
+    )));
+    for b in binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(store.pool()).await
+}
+
+pub async fn notices_by_id(store: &Store, ids: &[String]) -> Result<Vec<NoticeRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = placeholders(1, ids.len());
+    let mut q = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {NOTICE_COLUMNS} FROM notices WHERE id IN ({placeholders})"
+    )));
+    for id in ids {
+        q = q.bind(id);
+    }
+    q.fetch_all(store.pool()).await
+}

@@ -294,29 +294,6 @@ async fn officers_and_keys_are_validated() {
 }
 
 #[tokio::test]
-async fn rpcs_of_later_issues_answer_unimplemented_naming_what_is_missing() {
-    let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let err = app
-        .client("miit")
-        .await
-        .appeals()
-        .list_appeals(pb::ListAppealsRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
-    assert!(err.message().contains("issue #6"), "{}", err.message());
-    // Authorization still comes first.
-    let err = app
-        .client("cncert")
-        .await
-        .appeals()
-        .list_appeals(pb::ListAppealsRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
-}
-
-#[tokio::test]
 async fn regulators_rotate_notice_signing_keys_and_old_ones_stay_listed() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let anyone = app.client("telecom-gd").await;

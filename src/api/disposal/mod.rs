@@ -54,6 +54,24 @@ impl DisposalApi {
         caller.check_organisation(&self.store, &org).await
     }
 
+    /// Fills `NoticeStatus.open_appeal_ids` (Art. 10).
+    async fn with_open_appeals(&self, notices: &mut [pb::Notice]) -> Result<(), Status> {
+        let ids: Vec<String> = notices.iter().map(|n| n.notice_id.clone()).collect();
+        let open = crate::store::appeals::on_notices(&self.store, &ids)
+            .await
+            .map_err(internal)?;
+        for n in notices {
+            if let Some(status) = n.status.as_mut() {
+                status.open_appeal_ids = open
+                    .iter()
+                    .filter(|a| a.notice_id == n.notice_id && a.state == 1)
+                    .map(|a| a.id.clone())
+                    .collect();
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the caller may read this notice: its addressee, the regulators
     /// of its province, and the national bodies (docs/authorization.md).
     fn may_read(caller: &Caller, row: &NoticeRow) -> bool {
@@ -95,8 +113,11 @@ impl DisposalService for DisposalApi {
         let targets = notices::targets_of(&self.store, std::slice::from_ref(&id))
             .await
             .map_err(internal)?;
+        let mut notice = view::notice(&row, &targets);
+        self.with_open_appeals(std::slice::from_mut(&mut notice))
+            .await?;
         Ok(Response::new(pb::GetNoticeResponse {
-            notice: Some(view::notice(&row, &targets)),
+            notice: Some(notice),
         }))
     }
 
@@ -179,8 +200,10 @@ impl DisposalService for DisposalApi {
             .await
             .map_err(internal)?;
         let last = rows.last().map(|r| r.position.to_string());
+        let mut listed = view::notices(&rows, &targets);
+        self.with_open_appeals(&mut listed).await?;
         Ok(Response::new(pb::ListNoticesResponse {
-            notices: view::notices(&rows, &targets),
+            notices: listed,
             next_page_token: super::next_page_token(rows.len(), size, last.as_deref()),
         }))
     }

@@ -693,6 +693,16 @@ impl DisposalApi {
             )
             .await
             .map_err(internal)?;
+            crate::api::appeal::on_lifted(
+                &self.store,
+                &mut tx,
+                &caller.actor(),
+                &id,
+                &t.target_id,
+                now,
+            )
+            .await
+            .map_err(internal)?;
         }
         if !chosen.is_empty() {
             self.audit(

@@ -101,10 +101,10 @@ impl Application {
         let policy = Arc::new(settings.policy.clone());
 
         // Every replica runs the scheduler; the first step fires what fell due while down.
-        // The platform's own handlers are registered here by kind (`.with("notice.receipt_due",
-        // …)`), before the scheduler starts.
-        let handlers =
-            crate::api::disposal::timers::handlers(store.dialect()).merge(extra_handlers);
+        // The platform's own handlers, by kind, before the scheduler starts.
+        let handlers = crate::api::disposal::timers::handlers(store.dialect())
+            .merge(crate::api::appeal::timers::handlers(store.clone()))
+            .merge(extra_handlers);
         let timers = Arc::new(Scheduler::new(store.clone(), clock.clone(), handlers));
         let (scheduler, timers_caught_up) =
             timers.clone().spawn(shutdown_rx.clone(), POLL_INTERVAL);

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod appeals;
 mod audit;
 mod authorization;
 mod calendar;

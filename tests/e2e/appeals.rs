@@ -1,0 +1,659 @@
+//! Appeals against Art. 8(1) measures (Art. 10), over mTLS with the manual clock,
+//! on both backends.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use fenghuo::domain::clock::Clock;
+use fenghuo_client::{Client, pb};
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::disposal::{acknowledge, confirmed_threat, decision, measure, target, verified_body};
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp, spawn_app};
+
+use pb::MeasureTargetKind as K;
+
+/// 10:00 Asia/Shanghai on a date, plus `hour_offset` hours.
+fn shanghai(date: &str, hour: u32) -> DateTime<Utc> {
+    let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    Shanghai
+        .from_local_datetime(&d.and_hms_opt(hour, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn date(s: &str) -> pb::Date {
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    use chrono::Datelike;
+    pb::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// A blocking notice to telecom-gd on 58.60.1.1 (inside party-gd's registered prefix) and
+/// 58.60.2.2; returns it with its target ids.
+async fn blocking_notice(app: &TestApp, request_id: &str) -> (pb::Notice, Vec<String>) {
+    let threat = confirmed_threat(app, pb::EventGrade::Serious).await;
+    app.client("miit")
+        .await
+        .registry()
+        .import_ownership_entries(pb::ImportOwnershipEntriesRequest {
+            entries: vec![pb::OwnershipEntry {
+                kind: pb::OwnershipKind::IpPrefix as i32,
+                value: "58.60.1.0/24".into(),
+                owner_organisation_id: "party-gd".into(),
+                ..Default::default()
+            }],
+            replace_owner_entries: false,
+        })
+        .await
+        .ok();
+    let mut m = measure(
+        pb::MeasureType::StopServiceOrBlock,
+        vec![target(K::Ip, "58.60.1.1"), target(K::Ip, "58.60.2.2")],
+    );
+    // The provider acts; the hosting customer is the affected party.
+    m.addressee_organisation_id = "telecom-gd".into();
+    let notice = app
+        .officer("miit")
+        .await
+        .disposal()
+        .issue_decision(decision(request_id, &threat, vec![m]))
+        .await
+        .unwrap()
+        .into_inner()
+        .notices
+        .remove(0);
+    let targets = verified_body(app, &notice)
+        .targets
+        .iter()
+        .map(|t| t.target_id.clone())
+        .collect();
+    (notice, targets)
+}
+
+async fn report_disposed(app: &TestApp, notice: &pb::Notice, targets: &[String]) {
+    let telecom = app.client("telecom-gd").await;
+    acknowledge(&telecom, notice).await;
+    telecom
+        .disposal()
+        .report_result(pb::ReportResultRequest {
+            notice_id: notice.notice_id.clone(),
+            results: targets
+                .iter()
+                .map(|t| pb::TargetResult {
+                    target_id: t.clone(),
+                    outcome: pb::DisposalOutcome::Disposed as i32,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+fn by_party(notice: &pb::Notice, target_id: &str) -> pb::FileAppealRequest {
+    pb::FileAppealRequest {
+        notice_id: notice.notice_id.clone(),
+        target_id: target_id.into(),
+        grounds: "Our web shop runs on this address; the malware was removed on the 3rd.".into(),
+        evidence: vec![],
+        appellant: Some(pb::file_appeal_request::Appellant::AffectedParty(
+            pb::AffectedPartyFiling {
+                contact: "IT manager, +86 20 5555 0000".into(),
+            },
+        )),
+    }
+}
+
+fn for_customer(notice: &pb::Notice, target_id: &str, id_number: &str) -> pb::FileAppealRequest {
+    pb::FileAppealRequest {
+        appellant: Some(pb::file_appeal_request::Appellant::Customer(
+            pb::AppellantIdentity {
+                name: "Zhang San".into(),
+                identity_number: id_number.into(),
+                contact: "+86 138 0000 0000".into(),
+            },
+        )),
+        ..by_party(notice, target_id)
+    }
+}
+
+fn recorded(notice: &pb::Notice, target_id: &str, received_on: &str) -> pb::FileAppealRequest {
+    pb::FileAppealRequest {
+        appellant: Some(pb::file_appeal_request::Appellant::Recorded(
+            pb::RecordedFiling {
+                appellant: Some(pb::AppellantIdentity {
+                    name: "Li Si".into(),
+                    identity_number: String::new(),
+                    contact: "Letter: 1 Example Road, Guangzhou".into(),
+                }),
+                channel: pb::AppealChannel::Paper as i32,
+                received_on: Some(date(received_on)),
+            },
+        )),
+        ..by_party(notice, target_id)
+    }
+}
+
+async fn next(w: &mut tonic::Streaming<pb::AppealEvent>) -> pb::AppealEvent {
+    tokio::time::timeout(Duration::from_secs(20), w.next())
+        .await
+        .expect("an appeal event arrives")
+        .unwrap()
+        .unwrap()
+}
+
+async fn file(client: &Client, req: pb::FileAppealRequest) -> Result<pb::Appeal, tonic::Status> {
+    client
+        .appeals()
+        .file_appeal(req)
+        .await
+        .map(|r| r.into_inner().appeal.unwrap())
+}
+
+on_both_backends!(only_those_entitled_appeal_only_blocking_measures_once_at_a_time);
+
+async fn only_those_entitled_appeal_only_blocking_measures_once_at_a_time(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (notice, targets) = blocking_notice(&app, "a-1").await;
+    report_disposed(&app, &notice, &targets).await;
+    let party = app.client("party-gd").await;
+
+    // The affected party appeals the target inside its registered prefix.
+    let appeal = file(&party, by_party(&notice, &targets[0])).await.unwrap();
+    assert_eq!(appeal.state, pb::AppealState::Open as i32);
+    assert_eq!(appeal.deciding_regulator_organisation_id, "miit");
+    assert!(appeal.window_closes_on.is_some());
+    // One open appeal per appellant and target.
+    let err = file(&party, by_party(&notice, &targets[0]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists, "{err}");
+    // Not its resource; not an affected party; not the addressee; not the deciding regulator.
+    let refused = [
+        file(&party, by_party(&notice, &targets[1]))
+            .await
+            .unwrap_err(),
+        file(
+            &app.client("vendor-bj").await,
+            by_party(&notice, &targets[0]),
+        )
+        .await
+        .unwrap_err(),
+        file(
+            &app.client("registrar-bj").await,
+            for_customer(&notice, &targets[0], "440101199001011234"),
+        )
+        .await
+        .unwrap_err(),
+        file(
+            &app.officer("gdca").await,
+            recorded(&notice, &targets[0], &today(&app)),
+        )
+        .await
+        .unwrap_err(),
+    ];
+    for err in refused {
+        assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+        assert!(err.message().contains("Art. 10"), "{}", err.message());
+    }
+    // The addressee for its customer needs the identity number.
+    let telecom = app.client("telecom-gd").await;
+    let err = file(&telecom, for_customer(&notice, &targets[0], ""))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.get_details_bad_request().unwrap().field_violations[0].field,
+        "customer.identity_number"
+    );
+    let customer = file(
+        &telecom,
+        for_customer(&notice, &targets[0], "440101199001011234"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        customer.appellant.unwrap().identity_number,
+        "440101199001011234"
+    );
+    // The deciding regulator records a paper appeal.
+    let paper = file(
+        &app.officer("miit").await,
+        recorded(&notice, &targets[1], &today(&app)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        paper.appellant_kind,
+        pb::AppellantKind::RecordedByRegulator as i32
+    );
+
+    // The notice shows its open appeals; the affected party finds the measure on its prefix.
+    let status = app
+        .client("miit")
+        .await
+        .disposal()
+        .get_notice(pb::GetNoticeRequest {
+            notice_id: notice.notice_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .notice
+        .unwrap()
+        .status
+        .unwrap();
+    assert_eq!(status.open_appeal_ids.len(), 3);
+    let found = party
+        .appeals()
+        .list_measures_against(pb::ListMeasuresAgainstRequest {
+            resource: Some(target(K::Ip, "58.60.1.0/24")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .measures;
+    assert_eq!(found.len(), 1);
+    assert!(found[0].appealable);
+    assert!(!found[0].appeal_window_provisional);
+    assert_eq!(found[0].open_appeal_id, appeal.id);
+    let err = party
+        .appeals()
+        .list_measures_against(pb::ListMeasuresAgainstRequest {
+            resource: Some(target(K::Ip, "58.60.2.2")),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Others see their own appeals only; the customer's identity stays with the filer.
+    let party_list = party
+        .appeals()
+        .list_appeals(pb::ListAppealsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .appeals;
+    assert_eq!(party_list.len(), 1);
+    let err = party
+        .appeals()
+        .get_appeal(pb::GetAppealRequest {
+            appeal_id: customer.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    // Withdrawn before the answer, then filed again.
+    let withdrawn = party
+        .appeals()
+        .withdraw_appeal(pb::WithdrawAppealRequest {
+            appeal_id: appeal.id.clone(),
+            reason: "settled with the provider".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .appeal
+        .unwrap();
+    assert_eq!(withdrawn.state, pb::AppealState::Withdrawn as i32);
+    file(&party, by_party(&notice, &targets[0])).await.unwrap();
+
+    // Only Art. 8(1) measures are appealable.
+    let threat = verified_body(&app, &notice).threat_id;
+    let mut cleanup = measure(
+        pb::MeasureType::RemoveMalware,
+        vec![target(K::System, "web server 58.60.1.1")],
+    );
+    cleanup.addressee_organisation_id = "telecom-gd".into();
+    let other = app
+        .officer("miit")
+        .await
+        .disposal()
+        .issue_decision(decision("a-2", &threat, vec![cleanup]))
+        .await
+        .unwrap()
+        .into_inner()
+        .notices
+        .remove(0);
+    let other_target = verified_body(&app, &other).targets[0].target_id.clone();
+    let err = file(
+        &telecom,
+        for_customer(&other, &other_target, "440101199001011234"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
+    assert!(err.message().contains("Art. 10"), "{}", err.message());
+}
+
+fn today(app: &TestApp) -> String {
+    app.clock
+        .now()
+        .with_timezone(&Shanghai)
+        .date_naive()
+        .to_string()
+}
+
+on_both_backends!(the_window_closes_ten_working_days_on_across_spring_festival_and_national_day);
+
+async fn the_window_closes_ten_working_days_on_across_spring_festival_and_national_day(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // Spring Festival 2026: holidays 15-23 February, make-up days 14 and 28 February.
+    app.clock.set(shanghai("2026-02-12", 10));
+    let (notice, targets) = blocking_notice(&app, "sf").await;
+    app.clock.set(shanghai("2026-02-12", 12));
+    report_disposed(&app, &notice, &targets).await;
+    app.clock.set(shanghai("2026-03-04", 23));
+    let party = app.client("party-gd").await;
+    let appeal = file(&party, by_party(&notice, &targets[0])).await.unwrap();
+    assert_eq!(appeal.window_closes_on, Some(date("2026-03-04")));
+    assert_eq!(appeal.filed_on, Some(date("2026-03-04")));
+    // The 30th working day after 4 March 2026.
+    assert_eq!(appeal.answer_due_on, Some(date("2026-04-16")));
+    app.clock
+        .set(shanghai("2026-03-05", 0) + chrono::Duration::minutes(30));
+    let err = file(
+        &app.client("telecom-gd").await,
+        for_customer(&notice, &targets[0], "440101199001011234"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
+    assert!(
+        err.message().contains("closed on 2026-03-04"),
+        "{}",
+        err.message()
+    );
+
+    // National Day 2026: holidays 25-27 September and 1-7 October, make-up 10 October.
+    app.clock.set(shanghai("2026-09-21", 10));
+    let (notice, targets) = blocking_notice(&app, "nd").await;
+    app.clock.set(shanghai("2026-09-22", 10));
+    report_disposed(&app, &notice, &targets).await;
+    // A paper appeal, recorded late but filed on the day it was received.
+    app.clock.set(shanghai("2026-10-20", 10));
+    let miit = app.officer("miit").await;
+    let paper = file(&miit, recorded(&notice, &targets[0], "2026-10-13"))
+        .await
+        .unwrap();
+    assert_eq!(paper.window_closes_on, Some(date("2026-10-13")));
+    assert_eq!(paper.filed_on, Some(date("2026-10-13")));
+    let err = file(&miit, recorded(&notice, &targets[1], "2026-10-14"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("closed on 2026-10-13"),
+        "{}",
+        err.message()
+    );
+}
+
+on_both_backends!(a_revoking_answer_reaches_the_unit_which_reports_the_measure_lifted);
+
+async fn a_revoking_answer_reaches_the_unit_which_reports_the_measure_lifted(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.clock.set(shanghai("2026-06-01", 10));
+    let (notice, targets) = blocking_notice(&app, "rv").await;
+    report_disposed(&app, &notice, &targets).await;
+    let telecom = app.client("telecom-gd").await;
+    let mut notices = telecom
+        .disposal()
+        .subscribe_notices(pb::SubscribeNoticesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let party = app.client("party-gd").await;
+    let appeal = file(&party, by_party(&notice, &targets[0])).await.unwrap();
+    let mut watch = party
+        .appeals()
+        .watch_appeal(pb::WatchAppealRequest {
+            appeal_id: appeal.id.clone(),
+            cursor: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        next(&mut watch).await.kind,
+        pb::AppealEventKind::Filed as i32
+    );
+
+    let answer = |decision: pb::AppealDecision, measures: Vec<pb::DecisionMeasure>, id: &str| {
+        pb::AnswerAppealRequest {
+            appeal_id: id.into(),
+            decision: decision as i32,
+            reasons: "The customer proved the host was cleaned".into(),
+            lift_time_limit: None,
+            replacement_measures: measures,
+        }
+    };
+    // Only the deciding regulator answers.
+    let err = app
+        .officer("gdca")
+        .await
+        .appeals()
+        .answer_appeal(answer(pb::AppealDecision::Revoked, vec![], &appeal.id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+    let answered = app
+        .officer("miit")
+        .await
+        .appeals()
+        .answer_appeal(answer(pb::AppealDecision::Revoked, vec![], &appeal.id))
+        .await
+        .unwrap()
+        .into_inner();
+    let revocation = answered.revocation.unwrap();
+    let body = verified_body(&app, &revocation);
+    assert_eq!(body.kind, pb::NoticeKind::Revocation as i32);
+    assert_eq!(body.appeal_id, appeal.id);
+    assert_eq!(body.targets.len(), 1);
+    assert_eq!(
+        next(&mut watch).await.kind,
+        pb::AppealEventKind::Answered as i32
+    );
+    let err = app
+        .officer("miit")
+        .await
+        .appeals()
+        .answer_appeal(answer(pb::AppealDecision::Upheld, vec![], &appeal.id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+
+    // The revocation reaches the unit, which lifts the block and reports it.
+    loop {
+        let d = tokio::time::timeout(Duration::from_secs(20), notices.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if d.notice.as_ref().unwrap().notice_id == revocation.notice_id {
+            break;
+        }
+    }
+    acknowledge(&telecom, &revocation).await;
+    telecom
+        .disposal()
+        .report_lifted(pb::ReportLiftedRequest {
+            notice_id: notice.notice_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut watch).await.kind,
+        pb::AppealEventKind::MeasureLifted as i32
+    );
+
+    // Modified: revocation plus a replacement notice with a window of its own.
+    let customer = file(
+        &telecom,
+        for_customer(&notice, &targets[1], "440101199001011234"),
+    )
+    .await
+    .unwrap();
+    let mut narrower = measure(
+        pb::MeasureType::StopServiceOrBlock,
+        vec![target(K::Url, "http://58.60.2.2/panel")],
+    );
+    narrower.addressee_organisation_id = "telecom-gd".into();
+    let modified = app
+        .officer("miit")
+        .await
+        .appeals()
+        .answer_appeal(answer(
+            pb::AppealDecision::Modified,
+            vec![narrower],
+            &customer.id,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(modified.revocation.is_some());
+    assert_eq!(modified.replacement_notices.len(), 1);
+    let replacement = verified_body(&app, &modified.replacement_notices[0]);
+    assert_eq!(replacement.replaces_notice_id, notice.notice_id);
+    assert_eq!(replacement.appeal_id, customer.id);
+    let found = telecom
+        .appeals()
+        .list_measures_against(pb::ListMeasuresAgainstRequest {
+            resource: Some(target(K::Ip, "58.60.2.2")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .measures;
+    // The original target is revoked (hidden without include_inactive); the replacement's
+    // window is open and provisional until the unit reports.
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].notice_id,
+        modified.replacement_notices[0].notice_id
+    );
+    assert!(found[0].appeal_window_provisional);
+}
+
+on_both_backends!(an_unanswered_appeal_is_reminded_then_flagged_overdue);
+
+async fn an_unanswered_appeal_is_reminded_then_flagged_overdue(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.clock.set(shanghai("2026-09-14", 9));
+    let (notice, targets) = blocking_notice(&app, "od").await;
+    report_disposed(&app, &notice, &targets).await;
+    let appeal = file(
+        &app.client("party-gd").await,
+        by_party(&notice, &targets[0]),
+    )
+    .await
+    .unwrap();
+    // Filed Mon 14 September 2026: the 30th working day is Fri 30 October.
+    assert_eq!(appeal.answer_due_on, Some(date("2026-10-30")));
+    let mut regulator_watch = app
+        .client("miit")
+        .await
+        .appeals()
+        .watch_appeal(pb::WatchAppealRequest {
+            appeal_id: appeal.id.clone(),
+            cursor: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut party_watch = app
+        .client("party-gd")
+        .await
+        .appeals()
+        .watch_appeal(pb::WatchAppealRequest {
+            appeal_id: appeal.id.clone(),
+            cursor: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // 5 and 1 working days before the due date, then the day after it; the notice's own
+    // timers fire on the way.
+    for at in ["2026-10-23", "2026-10-29", "2026-10-31"] {
+        app.clock
+            .set(shanghai(at, 0) + chrono::Duration::minutes(1));
+        app.drive_timers_until_idle().await;
+    }
+    let mut kinds = Vec::new();
+    while kinds.len() < 4 {
+        let e = tokio::time::timeout(Duration::from_secs(20), regulator_watch.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        kinds.push(pb::AppealEventKind::try_from(e.kind).unwrap());
+    }
+    use pb::AppealEventKind as E;
+    assert_eq!(
+        kinds,
+        [
+            E::Filed,
+            E::AnswerReminder,
+            E::AnswerReminder,
+            E::AnswerOverdue
+        ]
+    );
+    // The appellant sees the flag but not the reminders.
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let e = tokio::time::timeout(Duration::from_secs(20), party_watch.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push(pb::AppealEventKind::try_from(e.kind).unwrap());
+    }
+    assert_eq!(seen, [E::Filed, E::AnswerOverdue]);
+    let overdue = app
+        .client("miit")
+        .await
+        .appeals()
+        .list_appeals(pb::ListAppealsRequest {
+            overdue_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .appeals;
+    assert_eq!(overdue.len(), 1);
+    assert!(overdue[0].overdue);
+    // Still answerable, late.
+    app.officer("miit")
+        .await
+        .appeals()
+        .answer_appeal(pb::AnswerAppealRequest {
+            appeal_id: appeal.id.clone(),
+            decision: pb::AppealDecision::Upheld as i32,
+            reasons: "The host still serves the botnet panel".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}

@@ -103,6 +103,10 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
         Box::pin(async move {
+            // Subscribed before admission reads the store: a revocation published after that
+            // read still ends the call. The snapshot at hand may lag the store by a poll (a
+            // re-enabled organisation), so only later changes count.
+            let blocked = WatchStream::from_changes(auth.monitor.subscribe());
             let facts = CallFacts::of(&req);
             let admitted = match auth.admit(facts).await {
                 Ok(a) => a,
@@ -112,7 +116,6 @@ where
                 req.extensions_mut().insert(caller);
             }
             let response = inner.call(req).await?;
-            let blocked = WatchStream::new(auth.monitor.subscribe());
             Ok(response.map(|body| {
                 Body::new(Revocable {
                     inner: body,

@@ -53,10 +53,11 @@ pub fn decode(row: &AppealRow) -> Result<pb::Appeal, Status> {
 /// The appeal as this caller may see it: identity numbers only for the filer and regulators.
 fn shown(caller: &Caller, mut appeal: pb::Appeal) -> pb::Appeal {
     let regulator = caller.roles.iter().any(|r| r.is_regulator());
-    if !regulator && caller.organisation_id != appeal.filer_organisation_id {
-        if let Some(a) = appeal.appellant.as_mut() {
-            a.identity_number.clear();
-        }
+    if !regulator
+        && caller.organisation_id != appeal.filer_organisation_id
+        && let Some(a) = appeal.appellant.as_mut()
+    {
+        a.identity_number.clear();
     }
     appeal
 }
@@ -164,6 +165,33 @@ pub fn window(
         disposed,
         from_micros(notice.deadline.unwrap_or(target.deadline)),
     )
+}
+
+/// Stores the appeal's final state and stops its answer clock.
+async fn close(
+    tx: &mut Tx,
+    row: AppealRow,
+    appeal: &pb::Appeal,
+    state: AppealState,
+    now: DateTime<Utc>,
+) -> Result<(), Status> {
+    let id = row.id.clone();
+    appeals::update(
+        tx,
+        &AppealRow {
+            state: state as i64,
+            body: appeal.encode_to_vec(),
+            ..row
+        },
+    )
+    .await
+    .map_err(internal)?;
+    for kind in [OVERDUE_TIMER, REMINDER_TIMER] {
+        crate::store::timers::cancel_for(tx, kind, &id, now)
+            .await
+            .map_err(internal)?;
+    }
+    Ok(())
 }
 
 struct Filing {
@@ -340,13 +368,13 @@ impl AppealApi {
             if e.description.trim().is_empty() {
                 return Err(invalid(&format!("evidence[{i}].description"), "required"));
             }
-            if let Some(pb::evidence_item::Content::Data(d)) = &e.content {
-                if d.len() > 1024 * 1024 {
-                    return Err(invalid(
-                        &format!("evidence[{i}].data"),
-                        "at most 1 MiB inline",
-                    ));
-                }
+            if let Some(pb::evidence_item::Content::Data(d)) = &e.content
+                && d.len() > 1024 * 1024
+            {
+                return Err(invalid(
+                    &format!("evidence[{i}].data"),
+                    "at most 1 MiB inline",
+                ));
             }
         }
         let now = self.now();
@@ -661,21 +689,7 @@ impl AppealApi {
             replacement_decision_id: replacement_decision_id.clone(),
             replacement_notice_ids: replacements.iter().map(|r| r.id.clone()).collect(),
         });
-        appeals::update(
-            &mut tx,
-            &AppealRow {
-                state: AppealState::Answered as i64,
-                body: appeal.encode_to_vec(),
-                ..row
-            },
-        )
-        .await
-        .map_err(internal)?;
-        for kind in [OVERDUE_TIMER, REMINDER_TIMER] {
-            crate::store::timers::cancel_for(&mut tx, kind, &id, now)
-                .await
-                .map_err(internal)?;
-        }
+        close(&mut tx, row, &appeal, AppealState::Answered, now).await?;
         record_event(
             self.store(),
             &mut tx,
@@ -818,21 +832,7 @@ impl AppealService for AppealApi {
         appeal.state = AppealState::Withdrawn as i32;
         appeal.withdrawn_at = Some(timestamp(to_micros(now)));
         appeal.withdrawal_reason = reason.clone();
-        appeals::update(
-            &mut tx,
-            &AppealRow {
-                state: AppealState::Withdrawn as i64,
-                body: appeal.encode_to_vec(),
-                ..row
-            },
-        )
-        .await
-        .map_err(internal)?;
-        for kind in [OVERDUE_TIMER, REMINDER_TIMER] {
-            crate::store::timers::cancel_for(&mut tx, kind, &id, now)
-                .await
-                .map_err(internal)?;
-        }
+        close(&mut tx, row, &appeal, AppealState::Withdrawn, now).await?;
         record_event(
             self.store(),
             &mut tx,
@@ -911,10 +911,10 @@ impl AppealService for AppealApi {
                 ids.dedup();
                 let mut visible = std::collections::HashSet::new();
                 for id in &ids {
-                    if let Some(row) = appeals::get(&store, id).await.map_err(internal)? {
-                        if may_see(&caller, &row) {
-                            visible.insert(id.clone());
-                        }
+                    // (No let chains inside the stream macro.)
+                    let row = appeals::get(&store, id).await.map_err(internal)?;
+                    if row.is_some_and(|row| may_see(&caller, &row)) {
+                        visible.insert(id.clone());
                     }
                 }
                 for r in rows {

@@ -232,10 +232,10 @@ pub async fn measures_against(
         };
         let key = (n.position, t.ordinal);
         // Newest first: positions descending, targets in order.
-        if let Some((p, o)) = after {
-            if !(key.0 < p || (key.0 == p && key.1 > o)) {
-                continue;
-            }
+        if let Some((p, o)) = after
+            && !(key.0 < p || (key.0 == p && key.1 > o))
+        {
+            continue;
         }
         let body = notice_view::body(n)?;
         let appealable = n.measure_type == pb::MeasureType::StopServiceOrBlock as i64;

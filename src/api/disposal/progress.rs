@@ -524,7 +524,7 @@ impl DisposalApi {
         appeal_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<NoticeRow, Status> {
-        let body = view::body(&row)?;
+        let body = view::body(row)?;
         let limits =
             DisposalLimits::from_policy(&self.policy, &row.province, i64::from(body.grade), false);
         let lifting = notice::must_report_lifting(row.measure_type as i32);

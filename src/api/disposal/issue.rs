@@ -574,6 +574,25 @@ impl DisposalApi {
             threat.indicator
         );
 
+        // Names are read before the transaction: on SQLite it holds the write lock and a pool
+        // connection, and a read needing a second connection could wait on writers queued
+        // behind it until both time out.
+        let mut names = BTreeMap::new();
+        for m in &measures {
+            let informational = m
+                .protected_system
+                .iter()
+                .flat_map(|p| p.informational_addressees.iter())
+                .filter(|a| a.name.is_empty())
+                .map(|a| &a.organisation_id);
+            for id in m.by_addressee.keys().chain(informational) {
+                if !names.contains_key(id) {
+                    names.insert(id.clone(), self.organisation_name(id).await?);
+                }
+            }
+        }
+        let name_of = |id: &str| names.get(id).cloned().unwrap_or_default();
+
         let mut tx = self.store.begin().await.map_err(internal)?;
         // Two concurrent first tries of one request: the second waits here and replays.
         if notices::find_decision(&mut tx, &caller.organisation_id, &request_id)
@@ -609,7 +628,7 @@ impl DisposalApi {
                     issuing_officer_name: officer.clone(),
                     issued_at: Some(timestamp(to_micros(now))),
                     addressee_organisation_id: addressee.clone(),
-                    addressee_name: self.organisation_name(addressee).await?,
+                    addressee_name: name_of(addressee),
                     measure_type: m.measure_type as i32,
                     targets: targets.clone(),
                     legal_basis: m.legal_basis.clone(),
@@ -654,7 +673,7 @@ impl DisposalApi {
                         issued_at: Some(timestamp(to_micros(now))),
                         addressee_organisation_id: a.organisation_id.clone(),
                         addressee_name: if a.name.is_empty() {
-                            self.organisation_name(&a.organisation_id).await?
+                            name_of(&a.organisation_id)
                         } else {
                             a.name.clone()
                         },

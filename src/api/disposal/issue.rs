@@ -250,7 +250,8 @@ pub async fn store_notices(
         }
         rows.push(row);
     }
-    NoticeSignal::announce(tx, api.store.dialect())
+    let addressees: Vec<&str> = rows.iter().filter_map(|r| r.addressee.as_deref()).collect();
+    NoticeSignal::announce(tx, api.store.dialect(), &addressees)
         .await
         .map_err(internal)?;
     Ok(rows)
@@ -737,7 +738,7 @@ impl DisposalApi {
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        self.signal.wake();
+        self.signal.wake(rows.iter().filter_map(|r| r.addressee.as_deref()));
         let targets = notices::targets_of(&self.store, &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
             .await
             .map_err(internal)?;

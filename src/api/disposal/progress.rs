@@ -532,7 +532,7 @@ impl DisposalApi {
         .await?;
         self.refresh(&mut tx, &id).await?;
         tx.commit().await.map_err(internal)?;
-        self.signal.wake();
+        self.signal.wake(rows.iter().filter_map(|r| r.addressee.as_deref()));
         Ok(view::notice(&rows[0], &[]))
     }
 

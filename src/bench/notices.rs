@@ -8,26 +8,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
-use fenghuo_client::{Client, ClientPki, pb};
+use fenghuo_client::{Client, pb};
 use futures::StreamExt;
 use prost::Message;
 
+mod setup;
+
+use self::setup::{TARGET_IP, Unit, confirmed_threat, officer, register_units};
 use super::{COMMIT, Scratch, percentile};
 use crate::app::Application;
 use crate::config::Settings;
-use crate::domain::clock::{SystemClock, to_micros};
-use crate::domain::organisation::Role;
-use crate::pki::dev::DEMO_OFFICER;
-use crate::pki::{ClientCertificate, DevPki};
-use crate::store::audit::{self, Actor};
-use crate::store::registry::{self, CertificateRow, OrganisationRow};
-use crate::store::{Store, Tx};
+use crate::domain::clock::SystemClock;
+use crate::pki::DevPki;
 
-/// The units' province: Guangdong, like the demo telecom operator.
-const PROVINCE: &str = "440000";
-/// Organisations and certificates per registration transaction.
-const REGISTER_BATCH: usize = 100;
 /// TLS handshakes in flight while the subscribers connect.
 const CONNECTING: usize = 32;
 /// IssueDecision calls in flight; more means the server is not keeping up.
@@ -59,9 +52,12 @@ pub struct NoticeFanOut {
 /// What the bench knows of one notice.
 #[derive(Default)]
 struct Slot {
-    /// IssueDecision answered.
+    /// IssueDecision sent, and answered.
+    sent: Option<Instant>,
     answered: Option<Instant>,
     arrived: Option<Instant>,
+    /// The replica whose stream delivered it (1: B, woken by LISTEN/NOTIFY).
+    replica: usize,
     addressee: String,
 }
 
@@ -75,29 +71,25 @@ struct Ledger {
 }
 
 impl Ledger {
-    fn answered(&self, notice_id: String, addressee: &str, at: Instant) {
+    fn answered(&self, notice_id: String, addressee: &str, sent: Instant, at: Instant) {
         let mut slots = self.slots.lock().expect("ledger lock");
         let slot = slots.entry(notice_id).or_default();
+        slot.sent = Some(sent);
         slot.answered = Some(at);
         slot.addressee = addressee.to_owned();
     }
 
-    fn arrived(&self, notice_id: String, at: Instant) {
+    fn arrived(&self, notice_id: String, replica: usize, at: Instant) {
         let mut slots = self.slots.lock().expect("ledger lock");
         let slot = slots.entry(notice_id).or_default();
         if slot.arrived.is_some() {
             self.duplicates.fetch_add(1, Ordering::Relaxed);
         } else {
             slot.arrived = Some(at);
+            slot.replica = replica;
             self.delivered.fetch_add(1, Ordering::Relaxed);
         }
     }
-}
-
-/// One bench unit: its id and its own client identity from the dev CA.
-struct Unit {
-    id: String,
-    pki: ClientPki,
 }
 
 pub async fn notices(opts: NoticeBench) -> anyhow::Result<NoticeFanOut> {
@@ -153,16 +145,17 @@ async fn measure(
     let ledger = Arc::new(Ledger::default());
     let started = Instant::now();
     let connecting = futures::stream::iter(units.iter().enumerate().map(|(i, unit)| {
-        let endpoint = endpoints[i % endpoints.len()].clone();
-        async move { subscribe(&endpoint, unit).await }
+        let replica = i % endpoints.len();
+        let endpoint = endpoints[replica].clone();
+        async move { (replica, subscribe(&endpoint, unit).await) }
     }))
     .buffer_unordered(CONNECTING)
     .collect::<Vec<_>>()
     .await;
     let mut readers = Vec::with_capacity(units.len());
-    for stream in connecting {
+    for (replica, stream) in connecting {
         let (unit, stream) = stream?;
-        readers.push(tokio::spawn(read(unit, stream, ledger.clone())));
+        readers.push(tokio::spawn(read(unit, replica, stream, ledger.clone())));
     }
     eprintln!(
         "notices: {} subscribers connected in {:.1} s",
@@ -189,184 +182,86 @@ async fn measure(
     let issued = issued?;
 
     let slots = std::mem::take(&mut *ledger.slots.lock().expect("ledger lock"));
-    let mut latencies = Vec::with_capacity(slots.len());
+    // From the answer (the brief's measure; 0 when the notice came first), and from
+    // the request (an upper bound: it includes the decision's own commit).
+    let (mut from_answer, mut from_request) = (Vec::new(), Vec::new());
+    let (mut b_from_answer, mut b_from_request) = (Vec::new(), Vec::new());
     let (mut early, mut unexpected) = (0u64, 0u64);
     let mut missing = Vec::new();
     for (id, slot) in &slots {
-        match (slot.answered, slot.arrived) {
-            (Some(answered), Some(arrived)) => {
-                if arrived < answered {
-                    early += 1;
+        match (slot.sent, slot.answered, slot.arrived) {
+            (Some(sent), Some(answered), Some(arrived)) => {
+                early += u64::from(arrived < answered);
+                let (answer, request) = (
+                    micros(arrived.saturating_duration_since(answered)),
+                    micros(arrived.saturating_duration_since(sent)),
+                );
+                from_answer.push(answer);
+                from_request.push(request);
+                if slot.replica == 1 {
+                    b_from_answer.push(answer);
+                    b_from_request.push(request);
                 }
-                latencies.push(arrived.saturating_duration_since(answered).as_micros() as u64);
             }
-            (Some(_), None) => missing.push(format!("{id} (to {})", slot.addressee)),
-            (None, _) => unexpected += 1,
+            (Some(_), _, None) => missing.push(format!("{id} (to {})", slot.addressee)),
+            _ => unexpected += 1,
         }
     }
-    latencies.sort_unstable();
     missing.sort();
     let backend = if opts.database_url.is_some() {
         "PostgreSQL"
     } else {
         "SQLite"
     };
+    let mut round_trips = issued.round_trips;
+    let via_b = if b_from_answer.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the {} on replica B's streams (woken by LISTEN/NOTIFY): {} from the answer, {} from the request",
+            b_from_answer.len(),
+            spread(&mut b_from_answer),
+            spread(&mut b_from_request)
+        )
+    };
     let line = format!(
-        "notice fan-out: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} notices to {} units over {} s, {backend}, {} replica{}; \
-         {} delivered, {} missing, {} duplicates, {} misaddressed, {} before IssueDecision answered, {} not issued by the bench, \
-         {} stream errors; IssueDecision p50 {:.1} ms, p99 {:.1} ms, {:.1} decisions/s achieved; commit {COMMIT})",
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or(0) as f64 / 1000.0,
+        "notice fan-out: {} ({} notices to {} units over {} s, {backend}, {} replica{}); \
+         measured from IssueDecision's answer, 0 for the {early} notices that arrived before it; \
+         from the IssueDecision request: {}{via_b}; {} delivered, {} missing, {} duplicates, {} misaddressed, \
+         {unexpected} not issued by the bench, {} stream errors; IssueDecision round trip {}, \
+         {:.1} decisions/s achieved; commit {COMMIT}",
+        spread(&mut from_answer),
         issued.count,
         units.len(),
         opts.seconds,
         opts.replicas,
         if opts.replicas == 1 { "" } else { "s" },
-        latencies.len(),
+        spread(&mut from_request),
+        from_answer.len(),
         missing.len(),
         ledger.duplicates.load(Ordering::Relaxed),
         ledger.misaddressed.load(Ordering::Relaxed),
-        early,
-        unexpected,
         ledger.stream_errors.load(Ordering::Relaxed),
-        percentile(&issued.round_trips, 0.50),
-        percentile(&issued.round_trips, 0.99),
+        spread(&mut round_trips),
         issued.count as f64 / issued.elapsed.as_secs_f64().max(1e-9),
     );
     Ok(NoticeFanOut { line, missing })
 }
 
-/// Registers `n` basic telecom units of Guangdong, each with a client
-/// certificate from the dev CA, in the rows the auth layer reads.
-async fn register_units(store: &Store, pki: &DevPki, n: usize) -> anyhow::Result<Vec<Unit>> {
-    let ca = pki.authority()?;
-    let ca_pem = std::fs::read_to_string(pki.ca_cert())?;
-    let now = Utc::now();
-    let mut units = Vec::with_capacity(n);
-    for i in 0..n {
-        let id = format!("bench-unit-{i:05}");
-        let (cert_pem, key_pem) = ca.issue_client(&id, &format!("{id} (bench)"))?;
-        units.push(Unit {
-            id,
-            pki: ClientPki {
-                ca_pem: ca_pem.clone(),
-                cert_pem,
-                key_pem,
-            },
-        });
-    }
-    for batch in units.chunks(REGISTER_BATCH) {
-        let mut tx = store.begin().await?;
-        for unit in batch {
-            register(&mut tx, store, unit, now).await?;
-        }
-        tx.commit().await?;
-    }
-    Ok(units)
+fn micros(d: Duration) -> u64 {
+    d.as_micros() as u64
 }
 
-/// One unit with its certificate, as RegistryService's create and register calls store them.
-async fn register(
-    tx: &mut Tx,
-    store: &Store,
-    unit: &Unit,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let cert = ClientCertificate::from_pem(&unit.pki.cert_pem)?;
-    let at = to_micros(now);
-    registry::insert_organisation(
-        tx,
-        &OrganisationRow {
-            id: unit.id.clone(),
-            name: format!("{} (bench)", unit.id),
-            roles: Role::BasicTelecom.as_str().into(),
-            province: PROVINCE.into(),
-            parent_id: None,
-            enabled: 1,
-            contacts_json: "[]".into(),
-            created_at: at,
-            contacts_updated_at: None,
-        },
+/// `p50 …, p99 …, max …` of microsecond samples.
+fn spread(samples: &mut [u64]) -> String {
+    samples.sort_unstable();
+    format!(
+        "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(samples, 0.50),
+        percentile(samples, 0.99),
+        samples.last().copied().unwrap_or(0) as f64 / 1000.0
     )
-    .await
-    .with_context(|| format!("registering {}", unit.id))?;
-    registry::insert_certificate(
-        tx,
-        &CertificateRow {
-            fingerprint: cert.fingerprint.clone(),
-            org_id: unit.id.clone(),
-            subject: cert.subject.clone(),
-            not_before: to_micros(cert.not_before),
-            not_after: to_micros(cert.not_after),
-            registered_at: at,
-            revoked_at: None,
-            revocation_reason: None,
-            pem: unit.pki.cert_pem.trim().into(),
-        },
-    )
-    .await?;
-    audit::append(
-        tx,
-        store.dialect(),
-        now,
-        &Actor::system(),
-        "registry.bench_unit",
-        &format!("organisation:{}", unit.id),
-        serde_json::json!({"role": Role::BasicTelecom.as_str(), "province": PROVINCE, "certificate": cert.fingerprint}),
-    )
-    .await?;
-    Ok(())
 }
-
-async fn officer(endpoint: &str, pki: &DevPki, org: &str) -> anyhow::Result<Client> {
-    let token = crate::seed::demo_officer_token(pki, org, DEMO_OFFICER, Utc::now(), 900)?;
-    Client::connect_dir(endpoint, pki.client_dir(org))
-        .await?
-        .with_token(&token)
-}
-
-/// A threat reported by the demo vendor and confirmed by CNCERT (Art. 7), so
-/// that decisions may be taken on it (Art. 8).
-async fn confirmed_threat(endpoint: &str, pki: &DevPki) -> anyhow::Result<String> {
-    let vendor = Client::connect_dir(endpoint, pki.client_dir("vendor-bj")).await?;
-    let discovered = prost_types::Timestamp {
-        seconds: Utc::now().timestamp() - 3600,
-        nanos: 0,
-    };
-    let ack = vendor
-        .threats()
-        .submit_threat(super::item(0, discovered))
-        .await
-        .context("submitting the bench threat")?
-        .into_inner()
-        .ack
-        .context("no acknowledgement")?;
-    let target = pb::MeasureTarget {
-        kind: pb::MeasureTargetKind::Ip as i32,
-        value: TARGET_IP.into(),
-    };
-    officer(endpoint, pki, "cncert")
-        .await?
-        .identification()
-        .identify(pb::IdentifyRequest {
-            threat_id: ack.threat_id.clone(),
-            outcome: pb::IdentificationOutcome::Confirmed as i32,
-            grade: pb::EventGrade::Major as i32,
-            reason: String::new(),
-            recommended_measures: vec![pb::RecommendedMeasure {
-                measure_type: pb::MeasureType::StopServiceOrBlock as i32,
-                targets: vec![target],
-                rationale: "Botnet control server (bench)".into(),
-            }],
-        })
-        .await
-        .context("confirming the bench threat")?;
-    Ok(ack.threat_id)
-}
-
-/// The IP of `super::item(0, …)`.
-const TARGET_IP: &str = "45.0.0.1";
 
 type NoticeStream = tonic::codec::Streaming<pb::NoticeDelivery>;
 
@@ -386,7 +281,7 @@ async fn subscribe(endpoint: &str, unit: &Unit) -> anyhow::Result<(String, Notic
 }
 
 /// Stamps each delivery as it comes off the unit's stream.
-async fn read(unit: String, mut stream: NoticeStream, ledger: Arc<Ledger>) {
+async fn read(unit: String, replica: usize, mut stream: NoticeStream, ledger: Arc<Ledger>) {
     loop {
         match stream.message().await {
             Ok(Some(delivery)) => {
@@ -403,7 +298,7 @@ async fn read(unit: String, mut stream: NoticeStream, ledger: Arc<Ledger>) {
                 if addressee.as_deref() != Some(unit.as_str()) {
                     ledger.misaddressed.fetch_add(1, Ordering::Relaxed);
                 }
-                ledger.arrived(notice.notice_id, at);
+                ledger.arrived(notice.notice_id, replica, at);
             }
             Ok(None) => return,
             Err(e) => {
@@ -418,7 +313,7 @@ async fn read(unit: String, mut stream: NoticeStream, ledger: Arc<Ledger>) {
 struct Issued {
     count: u64,
     elapsed: Duration,
-    /// IssueDecision round trips, microseconds, sorted.
+    /// IssueDecision round trips, microseconds.
     round_trips: Vec<u64>,
 }
 
@@ -481,9 +376,9 @@ async fn issue(
                 .with_context(|| format!("IssueDecision for {addressee}"))?
                 .into_inner();
             for n in response.notices {
-                ledger.answered(n.notice_id, &addressee, answered);
+                ledger.answered(n.notice_id, &addressee, sent, answered);
             }
-            anyhow::Ok(answered.duration_since(sent).as_micros() as u64)
+            anyhow::Ok(micros(answered.duration_since(sent)))
         });
         // Collect finished calls as we go so that errors surface early.
         while let Some(done) = calls.try_join_next() {
@@ -495,7 +390,6 @@ async fn issue(
     }
     let elapsed = started.elapsed();
     progress.finish_and_clear();
-    round_trips.sort_unstable();
     Ok(Issued {
         count: total,
         elapsed,

@@ -45,6 +45,9 @@ enum Command {
     /// The ownership registry (Art. 9): bulk CSV import, look-ups.
     #[command(subcommand)]
     Ownership(cli::ownership::OwnershipCommand),
+    /// Signed disposal notices (Art. 8): fetch one as it travels, verify one offline.
+    #[command(subcommand)]
+    Notice(cli::notice::NoticeCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Read threats (as the connecting organisation sees them).
@@ -374,6 +377,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Calendar(command) => command.run().await?,
         Command::Ownership(command) => command.run().await?,
+        Command::Notice(command) => command.run().await?,
         Command::Bench(BenchCommand::Timers {
             count,
             due_fraction,

@@ -11,6 +11,7 @@ mod cli;
 mod durability;
 mod identification;
 mod identity;
+mod notice_cli;
 mod ownership;
 mod registry;
 mod threats;

@@ -210,9 +210,7 @@ impl Application {
                 let _ = stop.wait_for(|s| *s).await;
                 health_reporter.set_not_serving::<pb::registry_service_server::RegistryServiceServer<RegistryApi>>().await;
             };
-            router
-                .serve_with_incoming_shutdown(incoming, signal)
-                .await
+            router.serve_with_incoming_shutdown(incoming, signal).await
         });
         tracing::info!(%local_addr, "fenghuo is serving");
         Ok(Application {

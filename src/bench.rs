@@ -14,6 +14,10 @@ use crate::app::Application;
 use crate::config::Settings;
 use crate::domain::clock::SystemClock;
 
+mod notices;
+
+pub use notices::{NoticeBench, NoticeFanOut, notices};
+
 pub const COMMIT: &str = env!("FENGHUO_COMMIT");
 
 /// A scratch database for the run: SQLite in the temp dir, or a fresh

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use fenghuo::app::Application;
@@ -46,6 +45,9 @@ enum Command {
     /// The ownership registry (Art. 9): bulk CSV import, look-ups.
     #[command(subcommand)]
     Ownership(cli::ownership::OwnershipCommand),
+    /// Signed disposal notices (Art. 8): fetch one as it travels, verify one offline.
+    #[command(subcommand)]
+    Notice(cli::notice::NoticeCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Read threats (as the connecting organisation sees them).
@@ -83,6 +85,23 @@ enum BenchCommand {
         /// A PostgreSQL server to run against (a scratch database is created and dropped)
         #[arg(long)]
         database_url: Option<String>,
+    },
+    /// Notice fan-out: units each on its own mTLS SubscribeNotices stream, decisions
+    /// issued at --rate; latency from IssueDecision's answer to arrival on the stream.
+    Notices {
+        #[arg(long, default_value_t = 1000)]
+        units: usize,
+        /// Decisions per second, one notice each, round-robin over the units
+        #[arg(long, default_value_t = 100)]
+        rate: u32,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+        /// 2: decisions on replica A, half the subscribers on replica B (PostgreSQL only)
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
     },
     /// Insert --count open timers, a fraction of them due, then time finding and firing the
     /// due ones with the scheduler (one replica, default batch).
@@ -228,23 +247,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 anyhow::bail!("--ttl must be 1 to 900 seconds");
             }
             let pki = fenghuo::pki::DevPki::new(&data_dir);
-            let key = std::fs::read_to_string(pki.token_key(&org)).with_context(|| {
-                format!(
-                    "reading {} (run `fenghuo serve` once to create the dev PKI)",
-                    pki.token_key(&org).display()
-                )
-            })?;
-            let cert_pem = std::fs::read_to_string(pki.client_dir(&org).join("client.crt"))?;
-            let cert = fenghuo::pki::ClientCertificate::from_pem(&cert_pem)?;
-            let token = fenghuo::auth::token::sign_ed25519(
-                &key,
-                &fenghuo::seed::demo_kid(&org),
-                &org,
-                &officer,
-                &cert.thumbprint,
-                chrono::Utc::now(),
-                ttl,
-            )?;
+            let token =
+                fenghuo::seed::demo_officer_token(&pki, &org, &officer, chrono::Utc::now(), ttl)?;
             println!("{token}");
         }
         Command::Whoami(connect) => {
@@ -340,6 +344,22 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 fenghuo::bench::ingest(items, database_url.as_deref()).await?
             );
         }
+        Command::Bench(BenchCommand::Notices {
+            units,
+            rate,
+            seconds,
+            database_url,
+            replicas,
+        }) => {
+            cli::bench::notices(fenghuo::bench::NoticeBench {
+                units,
+                rate,
+                seconds,
+                database_url,
+                replicas,
+            })
+            .await?
+        }
         Command::Audit(AuditCommand::Verify(args)) => {
             let settings = args.settings()?;
             let store = fenghuo::store::Store::connect(settings.database_url.expose()).await?;
@@ -357,6 +377,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Calendar(command) => command.run().await?,
         Command::Ownership(command) => command.run().await?,
+        Command::Notice(command) => command.run().await?,
         Command::Bench(BenchCommand::Timers {
             count,
             due_fraction,

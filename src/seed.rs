@@ -14,6 +14,36 @@ pub fn demo_kid(org_id: &str) -> String {
     format!("dev-{org_id}")
 }
 
+/// A development officer token for `org`, signed with its dev key and bound to
+/// its dev client certificate (`fenghuo token issue`, the benches).
+pub fn demo_officer_token(
+    pki: &DevPki,
+    org: &str,
+    officer: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    lifetime_secs: i64,
+) -> anyhow::Result<String> {
+    let key = std::fs::read_to_string(pki.token_key(org)).with_context(|| {
+        format!(
+            "reading {} (run `fenghuo serve` once to create the dev PKI)",
+            pki.token_key(org).display()
+        )
+    })?;
+    let cert_path = pki.client_dir(org).join("client.crt");
+    let cert_pem = std::fs::read_to_string(&cert_path)
+        .with_context(|| format!("reading {}", cert_path.display()))?;
+    let cert = ClientCertificate::from_pem(&cert_pem)?;
+    crate::auth::token::sign_ed25519(
+        &key,
+        &demo_kid(org),
+        org,
+        officer,
+        &cert.thumbprint,
+        now,
+        lifetime_secs,
+    )
+}
+
 /// Inserts what is missing; a second start changes nothing.
 pub async fn seed_demo_organisations(
     store: &Store,

@@ -14,6 +14,22 @@ use fenghuo::timers::{DueTimer, Scheduler, TimerHandler, TimerHandlers};
 
 const KIND: &str = "bench.noop";
 
+/// `fenghuo bench notices`: prints the fan-out line; fails when any notice never arrived.
+pub async fn notices(options: fenghuo::bench::NoticeBench) -> anyhow::Result<()> {
+    let result = fenghuo::bench::notices(options).await?;
+    println!("{}", result.line);
+    if !result.missing.is_empty() {
+        for id in result.missing.iter().take(20) {
+            eprintln!("missing: {id}");
+        }
+        anyhow::bail!(
+            "{} issued notices never arrived on their addressee's stream",
+            result.missing.len()
+        );
+    }
+    Ok(())
+}
+
 /// Counts firings; does nothing else.
 struct Count(Arc<AtomicUsize>);
 

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod calendar;
+pub mod notice;
 pub mod ownership;
 
 use std::path::PathBuf;

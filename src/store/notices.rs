@@ -79,17 +79,20 @@ fn placeholders(start: usize, n: usize) -> String {
 }
 
 /// The decision already stored under (regulator, request_id): its id and request hash.
-pub async fn find_decision(
-    tx: &mut Tx,
+pub async fn find_decision<'e, E>(
+    executor: E,
     regulator: &str,
     request_id: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+) -> Result<Option<(String, String)>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(
         "SELECT id, request_sha256 FROM decisions WHERE regulator = $1 AND request_id = $2",
     )
     .bind(regulator)
     .bind(request_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(executor)
     .await
 }
 

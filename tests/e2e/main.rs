@@ -13,6 +13,7 @@ mod disposal;
 mod durability;
 mod identification;
 mod identity;
+mod notice_cli;
 mod ownership;
 mod registry;
 mod threats;

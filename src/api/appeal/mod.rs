@@ -32,6 +32,8 @@ use crate::store::{Store, Tx, audit, threats};
 type BoxStream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
 
 pub const REMINDER_TIMER: &str = "appeal.answer_reminder";
+/// The wake-up key of appeal watchers (not an organisation id: those have no '#').
+const APPEAL_EVENTS: &str = "#appeal-events";
 pub const OVERDUE_TIMER: &str = "appeal.answer_due";
 
 pub struct AppealApi {
@@ -98,7 +100,7 @@ pub async fn record_event(
     )
     .await?;
     // Watchers on every replica wake at commit.
-    crate::delivery::NoticeSignal::announce(tx, store.dialect()).await?;
+    crate::delivery::NoticeSignal::announce(tx, store.dialect(), &[APPEAL_EVENTS]).await?;
     audit::append(
         tx,
         store.dialect(),
@@ -540,7 +542,7 @@ impl AppealApi {
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        self.disposal.signal.wake();
+        self.disposal.signal.wake([APPEAL_EVENTS]);
         Ok(appeal)
     }
 
@@ -603,6 +605,7 @@ impl AppealApi {
         } else {
             Vec::new()
         };
+        let names = self.disposal.addressee_names(&measures).await?;
         let signer = issue::signer(&self.disposal, &caller.organisation_id, now).await?;
         let threat = threats::get_threat(self.store(), &notice.threat_id)
             .await
@@ -669,6 +672,7 @@ impl AppealApi {
                         request_sha256: &sha,
                         threat: &threat,
                         replaces: Some((&notice.id, &id)),
+                        names: &names,
                     },
                     &measures,
                     &signer,
@@ -707,7 +711,13 @@ impl AppealApi {
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        self.disposal.signal.wake();
+        let woken: Vec<&str> = revocation
+            .iter()
+            .chain(replacements.iter())
+            .filter_map(|n| n.addressee.as_deref())
+            .chain([APPEAL_EVENTS])
+            .collect();
+        self.disposal.signal.wake(woken);
         let ids: Vec<String> = replacements.iter().map(|r| r.id.clone()).collect();
         let targets = notices::targets_of(self.store(), &ids)
             .await
@@ -845,7 +855,7 @@ impl AppealService for AppealApi {
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        self.disposal.signal.wake();
+        self.disposal.signal.wake([APPEAL_EVENTS]);
         Ok(Response::new(pb::WithdrawAppealResponse {
             appeal: Some(shown(&caller, appeal)),
         }))
@@ -894,8 +904,9 @@ impl AppealService for AppealApi {
         let signal = self.disposal.signal.clone();
         let regulator = caller.roles.iter().any(|r| r.is_regulator());
         let stream = async_stream::try_stream! {
+            let subscription = signal.subscribe(APPEAL_EVENTS);
             loop {
-                let woken = signal.notified();
+                let woken = subscription.notified();
                 let rows = appeals::events_after(&store, appeal_id.as_deref(), position, 256)
                     .await
                     .map_err(internal)?;

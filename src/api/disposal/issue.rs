@@ -29,6 +29,8 @@ use crate::store::{Tx, audit, registry, threats, timers};
 pub const RECEIPT_TIMER: &str = "notice.receipt_due";
 pub const RESULT_TIMER: &str = "notice.result_due";
 pub const LIFT_TIMER: &str = "notice.lift_due";
+/// The message of the ABORTED status a raced retry gets inside [`DisposalApi::record_decision`].
+const RACED_DECISION: &str = "another request with this request_id committed first";
 
 /// A measure after validation and routing.
 pub struct Measure {
@@ -161,6 +163,8 @@ pub struct DecisionContext<'a> {
     pub threat: &'a ThreatRow,
     /// Art. 10 "modified": (the notice replaced, the appeal).
     pub replaces: Option<(&'a str, &'a str)>,
+    /// [`DisposalApi::addressee_names`], read before the transaction.
+    pub names: &'a BTreeMap<String, String>,
 }
 
 /// Signs and stores one notice with its targets and timers.
@@ -269,7 +273,8 @@ pub async fn store_notices(
         }
         rows.push(row);
     }
-    NoticeSignal::announce(tx, api.store.dialect())
+    let addressees: Vec<&str> = rows.iter().filter_map(|r| r.addressee.as_deref()).collect();
+    NoticeSignal::announce(tx, api.store.dialect(), &addressees)
         .await
         .map_err(internal)?;
     Ok(rows)
@@ -600,9 +605,11 @@ impl DisposalApi {
         let signer = signer(self, &caller.organisation_id, now).await?;
         let decision_id = uuid::Uuid::now_v7().to_string();
 
+        let names = self.addressee_names(&measures).await?;
+
         let mut tx = self.store.begin().await.map_err(internal)?;
         // Two concurrent first tries of one request: the second waits here and replays.
-        if notices::find_decision(&mut tx, &caller.organisation_id, &request_id)
+        if notices::find_decision(&mut *tx, &caller.organisation_id, &request_id)
             .await
             .map_err(internal)?
             .is_some()
@@ -613,7 +620,7 @@ impl DisposalApi {
                 .await?
                 .ok_or_else(|| internal("decision vanished"));
         }
-        let rows = self
+        let recorded = self
             .record_decision(
                 &mut tx,
                 caller,
@@ -623,12 +630,23 @@ impl DisposalApi {
                     request_sha256: &request_sha256,
                     threat: &threat,
                     replaces: None,
+                    names: &names,
                 },
                 &measures,
                 &signer,
                 now,
             )
-            .await?;
+            .await;
+        let rows = match recorded {
+            Err(s) if s.code() == tonic::Code::Aborted && s.message() == RACED_DECISION => {
+                drop(tx);
+                return self
+                    .replay(caller, &request_id, &request_sha256)
+                    .await?
+                    .ok_or_else(|| internal("decision vanished"));
+            }
+            other => other?,
+        };
         for id in &review_ids {
             self.settle_review(
                 &mut tx,
@@ -664,7 +682,8 @@ impl DisposalApi {
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        self.signal.wake();
+        self.signal
+            .wake(rows.iter().filter_map(|r| r.addressee.as_deref()));
         let targets = notices::targets_of(
             &self.store,
             &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
@@ -703,6 +722,30 @@ impl DisposalApi {
         Ok(measures)
     }
 
+    /// The names of a decision's addressees. Read before the transaction: on SQLite it holds
+    /// the write lock and a pool connection, and a read needing a second connection could wait
+    /// on writers queued behind it until both time out.
+    pub(crate) async fn addressee_names(
+        &self,
+        measures: &[Measure],
+    ) -> Result<BTreeMap<String, String>, Status> {
+        let mut names = BTreeMap::new();
+        for m in measures {
+            let informational = m
+                .protected_system
+                .iter()
+                .flat_map(|p| p.informational_addressees.iter())
+                .filter(|a| a.name.is_empty())
+                .map(|a| &a.organisation_id);
+            for id in m.by_addressee.keys().chain(informational) {
+                if !names.contains_key(id) {
+                    names.insert(id.clone(), self.organisation_name(id).await?);
+                }
+            }
+        }
+        Ok(names)
+    }
+
     /// Builds, signs and stores the notices of a decision inside `tx`: one per (measure,
     /// addressee) and one per Art. 8(3) informational addressee.
     pub(crate) async fn record_decision(
@@ -715,6 +758,7 @@ impl DisposalApi {
         now: DateTime<Utc>,
     ) -> Result<Vec<NoticeRow>, Status> {
         let threat = d.threat;
+        let name_of = |id: &str| d.names.get(id).cloned().unwrap_or_default();
         let officer = caller.officer.clone().unwrap_or_default();
         let summary = threat_summary(threat);
         let mut new = Vec::new();
@@ -744,7 +788,7 @@ impl DisposalApi {
                     issuing_officer_name: officer.clone(),
                     issued_at: Some(timestamp(to_micros(now))),
                     addressee_organisation_id: addressee.clone(),
-                    addressee_name: self.organisation_name(addressee).await?,
+                    addressee_name: name_of(addressee),
                     measure_type: m.measure_type as i32,
                     targets: targets.clone(),
                     legal_basis: m.legal_basis.clone(),
@@ -791,7 +835,7 @@ impl DisposalApi {
                         issued_at: Some(timestamp(to_micros(now))),
                         addressee_organisation_id: a.organisation_id.clone(),
                         addressee_name: if a.name.is_empty() {
-                            self.organisation_name(&a.organisation_id).await?
+                            name_of(&a.organisation_id)
                         } else {
                             a.name.clone()
                         },
@@ -825,7 +869,14 @@ impl DisposalApi {
             },
         )
         .await
-        .map_err(internal)?;
+        .map_err(|e| {
+            if crate::store::registry::is_unique_violation(&e) {
+                // PostgreSQL: a concurrent first try of the same request committed first.
+                Status::aborted(RACED_DECISION)
+            } else {
+                internal(e)
+            }
+        })?;
         store_notices(self, tx, signer, new).await
     }
 
@@ -836,11 +887,10 @@ impl DisposalApi {
         request_id: &str,
         request_sha256: &str,
     ) -> Result<Option<pb::IssueDecisionResponse>, Status> {
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let found = notices::find_decision(&mut tx, &caller.organisation_id, request_id)
+        // A plain read: on SQLite `begin()` would take the write lock.
+        let found = notices::find_decision(self.store.pool(), &caller.organisation_id, request_id)
             .await
             .map_err(internal)?;
-        drop(tx);
         let Some((decision_id, sha)) = found else {
             return Ok(None);
         };

@@ -228,8 +228,10 @@ impl DisposalService for DisposalApi {
         let signal = self.signal.clone();
         let addressee = caller.organisation_id;
         let stream = async_stream::try_stream! {
+            // Woken by notices to this addressee only, not by every notice.
+            let subscription = signal.subscribe(&addressee);
             loop {
-                let woken = signal.notified();
+                let woken = subscription.notified();
                 let rows = notices::deliveries_after(&store, &addressee, position, unreceived_only, DELIVERY_BATCH)
                     .await
                     .map_err(internal)?;

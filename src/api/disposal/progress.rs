@@ -505,7 +505,7 @@ impl DisposalApi {
             )
             .await?;
         tx.commit().await.map_err(internal)?;
-        self.signal.wake();
+        self.signal.wake(revocation.addressee.as_deref());
         Ok(view::notice(&revocation, &[]))
     }
 

@@ -107,20 +107,12 @@ pub async fn on_notices(
     store: &Store,
     notice_ids: &[String],
 ) -> Result<Vec<AppealRow>, sqlx::Error> {
-    if notice_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders = (1..=notice_ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut q = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM appeals WHERE notice_id IN ({placeholders}) ORDER BY id"
-    )));
-    for id in notice_ids {
-        q = q.bind(id);
-    }
-    q.fetch_all(store.pool()).await
+    super::fetch_in(
+        store,
+        &format!("SELECT {COLUMNS} FROM appeals WHERE notice_id IN ({{in}}) ORDER BY id"),
+        notice_ids,
+    )
+    .await
 }
 
 /// Appeals answered by revocation of this target: they learn it was lifted.

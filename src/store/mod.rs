@@ -160,6 +160,30 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Rows of `select` (an SQL text containing `{in}`) with `{in}` replaced by one placeholder
+/// per value, bound in order: the IN-list reads of several stores.
+pub async fn fetch_in<T>(
+    store: &Store,
+    select: &str,
+    values: &[String],
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (1..=values.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(select.replace("{in}", &placeholders)));
+    for v in values {
+        q = q.bind(v);
+    }
+    q.fetch_all(store.pool()).await
+}
+
 /// Opaque keyset page tokens: the last key of the previous page.
 pub mod page {
     use base64::Engine;

@@ -234,17 +234,12 @@ pub async fn targets_of(
     store: &Store,
     notice_ids: &[String],
 ) -> Result<Vec<TargetRow>, sqlx::Error> {
-    if notice_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders = placeholders(1, notice_ids.len());
-    let mut q = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {TARGET_COLUMNS} FROM notice_targets WHERE notice_id IN ({placeholders}) ORDER BY notice_id, ordinal"
-    )));
-    for id in notice_ids {
-        q = q.bind(id);
-    }
-    q.fetch_all(store.pool()).await
+    super::fetch_in(
+        store,
+        &format!("SELECT {TARGET_COLUMNS} FROM notice_targets WHERE notice_id IN ({{in}}) ORDER BY notice_id, ordinal"),
+        notice_ids,
+    )
+    .await
 }
 
 /// Notices to `addressee` after `position`, in delivery order; `unreceived_only`
@@ -702,18 +697,13 @@ pub async fn enforcements_of(
     store: &Store,
     ids: &[String],
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders = placeholders(1, ids.len());
-    let mut q = sqlx::query_as(AssertSqlSafe(format!(
+    super::fetch_in(
+        store,
         "SELECT non_compliance_id, enforcement_id FROM enforcement_records \
-         WHERE non_compliance_id IN ({placeholders}) ORDER BY enforcement_id"
-    )));
-    for id in ids {
-        q = q.bind(id);
-    }
-    q.fetch_all(store.pool()).await
+         WHERE non_compliance_id IN ({in}) ORDER BY enforcement_id",
+        ids,
+    )
+    .await
 }
 
 pub async fn insert_enforcement(
@@ -843,17 +833,12 @@ pub async fn enforcement_counts(
     store: &Store,
     orgs: &[String],
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    if orgs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders = placeholders(1, orgs.len());
-    let mut q = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT org_id, COUNT(*) FROM enforcements WHERE org_id IN ({placeholders}) GROUP BY org_id"
-    )));
-    for o in orgs {
-        q = q.bind(o);
-    }
-    q.fetch_all(store.pool()).await
+    super::fetch_in(
+        store,
+        "SELECT org_id, COUNT(*) FROM enforcements WHERE org_id IN ({in}) GROUP BY org_id",
+        orgs,
+    )
+    .await
 }
 
 /// Addressees of notices in a province (or everywhere), after `after`, by id.
@@ -924,15 +909,10 @@ pub async fn disposal_targets_of_kinds(
 }
 
 pub async fn notices_by_id(store: &Store, ids: &[String]) -> Result<Vec<NoticeRow>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders = placeholders(1, ids.len());
-    let mut q = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {NOTICE_COLUMNS} FROM notices WHERE id IN ({placeholders})"
-    )));
-    for id in ids {
-        q = q.bind(id);
-    }
-    q.fetch_all(store.pool()).await
+    super::fetch_in(
+        store,
+        &format!("SELECT {NOTICE_COLUMNS} FROM notices WHERE id IN ({{in}})"),
+        ids,
+    )
+    .await
 }

@@ -56,6 +56,7 @@ pub struct TargetRow {
     pub result: Option<Vec<u8>>,
     pub result_outcome: Option<i64>,
     pub first_reported_at: Option<i64>,
+    pub first_disposed_at: Option<i64>,
     pub result_reported_at: Option<i64>,
     pub verification_due: Option<i64>,
     pub verification: Option<Vec<u8>>,
@@ -67,7 +68,7 @@ pub struct TargetRow {
 }
 
 const TARGET_COLUMNS: &str = "notice_id, target_id, ordinal, kind, value, province, addressee, \
-     deadline, result, result_outcome, first_reported_at, result_reported_at, verification_due, \
+     deadline, result, result_outcome, first_reported_at, first_disposed_at, result_reported_at, verification_due, \
      verification, verified_at, revocation_notice_id, lift_due, lifted_at, lift_details";
 
 /// `$start, $start+1, …` for an IN list of `n` values.
@@ -401,7 +402,9 @@ pub async fn set_result(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE notice_targets SET result = $1, result_outcome = $2, result_reported_at = $3, \
-         first_reported_at = COALESCE(first_reported_at, $3), verification_due = $4, \
+         first_reported_at = COALESCE(first_reported_at, $3), \
+         first_disposed_at = CASE WHEN $2 = 1 THEN COALESCE(first_disposed_at, $3) ELSE first_disposed_at END, \
+         verification_due = $4, \
          verification = NULL, verified_at = NULL \
          WHERE notice_id = $5 AND target_id = $6",
     )

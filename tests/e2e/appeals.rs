@@ -384,9 +384,38 @@ async fn the_window_closes_ten_working_days_on_across_spring_festival_and_nation
     // National Day 2026: holidays 25-27 September and 1-7 October, make-up 10 October.
     app.clock.set(shanghai("2026-09-21", 10));
     let (notice, targets) = blocking_notice(&app, "nd").await;
+    // The first target is reported disposed on 22 September; the second first "not
+    // disposed", then disposed on 23 September: its window counts from the 23rd.
     app.clock.set(shanghai("2026-09-22", 10));
-    report_disposed(&app, &notice, &targets).await;
-    // A paper appeal, recorded late but filed on the day it was received.
+    let telecom = app.client("telecom-gd").await;
+    acknowledge(&telecom, &notice).await;
+    let result = |target: &str, outcome: pb::DisposalOutcome| pb::ReportResultRequest {
+        notice_id: notice.notice_id.clone(),
+        results: vec![pb::TargetResult {
+            target_id: target.into(),
+            outcome: outcome as i32,
+            reason: "customer line, awaiting the court order".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    for (target, outcome) in [
+        (&targets[0], pb::DisposalOutcome::Disposed),
+        (&targets[1], pb::DisposalOutcome::NotDisposed),
+    ] {
+        telecom
+            .disposal()
+            .report_result(result(target, outcome))
+            .await
+            .unwrap();
+    }
+    app.clock.set(shanghai("2026-09-23", 10));
+    telecom
+        .disposal()
+        .report_result(result(&targets[1], pb::DisposalOutcome::Disposed))
+        .await
+        .unwrap();
+    // Paper appeals, recorded late but filed on the day they were received.
     app.clock.set(shanghai("2026-10-20", 10));
     let miit = app.officer("miit").await;
     let paper = file(&miit, recorded(&notice, &targets[0], "2026-10-13"))
@@ -394,9 +423,15 @@ async fn the_window_closes_ten_working_days_on_across_spring_festival_and_nation
         .unwrap();
     assert_eq!(paper.window_closes_on, Some(date("2026-10-13")));
     assert_eq!(paper.filed_on, Some(date("2026-10-13")));
-    let err = file(&miit, recorded(&notice, &targets[1], "2026-10-14"))
+    let later = file(&miit, recorded(&notice, &targets[1], "2026-10-14"))
         .await
-        .unwrap_err();
+        .unwrap();
+    assert_eq!(later.window_closes_on, Some(date("2026-10-14")));
+    let mut other_person = recorded(&notice, &targets[0], "2026-10-14");
+    if let Some(pb::file_appeal_request::Appellant::Recorded(r)) = other_person.appellant.as_mut() {
+        r.appellant.as_mut().unwrap().name = "Wang Wu".into();
+    }
+    let err = file(&miit, other_person).await.unwrap_err();
     assert!(
         err.message().contains("closed on 2026-10-13"),
         "{}",

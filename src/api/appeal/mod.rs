@@ -158,10 +158,7 @@ pub fn window(
     notice: &NoticeRow,
     target: &TargetRow,
 ) -> Result<appeal::Window, CalendarError> {
-    let disposed = (target.result_outcome == Some(pb::DisposalOutcome::Disposed as i64))
-        .then_some(target.first_reported_at)
-        .flatten()
-        .map(from_micros);
+    let disposed = target.first_disposed_at.map(from_micros);
     appeal::window(
         calendar,
         disposed,

@@ -1367,3 +1367,33 @@ async fn a_notice_issued_on_one_replica_reaches_a_subscriber_on_another() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_first_tries_of_one_decision_on_two_replicas_yield_one_decision() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
+    let replica = app.spawn_replica().await;
+    let request = decision(
+        "race-1",
+        &threat,
+        vec![measure(
+            pb::MeasureType::StopServiceOrBlock,
+            vec![target(K::Ip, "58.60.1.1")],
+        )],
+    );
+    let (a, b) = (app.officer("miit").await, replica.officer("miit").await);
+    for round in 0..5 {
+        let mut r = request.clone();
+        r.request_id = format!("race-{round}");
+        let (mut da, mut db) = (a.disposal(), b.disposal());
+        let (x, y) = tokio::join!(da.issue_decision(r.clone()), db.issue_decision(r.clone()));
+        let (x, y) = (x.unwrap().into_inner(), y.unwrap().into_inner());
+        assert_eq!(x.decision_id, y.decision_id, "round {round}");
+        assert_eq!(
+            x.notices[0].notice_id, y.notices[0].notice_id,
+            "round {round}"
+        );
+    }
+}

@@ -1,10 +1,10 @@
 //! Appeals against Art. 8(1) measures (Art. 10 of the 2017 Measures): the
 //! 10-working-day window and the 30-working-day answer, on the official calendar.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use super::calendar::{CalendarError, WorkingCalendar};
+use super::calendar::{local_date, start_of_day};
 
 /// Art. 10: the appeal window, in working days.
 pub const WINDOW_WORKING_DAYS: u32 = 10;
@@ -21,20 +21,6 @@ pub enum AppealState {
     Answered = 3,
 }
 
-/// The Asia/Shanghai date of an instant.
-pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&Shanghai).date_naive()
-}
-
-/// 00:00 Asia/Shanghai of `date`.
-pub fn start_of(date: NaiveDate) -> DateTime<Utc> {
-    Shanghai
-        .from_local_datetime(&date.and_time(NaiveTime::MIN))
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)))
-}
-
 /// The last day of a period of `n` working days counted from the day after `day`.
 pub fn last_working_day(
     calendar: &WorkingCalendar,
@@ -42,7 +28,7 @@ pub fn last_working_day(
     n: u32,
 ) -> Result<NaiveDate, CalendarError> {
     // 24:00 of the n-th working day is 00:00 of the next day: its date minus one.
-    let end = calendar.deadline_after(start_of(day) + Duration::hours(12), n)?;
+    let end = calendar.deadline_after(start_of_day(day) + Duration::hours(12), n)?;
     Ok(local_date(end - Duration::microseconds(1)))
 }
 
@@ -80,7 +66,7 @@ pub fn answer_due(
     filed_on: NaiveDate,
 ) -> Result<(NaiveDate, DateTime<Utc>), CalendarError> {
     let due_on = last_working_day(calendar, filed_on, ANSWER_WORKING_DAYS)?;
-    Ok((due_on, start_of(due_on + Duration::days(1))))
+    Ok((due_on, start_of_day(due_on + Duration::days(1))))
 }
 
 /// The working day `n` working days before `date` (a reminder's day).
@@ -111,7 +97,7 @@ mod tests {
     }
 
     fn at(s: &str, hour: u32) -> DateTime<Utc> {
-        start_of(d(s)) + Duration::hours(i64::from(hour))
+        start_of_day(d(s)) + Duration::hours(i64::from(hour))
     }
 
     #[test]
@@ -142,7 +128,7 @@ mod tests {
     fn without_a_report_the_window_runs_from_the_deadline_and_stays_provisional() {
         let cal = WorkingCalendar::embedded();
         // A working-day deadline ends 24:00 Fri 2026-11-20 (= 00:00 Sat 21).
-        let w = window(&cal, None, start_of(d("2026-11-21"))).unwrap();
+        let w = window(&cal, None, start_of_day(d("2026-11-21"))).unwrap();
         assert_eq!(
             w,
             Window {
@@ -159,7 +145,7 @@ mod tests {
         // 8, 9, 10 make-up Sat (15), 12-16 (20), 19-23 (25), 26-30 (30) -> Fri 2026-10-30.
         let (due_on, due_at) = answer_due(&cal, d("2026-09-14")).unwrap();
         assert_eq!(due_on, d("2026-10-30"));
-        assert_eq!(due_at, start_of(d("2026-10-31")));
+        assert_eq!(due_at, start_of_day(d("2026-10-31")));
         assert_eq!(
             working_days_before(&cal, due_on, 1).unwrap(),
             d("2026-10-29")

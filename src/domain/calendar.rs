@@ -60,6 +60,20 @@ pub enum CalendarError {
     ReversedRange { from: NaiveDate, to: NaiveDate },
 }
 
+/// The Asia/Shanghai date of an instant.
+pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&Shanghai).date_naive()
+}
+
+/// 00:00 Asia/Shanghai of `date`: a fixed UTC+8 from 1992, so the local time is never ambiguous.
+pub fn start_of_day(date: NaiveDate) -> DateTime<Utc> {
+    Shanghai
+        .from_local_datetime(&date.and_time(NaiveTime::MIN))
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)))
+}
+
 /// "2018–2026", "2018–2020, 2022", or "none".
 fn fmt_years(years: &[i32]) -> String {
     let mut runs: Vec<(i32, i32)> = Vec::new();
@@ -306,15 +320,10 @@ impl WorkingCalendar {
         event: DateTime<Utc>,
         n: u32,
     ) -> Result<DateTime<Utc>, CalendarError> {
-        let event_day = event.with_timezone(&Shanghai).date_naive();
-        let last = self.add_working_days(event_day, n)?;
-        // `last` lies in a loaded year (1992..=9999): the next day exists and starts at 00:00 UTC+8.
+        let last = self.add_working_days(local_date(event), n)?;
+        // `last` lies in a loaded year (1992..=9999): the next day exists.
         let next = last.succ_opt().expect("a loaded day has a successor");
-        let local = Shanghai
-            .from_local_datetime(&next.and_time(NaiveTime::MIN))
-            .single()
-            .expect("Asia/Shanghai is a fixed UTC+8 from 1992");
-        Ok(local.with_timezone(&Utc))
+        Ok(start_of_day(next))
     }
 
     /// The number of working days d with `from < d <= to`: the working days elapsed since an

@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::delivery::FALLBACK_POLL;
 use crate::domain::appeal::{self, AppealState};
-use crate::domain::calendar::{CalendarError, WorkingCalendar};
+use crate::domain::calendar::{CalendarError, WorkingCalendar, local_date, start_of_day};
 use crate::domain::clock::{from_micros, to_micros};
 use crate::domain::organisation::Role;
 use crate::domain::policy::TimeLimit;
@@ -323,7 +323,7 @@ impl AppealApi {
                 if received > today {
                     return Err(invalid("recorded.received_on", "lies in the future"));
                 }
-                if received < appeal::local_date(from_micros(notice.issued_at)) {
+                if received < local_date(from_micros(notice.issued_at)) {
                     return Err(invalid(
                         "recorded.received_on",
                         "before the notice was issued",
@@ -377,7 +377,7 @@ impl AppealApi {
             }
         }
         let now = self.now();
-        let today = appeal::local_date(now);
+        let today = local_date(now);
         let notice = notices::get_notice(self.store(), &notice_id)
             .await
             .map_err(internal)?
@@ -488,7 +488,7 @@ impl AppealApi {
         crate::store::timers::schedule_after(
             &mut tx,
             now,
-            appeal::start_of(filing.filed_on) + chrono::Duration::hours(12),
+            start_of_day(filing.filed_on) + chrono::Duration::hours(12),
             TimeLimit::WorkingDays(appeal::ANSWER_WORKING_DAYS),
             OVERDUE_TIMER,
             &appeal.id,
@@ -504,7 +504,7 @@ impl AppealApi {
         if let Some((due_on, _)) = due {
             for before in appeal::REMINDERS {
                 if let Ok(day) = appeal::working_days_before(&calendar, due_on, before) {
-                    let at = appeal::start_of(day);
+                    let at = start_of_day(day);
                     if at > now {
                         crate::store::timers::schedule(
                             &mut tx,

@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, TimeZone};
-use chrono_tz::Asia::Shanghai;
+use chrono::NaiveDate;
 use prost::Message;
 use tonic::Status;
 
@@ -14,6 +13,7 @@ use crate::api::calendar::date_from_pb;
 use crate::api::{internal, invalid, next_page_token, page, precondition, timestamp};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
+use crate::domain::calendar::{local_date, start_of_day};
 use crate::domain::clock::to_micros;
 use crate::pb;
 use crate::store::notices::{self, DutyRow, NonComplianceFilter};
@@ -21,11 +21,7 @@ use crate::store::{audit, registry};
 
 /// Microseconds of 00:00 Asia/Shanghai on `date`.
 fn start_of(date: NaiveDate) -> i64 {
-    Shanghai
-        .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .single()
-        .map(|t| to_micros(t.with_timezone(&chrono::Utc)))
-        .unwrap_or_default()
+    to_micros(start_of_day(date))
 }
 
 /// `[from, before)` in microseconds for inclusive Asia/Shanghai dates.
@@ -245,7 +241,7 @@ impl DisposalApi {
         };
         let decided_on = date_from_pb("enforcement.decided_on", e.decided_on.as_ref())?;
         let now = self.clock.now();
-        if decided_on > now.with_timezone(&Shanghai).date_naive() {
+        if decided_on > local_date(now) {
             return Err(invalid("enforcement.decided_on", "lies in the future"));
         }
         match (kind, e.fine_amount_fen) {

@@ -160,6 +160,14 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// `$start, $start+1, …` for an IN list of `n` values.
+pub fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Rows of `select` (an SQL text containing `{in}`) with `{in}` replaced by one placeholder
 /// per value, bound in order: the IN-list reads of several stores.
 pub async fn fetch_in<T>(
@@ -173,11 +181,9 @@ where
     if values.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = (1..=values.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(select.replace("{in}", &placeholders)));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(
+        select.replace("{in}", &placeholders(1, values.len())),
+    ));
     for v in values {
         q = q.bind(v);
     }

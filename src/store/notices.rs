@@ -71,14 +71,6 @@ const TARGET_COLUMNS: &str = "notice_id, target_id, ordinal, kind, value, provin
      deadline, result, result_outcome, first_reported_at, first_disposed_at, result_reported_at, verification_due, \
      verification, verified_at, revocation_notice_id, lift_due, lifted_at, lift_details";
 
-/// `$start, $start+1, …` for an IN list of `n` values.
-fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The decision already stored under (regulator, request_id): its id and request hash.
 pub async fn find_decision<'e, E>(
     executor: E,
@@ -203,6 +195,16 @@ pub async fn get_notice(store: &Store, id: &str) -> Result<Option<NoticeRow>, sq
     )))
     .bind(id)
     .fetch_optional(store.pool())
+    .await
+}
+
+/// The notice as `tx` sees it, without locking it.
+pub async fn notice_in_tx(tx: &mut Tx, id: &str) -> Result<Option<NoticeRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
     .await
 }
 
@@ -819,7 +821,7 @@ async fn duties(
     if orgs.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = placeholders(3, orgs.len());
+    let placeholders = super::placeholders(3, orgs.len());
     let mut q = sqlx::query_as(AssertSqlSafe(format!(
         "{base} AND {org_column} IN ({placeholders})"
     )))

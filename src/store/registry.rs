@@ -106,6 +106,20 @@ pub async fn insert_organisation(tx: &mut Tx, org: &OrganisationRow) -> Result<(
     Ok(())
 }
 
+/// The organisation as `tx` sees it: a handler inside a write transaction on SQLite must
+/// not wait for a second pool connection.
+pub async fn organisation_in_tx(
+    tx: &mut Tx,
+    id: &str,
+) -> Result<Option<OrganisationRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {ORG_COLUMNS} FROM organisations WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 pub async fn get_organisation(
     store: &Store,
     id: &str,

@@ -57,10 +57,9 @@ impl TimerHandler for AnswerClock {
             )
             .await?;
         }
-        let national_decided =
-            crate::store::registry::get_organisation(&self.store, &row.regulator)
-                .await?
-                .is_some_and(|o| o.province == "national");
+        let national_decided = crate::store::registry::organisation_in_tx(tx, &row.regulator)
+            .await?
+            .is_some_and(|o| o.province == "national");
         record_event(
             &self.store,
             tx,

@@ -8,7 +8,7 @@ use super::issue::{LIFT_TIMER, RECEIPT_TIMER, RESULT_TIMER};
 use super::progress::{MISSING_LIFT, MISSING_RECEIPT, MISSING_RESULT};
 use crate::domain::clock::to_micros;
 use crate::store::audit::{self, Actor};
-use crate::store::notices::{self, NonComplianceRow, NoticeRow};
+use crate::store::notices::{self, NonComplianceRow};
 use crate::store::{Dialect, Tx};
 use crate::timers::{DueTimer, TimerHandler, TimerHandlers};
 
@@ -43,17 +43,6 @@ struct Missed {
     kind: i64,
 }
 
-async fn notice(tx: &mut Tx, id: &str) -> anyhow::Result<Option<NoticeRow>> {
-    Ok(sqlx::query_as::<_, NoticeRow>(
-        "SELECT id, position, kind, decision_id, threat_id, issuer, addressee, measure_type, province, \
-         issued_at, deadline, receipt_due, body, signature, key_id, signer_certificate, state, \
-         received_at, received_body_sha256, revokes_notice_id, offline FROM notices WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?)
-}
-
 #[tonic::async_trait]
 impl TimerHandler for Missed {
     async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()> {
@@ -61,7 +50,7 @@ impl TimerHandler for Missed {
         let mut missed: Vec<(String, String, String, String, i64)> = Vec::new();
         match self.kind {
             MISSING_RECEIPT => {
-                if let Some(n) = notice(tx, &timer.subject).await?
+                if let Some(n) = notices::notice_in_tx(tx, &timer.subject).await?
                     && let (None, Some(addressee), Some(due)) =
                         (n.received_at, &n.addressee, n.receipt_due)
                 {
@@ -75,7 +64,7 @@ impl TimerHandler for Missed {
                 }
             }
             MISSING_RESULT => {
-                if let Some(n) = notice(tx, &timer.subject).await? {
+                if let Some(n) = notices::notice_in_tx(tx, &timer.subject).await? {
                     for t in notices::targets_in_tx(tx, &n.id).await? {
                         if t.first_reported_at.is_none() && t.revocation_notice_id.is_none() {
                             missed.push((
@@ -94,7 +83,7 @@ impl TimerHandler for Missed {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                if let Some(n) = notice(tx, &original).await? {
+                if let Some(n) = notices::notice_in_tx(tx, &original).await? {
                     for t in notices::targets_in_tx(tx, &n.id).await? {
                         if t.revocation_notice_id.as_deref() == Some(timer.subject.as_str())
                             && t.lifted_at.is_none()

@@ -72,20 +72,17 @@ const TARGET_COLUMNS: &str = "notice_id, target_id, ordinal, kind, value, provin
      verification, verified_at, revocation_notice_id, lift_due, lifted_at, lift_details";
 
 /// The decision already stored under (regulator, request_id): its id and request hash.
-pub async fn find_decision<'e, E>(
-    executor: E,
+pub async fn find_decision(
+    store: &Store,
     regulator: &str,
     request_id: &str,
-) -> Result<Option<(String, String)>, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+) -> Result<Option<(String, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, request_sha256 FROM decisions WHERE regulator = $1 AND request_id = $2",
     )
     .bind(regulator)
     .bind(request_id)
-    .fetch_optional(executor)
+    .fetch_optional(store.pool())
     .await
 }
 
@@ -99,10 +96,12 @@ pub struct DecisionRow<'a> {
     pub decided_at: i64,
 }
 
-pub async fn insert_decision(tx: &mut Tx, d: DecisionRow<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Stores a decision; `false` when (regulator, request_id) is already taken: on PostgreSQL
+/// a concurrent first try of the same request committed first.
+pub async fn insert_decision(tx: &mut Tx, d: DecisionRow<'_>) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "INSERT INTO decisions (id, regulator, request_id, request_sha256, threat_id, officer, decided_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (regulator, request_id) DO NOTHING",
     )
     .bind(d.id)
     .bind(d.regulator)
@@ -113,7 +112,7 @@ pub async fn insert_decision(tx: &mut Tx, d: DecisionRow<'_>) -> Result<(), sqlx
     .bind(d.decided_at)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Takes `n` delivery positions under the head lock (held to commit); returns the first.

@@ -675,7 +675,9 @@ impl AppealApi {
                     &signer,
                     now,
                 )
-                .await?;
+                .await?
+                // The appeal row is locked and answered once: its request id is free.
+                .ok_or_else(|| internal("the replacement decision's request id is taken"))?;
         }
         appeal.state = AppealState::Answered as i32;
         appeal.answer = Some(pb::AppealAnswer {

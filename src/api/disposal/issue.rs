@@ -29,8 +29,6 @@ use crate::store::{Tx, audit, registry, threats, timers};
 pub const RECEIPT_TIMER: &str = "notice.receipt_due";
 pub const RESULT_TIMER: &str = "notice.result_due";
 pub const LIFT_TIMER: &str = "notice.lift_due";
-/// The message of the ABORTED status a raced retry gets inside [`DisposalApi::record_decision`].
-const RACED_DECISION: &str = "another request with this request_id committed first";
 
 /// A measure after validation and routing.
 pub struct Measure {
@@ -608,18 +606,6 @@ impl DisposalApi {
         let names = self.addressee_names(&measures).await?;
 
         let mut tx = self.store.begin().await.map_err(internal)?;
-        // Two concurrent first tries of one request: the second waits here and replays.
-        if notices::find_decision(&mut *tx, &caller.organisation_id, &request_id)
-            .await
-            .map_err(internal)?
-            .is_some()
-        {
-            drop(tx);
-            return self
-                .replay(caller, &request_id, &request_sha256)
-                .await?
-                .ok_or_else(|| internal("decision vanished"));
-        }
         let recorded = self
             .record_decision(
                 &mut tx,
@@ -637,15 +623,14 @@ impl DisposalApi {
                 now,
             )
             .await;
-        let rows = match recorded {
-            Err(s) if s.code() == tonic::Code::Aborted && s.message() == RACED_DECISION => {
-                drop(tx);
-                return self
-                    .replay(caller, &request_id, &request_sha256)
-                    .await?
-                    .ok_or_else(|| internal("decision vanished"));
-            }
-            other => other?,
+        let Some(rows) = recorded? else {
+            // A concurrent first try of this request committed first (the insert waited for
+            // it): answer as it did.
+            drop(tx);
+            return self
+                .replay(caller, &request_id, &request_sha256)
+                .await?
+                .ok_or_else(|| internal("decision vanished"));
         };
         for id in &review_ids {
             self.settle_review(
@@ -747,7 +732,8 @@ impl DisposalApi {
     }
 
     /// Builds, signs and stores the notices of a decision inside `tx`: one per (measure,
-    /// addressee) and one per Art. 8(3) informational addressee.
+    /// addressee) and one per Art. 8(3) informational addressee. `None` when the request id
+    /// is already taken (a concurrent first try committed first).
     pub(crate) async fn record_decision(
         &self,
         tx: &mut Tx,
@@ -756,11 +742,28 @@ impl DisposalApi {
         measures: &[Measure],
         signer: &NoticeSigner,
         now: DateTime<Utc>,
-    ) -> Result<Vec<NoticeRow>, Status> {
+    ) -> Result<Option<Vec<NoticeRow>>, Status> {
         let threat = d.threat;
         let name_of = |id: &str| d.names.get(id).cloned().unwrap_or_default();
         let officer = caller.officer.clone().unwrap_or_default();
         let summary = threat_summary(threat);
+        let inserted = notices::insert_decision(
+            tx,
+            DecisionRow {
+                id: d.decision_id,
+                regulator: &caller.organisation_id,
+                request_id: d.request_id,
+                request_sha256: d.request_sha256,
+                threat_id: &threat.id,
+                officer: &officer,
+                decided_at: to_micros(now),
+            },
+        )
+        .await
+        .map_err(internal)?;
+        if !inserted {
+            return Ok(None);
+        }
         let mut new = Vec::new();
         for m in measures {
             let limits = DisposalLimits::from_policy(
@@ -856,28 +859,7 @@ impl DisposalApi {
                 });
             }
         }
-        notices::insert_decision(
-            tx,
-            DecisionRow {
-                id: d.decision_id,
-                regulator: &caller.organisation_id,
-                request_id: d.request_id,
-                request_sha256: d.request_sha256,
-                threat_id: &threat.id,
-                officer: &officer,
-                decided_at: to_micros(now),
-            },
-        )
-        .await
-        .map_err(|e| {
-            if crate::store::registry::is_unique_violation(&e) {
-                // PostgreSQL: a concurrent first try of the same request committed first.
-                Status::aborted(RACED_DECISION)
-            } else {
-                internal(e)
-            }
-        })?;
-        store_notices(self, tx, signer, new).await
+        store_notices(self, tx, signer, new).await.map(Some)
     }
 
     /// The answer already given to this request id, or ALREADY_EXISTS for other content.
@@ -888,7 +870,7 @@ impl DisposalApi {
         request_sha256: &str,
     ) -> Result<Option<pb::IssueDecisionResponse>, Status> {
         // A plain read: on SQLite `begin()` would take the write lock.
-        let found = notices::find_decision(self.store.pool(), &caller.organisation_id, request_id)
+        let found = notices::find_decision(&self.store, &caller.organisation_id, request_id)
             .await
             .map_err(internal)?;
         let Some((decision_id, sha)) = found else {

@@ -211,6 +211,20 @@ pub mod page {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
     }
+
+    /// A stream cursor: a position in the log named by `log` (one letter per log, so a
+    /// cursor of one stream is refused by another).
+    pub fn encode_position(log: char, position: i64) -> String {
+        encode(&format!("{log}:{position}"))
+    }
+
+    pub fn decode_position(log: char, cursor: &str) -> Option<i64> {
+        decode(cursor)?
+            .strip_prefix(log)?
+            .strip_prefix(':')?
+            .parse()
+            .ok()
+    }
 }
 
 #[cfg(test)]

@@ -895,8 +895,7 @@ impl AppealService for AppealApi {
         let mut position = match (req.cursor.trim(), &appeal_id) {
             ("", Some(_)) => 0,
             ("", None) => appeals::event_head(self.store()).await.map_err(internal)?,
-            (c, _) => crate::store::page::decode(c)
-                .and_then(|s| s.strip_prefix("a:").and_then(|p| p.parse().ok()))
+            (c, _) => crate::store::page::decode_position('a', c)
                 .ok_or_else(|| invalid("cursor", "not a cursor this server issued"))?,
         };
         let store = self.store().clone();
@@ -936,7 +935,7 @@ impl AppealService for AppealApi {
                         continue;
                     }
                     let mut event = pb::AppealEvent::decode(r.body.as_slice()).map_err(internal)?;
-                    event.cursor = crate::store::page::encode(&format!("a:{}", r.position));
+                    event.cursor = crate::store::page::encode_position('a', r.position);
                     event.appeal = event.appeal.map(|a| shown(&caller, a));
                     yield event;
                 }

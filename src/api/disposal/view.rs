@@ -101,14 +101,11 @@ pub fn notices(rows: &[NoticeRow], targets: &[TargetRow]) -> Vec<pb::Notice> {
 }
 
 pub fn encode_cursor(position: i64) -> String {
-    crate::store::page::encode(&format!("n:{position}"))
+    crate::store::page::encode_position('n', position)
 }
 
 pub fn decode_cursor(cursor: &str) -> Option<i64> {
-    crate::store::page::decode(cursor)?
-        .strip_prefix("n:")?
-        .parse()
-        .ok()
+    crate::store::page::decode_position('n', cursor)
 }
 
 pub fn review_item(row: &ReviewRow) -> Result<pb::ReviewQueueItem, Status> {

@@ -68,12 +68,9 @@ pub fn identification_summary(v: &serde_json::Value) -> pb::IdentificationSummar
 }
 
 pub fn encode_cursor(position: i64) -> String {
-    crate::store::page::encode(&format!("p:{position}"))
+    crate::store::page::encode_position('p', position)
 }
 
 pub fn decode_cursor(cursor: &str) -> Option<i64> {
-    crate::store::page::decode(cursor)?
-        .strip_prefix("p:")?
-        .parse()
-        .ok()
+    crate::store::page::decode_position('p', cursor)
 }

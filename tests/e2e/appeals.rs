@@ -692,3 +692,244 @@ async fn an_unanswered_appeal_is_reminded_then_flagged_overdue(backend: Backend)
         .await
         .unwrap();
 }
+
+/// Every disposal and appeal RPC refuses malformed input naming the field.
+#[tokio::test]
+async fn malformed_disposal_and_appeal_requests_are_refused_naming_the_field() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (miit, cncert) = (app.officer("miit").await, app.officer("cncert").await);
+    let (telecom, party) = (app.client("telecom-gd").await, app.client("party-gd").await);
+    let id = uuid::Uuid::now_v7().to_string();
+    let future = prost_types::Timestamp {
+        seconds: app.clock.now().timestamp() + 3600,
+        nanos: 0,
+    };
+    fn field<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> String {
+        let err = r.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+        err.get_details_bad_request().unwrap().field_violations[0]
+            .field
+            .clone()
+    }
+    let d = |c: &Client| c.disposal();
+    let a = |c: &Client| c.appeals();
+    let checks: Vec<(String, &str)> = vec![
+        (
+            field(
+                d(&miit)
+                    .get_notice(pb::GetNoticeRequest {
+                        notice_id: "x".into(),
+                    })
+                    .await,
+            ),
+            "notice_id",
+        ),
+        (
+            field(
+                d(&miit)
+                    .list_notices(pb::ListNoticesRequest {
+                        kinds: vec![9],
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "kinds[0]",
+        ),
+        (
+            field(
+                d(&telecom)
+                    .subscribe_notices(pb::SubscribeNoticesRequest {
+                        cursor: "zzz".into(),
+                    })
+                    .await,
+            ),
+            "cursor",
+        ),
+        (
+            field(
+                d(&telecom)
+                    .acknowledge_receipt(pb::AcknowledgeReceiptRequest {
+                        notice_id: id.clone(),
+                        body_sha256: vec![],
+                    })
+                    .await,
+            ),
+            "body_sha256",
+        ),
+        (
+            field(
+                d(&telecom)
+                    .report_result(pb::ReportResultRequest {
+                        notice_id: id.clone(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "results",
+        ),
+        (
+            field(
+                d(&cncert)
+                    .verify_result(pb::VerifyResultRequest {
+                        notice_id: id.clone(),
+                        verifications: vec![],
+                    })
+                    .await,
+            ),
+            "verifications",
+        ),
+        (
+            field(
+                d(&miit)
+                    .list_review_queue(pb::ListReviewQueueRequest {
+                        threat_id: "x".into(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "threat_id",
+        ),
+        (
+            field(
+                d(&miit)
+                    .revoke_notice(pb::RevokeNoticeRequest {
+                        notice_id: id.clone(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "reason",
+        ),
+        (
+            field(
+                d(&telecom)
+                    .report_lifted(pb::ReportLiftedRequest {
+                        notice_id: id.clone(),
+                        lifted_at: Some(future),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "lifted_at",
+        ),
+        (
+            field(
+                d(&miit)
+                    .record_offline_notification(pb::RecordOfflineNotificationRequest {
+                        notice_id: id.clone(),
+                        notification: None,
+                    })
+                    .await,
+            ),
+            "notification",
+        ),
+        (
+            field(
+                d(&miit)
+                    .list_non_compliance(pb::ListNonComplianceRequest {
+                        due_from: Some(date("2026-05-02")),
+                        due_to: Some(date("2026-05-01")),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "due_to",
+        ),
+        (
+            field(
+                d(&miit)
+                    .get_compliance_summary(pb::GetComplianceSummaryRequest {
+                        organisation_ids: vec!["nobody".into()],
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "organisation_ids[0]",
+        ),
+        (
+            field(
+                d(&miit)
+                    .record_enforcement(pb::RecordEnforcementRequest::default())
+                    .await,
+            ),
+            "enforcement",
+        ),
+        (
+            field(
+                a(&party)
+                    .list_measures_against(pb::ListMeasuresAgainstRequest::default())
+                    .await,
+            ),
+            "resource",
+        ),
+        (
+            field(
+                a(&party)
+                    .file_appeal(pb::FileAppealRequest {
+                        notice_id: id.clone(),
+                        target_id: id.clone(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "grounds",
+        ),
+        (
+            field(
+                a(&party)
+                    .get_appeal(pb::GetAppealRequest {
+                        appeal_id: "x".into(),
+                    })
+                    .await,
+            ),
+            "appeal_id",
+        ),
+        (
+            field(
+                a(&party)
+                    .list_appeals(pb::ListAppealsRequest {
+                        states: vec![9],
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "states[0]",
+        ),
+        (
+            field(
+                a(&party)
+                    .withdraw_appeal(pb::WithdrawAppealRequest {
+                        appeal_id: "x".into(),
+                        reason: String::new(),
+                    })
+                    .await,
+            ),
+            "appeal_id",
+        ),
+        (
+            field(
+                a(&miit)
+                    .answer_appeal(pb::AnswerAppealRequest {
+                        appeal_id: id.clone(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+            "decision",
+        ),
+        (
+            field(
+                a(&party)
+                    .watch_appeal(pb::WatchAppealRequest {
+                        appeal_id: String::new(),
+                        cursor: "zzz".into(),
+                    })
+                    .await,
+            ),
+            "cursor",
+        ),
+    ];
+    for (got, want) in checks {
+        assert_eq!(got, want);
+    }
+}

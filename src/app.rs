@@ -28,6 +28,9 @@ use crate::timers::{POLL_INTERVAL, Scheduler, TimerHandlers};
 
 pub struct Application {
     local_addr: SocketAddr,
+    /// The plain health port, when configured.
+    health_addr: Option<SocketAddr>,
+    health_server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     store: Store,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
@@ -156,7 +159,7 @@ impl Application {
                 monitor,
                 shutdown_rx.clone(),
             ))
-            .add_service(health)
+            .add_service(health.clone())
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(pb::registry_service_server::RegistryServiceServer::new(
@@ -208,17 +211,29 @@ impl Application {
         // listeners it binds: a unary answer's last frames then waited for the client's delayed
         // ACK, i.e. its next request (IssueDecision at 100/s answered in 10 ms, at 50/s in 20).
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let (health_server, health_addr) = match settings.health_listen {
+            Some(addr) => {
+                let (task, addr) = serve_plain_health(addr, health, shutdown_rx.clone()).await?;
+                (Some(task), Some(addr))
+            }
+            None => (None, None),
+        };
         let mut stop = shutdown_rx;
         let server = tokio::spawn(async move {
             let signal = async move {
                 let _ = stop.wait_for(|s| *s).await;
                 health_reporter.set_not_serving::<pb::registry_service_server::RegistryServiceServer<RegistryApi>>().await;
+                health_reporter
+                    .set_service_status("", tonic_health::ServingStatus::NotServing)
+                    .await;
             };
             router.serve_with_incoming_shutdown(incoming, signal).await
         });
         tracing::info!(%local_addr, "fenghuo is serving");
         Ok(Application {
             local_addr,
+            health_addr,
+            health_server,
             store,
             shutdown,
             server,
@@ -250,6 +265,11 @@ impl Application {
         self.local_addr
     }
 
+    /// The address of the plain `grpc.health.v1` port, when `health_listen` is set.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_addr
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -263,6 +283,9 @@ impl Application {
             let _ = shutdown.send(true);
         });
         self.server.await??;
+        if let Some(health) = self.health_server {
+            health.await??;
+        }
         let _ = self.scheduler.await;
         self.store.close().await;
         Ok(())
@@ -272,6 +295,9 @@ impl Application {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.server.await??;
+        if let Some(health) = self.health_server {
+            health.await??;
+        }
         let _ = self.scheduler.await;
         self.store.close().await;
         Ok(())
@@ -288,6 +314,32 @@ pub const SERVICE_NAMES: &[&str] = &[
     "fenghuo.v1.CalendarService",
     "fenghuo.v1.AuditService",
 ];
+
+/// `grpc.health.v1` and nothing else, in plain HTTP/2 with no client certificate: a load
+/// balancer's probe learns only whether this replica serves, and reaches no RPC of the platform.
+async fn serve_plain_health(
+    addr: SocketAddr,
+    health: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<(JoinHandle<Result<(), tonic::transport::Error>>, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the health port {addr}"))?;
+    let bound = listener.local_addr()?;
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let task = tokio::spawn(async move {
+        Server::builder()
+            .add_service(health)
+            .serve_with_incoming_shutdown(incoming, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tracing::info!(%bound, "grpc.health.v1 (plain, no client certificate) is serving");
+    Ok((task, bound))
+}
 
 fn read_tls(ca: PathBuf, cert: PathBuf, key: PathBuf) -> anyhow::Result<TlsMaterial> {
     let read = |p: &PathBuf| {

@@ -58,6 +58,9 @@ pub struct Settings {
     /// (the dev PKI's `clients/` layout). The server signs for a regulator only with the
     /// key registered for it (Art. 8).
     pub notice_signing_dir: PathBuf,
+    /// Where to serve `grpc.health.v1` alone, in plain HTTP/2 without a client certificate,
+    /// for load balancers that cannot present one. None: not served.
+    pub health_listen: Option<SocketAddr>,
 }
 
 /// The TOML file's shape; every key optional.
@@ -71,6 +74,7 @@ pub struct FileConfig {
     /// A deadline-policy TOML laid over the shipped one (`data/policy/default.toml`).
     pub policy_file: Option<PathBuf>,
     pub notice_signing_dir: Option<PathBuf>,
+    pub health_listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +92,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub policy_file: Option<PathBuf>,
+    pub health_listen: Option<String>,
 }
 
 impl Settings {
@@ -100,6 +105,7 @@ impl Settings {
             tls: TlsSource::Development,
             policy: DeadlinePolicy::shipped(),
             notice_signing_dir: data_dir.join("pki").join("clients"),
+            health_listen: None,
         }
     }
 
@@ -150,11 +156,18 @@ impl Settings {
             }
             None => DeadlinePolicy::shipped(),
         };
+        let health_listen = match overrides.health_listen.or(file.health_listen) {
+            Some(raw) => Some(raw.parse().with_context(|| {
+                format!("health_listen {raw:?} is not host:port (e.g. 0.0.0.0:50052)")
+            })?),
+            None => None,
+        };
         let notice_signing_dir = file
             .notice_signing_dir
             .unwrap_or_else(|| data_dir.join("pki").join("clients"));
         Ok(Settings {
             notice_signing_dir,
+            health_listen,
             listen,
             data_dir,
             database_url: Secret::new(database_url),

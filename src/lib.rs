@@ -16,6 +16,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bench;
+pub mod bootstrap;
 pub mod config;
 pub mod delivery;
 pub mod domain;

@@ -33,6 +33,9 @@ struct Cli {
 enum Command {
     /// Run the gRPC server (mTLS). With no PKI configured it creates a development CA.
     Serve(ServerArgs),
+    /// Enter a new production platform: register its first organisation (national regulator
+    /// or platform operator), certificate and officer in an empty database, before first start.
+    Bootstrap(BootstrapArgs),
     /// Officers' tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -134,6 +137,10 @@ pub(crate) struct ServerArgs {
     /// Deadline-policy TOML laid over the shipped one (per-province overrides, Art. 14)
     #[arg(long, env = "FENGHUO_POLICY_FILE")]
     policy_file: Option<PathBuf>,
+    /// Also serve grpc.health.v1 alone, plain HTTP/2 without client certificates, here
+    /// (for load balancers) [default: not served]
+    #[arg(long, env = "FENGHUO_HEALTH_LISTEN")]
+    health_listen: Option<String>,
 }
 
 impl ServerArgs {
@@ -145,6 +152,7 @@ impl ServerArgs {
                 data_dir: self.data_dir.clone(),
                 database_url: self.database_url.clone(),
                 policy_file: self.policy_file.clone(),
+                health_listen: self.health_listen.clone(),
             },
         )
     }
@@ -166,9 +174,39 @@ enum ThreatCommand {
     },
 }
 
+#[derive(Args)]
+struct BootstrapArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The organisation's id, as its certificate names it (SAN URI urn:fenghuo:org:<id>)
+    #[arg(long)]
+    org: String,
+    #[arg(long)]
+    name: String,
+    /// national_regulator or platform_operator
+    #[arg(long)]
+    role: String,
+    /// "national", or a GB/T 2260 province code (a platform operator's seat)
+    #[arg(long, default_value = "national")]
+    province: String,
+    /// The administrator's client certificate (PEM), issued by the configured CA
+    #[arg(long)]
+    cert: PathBuf,
+    /// The first officer, who may take decisions with a token signed by --officer-key
+    #[arg(long, requires = "officer_key")]
+    officer: Option<String>,
+    /// The organisation's Ed25519 token-signing public key (PEM; `fenghuo token keygen`)
+    #[arg(long, requires = "officer")]
+    officer_key: Option<PathBuf>,
+    /// The key id tokens name in their `kid` header [default: <org>-1]
+    #[arg(long)]
+    key_id: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Sign a development officer token with the organisation's dev key (pki/clients/<org>/officer-token.key).
+    /// Sign an officer token: with the dev PKI's key of --org (pki/clients/<org>/officer-token.key),
+    /// or with --key, --key-id and --cert for an organisation's own key and certificate.
     Issue {
         #[arg(long)]
         org: String,
@@ -179,6 +217,21 @@ enum TokenCommand {
         ttl: i64,
         #[arg(long, env = "FENGHUO_DATA_DIR", default_value = fenghuo::config::DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
+        /// The organisation's Ed25519 private key (PEM) instead of the dev PKI's
+        #[arg(long, requires_all = ["key_id", "cert"])]
+        key: Option<PathBuf>,
+        /// The key id registered for --key
+        #[arg(long, requires = "key")]
+        key_id: Option<String>,
+        /// The client certificate the token is bound to (cnf.x5t#S256)
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+    },
+    /// Make an Ed25519 token-signing key pair: DIR/officer-token.key (mode 0600) and
+    /// DIR/officer-token.pub, the public half to register.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -237,20 +290,32 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             app.run_until_stopped().await?;
         }
+        Command::Bootstrap(args) => cli::bootstrap(args).await?,
         Command::Token(TokenCommand::Issue {
             org,
             officer,
             ttl,
             data_dir,
+            key,
+            key_id,
+            cert,
         }) => {
             if !(1..=fenghuo::auth::token::MAX_LIFETIME_SECS).contains(&ttl) {
                 anyhow::bail!("--ttl must be 1 to 900 seconds");
             }
-            let pki = fenghuo::pki::DevPki::new(&data_dir);
-            let token =
-                fenghuo::seed::demo_officer_token(&pki, &org, &officer, chrono::Utc::now(), ttl)?;
+            let now = chrono::Utc::now();
+            let token = match (key, key_id, cert) {
+                (Some(key), Some(kid), Some(cert)) => {
+                    cli::own_officer_token(&key, &kid, &cert, &org, &officer, now, ttl)?
+                }
+                _ => {
+                    let pki = fenghuo::pki::DevPki::new(&data_dir);
+                    fenghuo::seed::demo_officer_token(&pki, &org, &officer, now, ttl)?
+                }
+            };
             println!("{token}");
         }
+        Command::Token(TokenCommand::Keygen { out }) => cli::token_keygen(&out)?,
         Command::Whoami(connect) => {
             let me = connect.client().await?.who_am_i().await?;
             let org = me.organisation.unwrap_or_default();

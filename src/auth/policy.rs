@@ -219,6 +219,28 @@ mod tests {
     }
 
     #[test]
+    fn the_client_sends_the_officer_token_exactly_where_the_server_wants_one() {
+        let mut server: Vec<String> = Policy::embedded()
+            .rules()
+            .filter(|r| r.officer_token)
+            .map(|r| r.rpc.clone())
+            .collect();
+        server.sort();
+        let mut client: Vec<String> = fenghuo_client::OFFICER_TOKEN_RPCS
+            .iter()
+            .map(|p| rpc_name(p).unwrap())
+            .collect();
+        client.sort();
+        assert_eq!(client, server);
+        assert!(fenghuo_client::takes_officer_token(
+            "/fenghuo.v1.DisposalService/IssueDecision"
+        ));
+        assert!(!fenghuo_client::takes_officer_token(
+            "/fenghuo.v1.ThreatService/SearchThreats"
+        ));
+    }
+
+    #[test]
     fn unknown_paths_have_no_rule() {
         assert!(
             Policy::embedded()

@@ -33,6 +33,45 @@ async fn the_standard_health_check_answers_serving_over_mtls_with_a_demo_certifi
 }
 
 #[tokio::test]
+async fn a_load_balancer_reads_health_on_the_plain_port_and_reaches_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut settings = fenghuo::config::Settings::development(
+        &data,
+        &format!("sqlite://{}?mode=rwc", data.join("fenghuo.db").display()),
+    );
+    settings.health_listen = Some("127.0.0.1:0".parse().unwrap());
+    let app = fenghuo::app::Application::build(
+        settings,
+        std::sync::Arc::new(fenghuo::domain::clock::SystemClock),
+    )
+    .await
+    .unwrap();
+    let plain =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", app.health_addr().unwrap()))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    let status = HealthClient::new(plain.clone())
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+    // Without a certificate, the plain port serves no platform RPC.
+    let refused = pb::registry_service_client::RegistryServiceClient::new(plain)
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unimplemented, "{refused}");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn reflection_v1_and_v1alpha_list_the_seven_fenghuo_services() {
     use tonic_reflection::pb::{v1, v1alpha};
     let app = spawn_app(Backend::Sqlite).await.unwrap();

@@ -6,6 +6,7 @@ mod support;
 mod appeals;
 mod audit;
 mod authorization;
+mod bootstrap;
 mod calendar;
 mod calendar_cli;
 mod cli;

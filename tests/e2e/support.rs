@@ -300,14 +300,15 @@ async fn build(
 }
 
 /// A database of its own on the test PostgreSQL, dropped with the test.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
-    url: String,
+    pub url: String,
 }
 
 impl PgDatabase {
-    async fn create() -> Option<PgDatabase> {
+    /// `None`: PostgreSQL is unreachable and `CI` is unset (the caller skips).
+    pub async fn create() -> Option<PgDatabase> {
         let admin_url = std::env::var("FENGHUO_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let mut admin = match sqlx::PgConnection::connect(&admin_url).await {

@@ -11,9 +11,9 @@
 use std::path::Path;
 
 use anyhow::Context;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
+use std::sync::Arc;
+
+use tonic::codegen::{Service, http};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 pub mod roles;
@@ -46,31 +46,72 @@ impl ClientPki {
     }
 }
 
-/// Adds the officer's token, when there is one, to every call.
-#[derive(Clone, Default)]
-pub struct OfficerToken(Option<MetadataValue<Ascii>>);
+/// The RPCs whose row in `docs/authorization.md` says *officer token: yes*, as gRPC paths
+/// (`/fenghuo.v1.DisposalService/IssueDecision`). Read from that file at build time.
+pub const OFFICER_TOKEN_RPCS: &[&str] =
+    include!(concat!(env!("OUT_DIR"), "/officer_token_rpcs.rs"));
 
-impl Interceptor for OfficerToken {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(token) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", token.clone());
-        }
-        Ok(request)
-    }
+/// WhoAmI reports the officer a token names, so it is how an integrator checks a token.
+const WHO_AM_I: &str = "/fenghuo.v1.RegistryService/WhoAmI";
+
+/// Whether the RPC at this gRPC path takes the officer's token.
+pub fn takes_officer_token(path: &str) -> bool {
+    path == WHO_AM_I || OFFICER_TOKEN_RPCS.contains(&path)
 }
 
-pub type AuthedChannel = InterceptedService<Channel, OfficerToken>;
+/// Called with the gRPC path of each call that went out without the token.
+pub type TokenSkipped = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The officer's token and where it goes.
+#[derive(Clone)]
+struct OfficerToken {
+    value: http::HeaderValue,
+    /// Tests of the server's token checks send it everywhere, as a hostile client would.
+    every_call: bool,
+    on_skip: Option<TokenSkipped>,
+}
+
+/// The mTLS channel, adding the officer's token (when there is one) to the RPCs that take it
+/// and to no other: a token is short-lived and bound to one organisation, and a call that
+/// needs none must not fail because it expired.
+#[derive(Clone)]
+pub struct AuthedChannel {
+    inner: Channel,
+    token: Option<OfficerToken>,
+}
+
+impl Service<http::Request<tonic::body::Body>> for AuthedChannel {
+    type Response = <Channel as Service<http::Request<tonic::body::Body>>>::Response;
+    type Error = <Channel as Service<http::Request<tonic::body::Body>>>::Error;
+    type Future = <Channel as Service<http::Request<tonic::body::Body>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        Service::poll_ready(&mut self.inner, cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
+        if let Some(token) = &self.token {
+            let path = request.uri().path();
+            if token.every_call || takes_officer_token(path) {
+                request
+                    .headers_mut()
+                    .insert(http::header::AUTHORIZATION, token.value.clone());
+            } else if let Some(on_skip) = &token.on_skip {
+                on_skip(path);
+            }
+        }
+        self.inner.call(request)
+    }
+}
 
 /// A connection to the platform as one organisation (and optionally one officer).
 #[derive(Clone)]
 pub struct Client {
     channel: Channel,
-    token: OfficerToken,
+    token: Option<OfficerToken>,
 }
 
 /// The process-wide rustls provider (ring), installed once.
@@ -87,7 +128,7 @@ impl Client {
     pub async fn connect(endpoint: &str, pki: &ClientPki) -> anyhow::Result<Client> {
         Ok(Client {
             channel: Self::channel(endpoint, pki).await?,
-            token: OfficerToken::default(),
+            token: None,
         })
     }
 
@@ -106,14 +147,38 @@ impl Client {
     }
 
     /// The same connection, acting as an officer (a JWT from the organisation's identity provider,
-    /// or `fenghuo token issue` in development).
+    /// or `fenghuo token issue` in development). The token goes to the RPCs that take one
+    /// ([`takes_officer_token`]: the decisions of `docs/authorization.md`, and WhoAmI) and to
+    /// no other.
     pub fn with_token(&self, token: &str) -> anyhow::Result<Client> {
-        let value: MetadataValue<Ascii> = format!("Bearer {token}")
+        self.with_officer_token(token, false)
+    }
+
+    /// [`Client::with_token`], but sent on every call (to test the server's checks).
+    pub fn with_token_on_every_call(&self, token: &str) -> anyhow::Result<Client> {
+        self.with_officer_token(token, true)
+    }
+
+    /// Calls `on_skip` with the gRPC path of each call that went out without the token.
+    pub fn on_token_skipped(mut self, on_skip: TokenSkipped) -> Client {
+        if let Some(token) = &mut self.token {
+            token.on_skip = Some(on_skip);
+        }
+        self
+    }
+
+    fn with_officer_token(&self, token: &str, every_call: bool) -> anyhow::Result<Client> {
+        let mut value: http::HeaderValue = format!("Bearer {token}")
             .parse()
-            .context("token is not ASCII")?;
+            .context("the officer token is not a valid header value (ASCII, no line breaks)")?;
+        value.set_sensitive(true);
         Ok(Client {
             channel: self.channel.clone(),
-            token: OfficerToken(Some(value)),
+            token: Some(OfficerToken {
+                value,
+                every_call,
+                on_skip: None,
+            }),
         })
     }
 
@@ -122,7 +187,10 @@ impl Client {
     }
 
     fn authed(&self) -> AuthedChannel {
-        InterceptedService::new(self.channel.clone(), self.token.clone())
+        AuthedChannel {
+            inner: self.channel.clone(),
+            token: self.token.clone(),
+        }
     }
 
     pub fn registry(&self) -> pb::registry_service_client::RegistryServiceClient<AuthedChannel> {

@@ -102,11 +102,20 @@ impl RegistryApi {
                     .map_err(internal)?;
             }
         }
+        let mut inserted = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             if let Some(held) = ownership::current_holder(&mut tx, row.kind, &row.value)
                 .await
                 .map_err(internal)?
             {
+                // Declared again as it stands: nothing changes, so a re-run of an import
+                // that stopped half-way neither duplicates nor rewrites history.
+                if held.owner_org == row.owner_org
+                    && held.origin_asn == row.origin_asn
+                    && held.province == row.province
+                {
+                    continue;
+                }
                 // A unit re-declares its own entry freely; moving one between units is the
                 // platform's decision (Art. 9 disputes go to the regulator).
                 if held.owner_org != row.owner_org && caller.scope != Scope::Allow {
@@ -125,11 +134,12 @@ impl RegistryApi {
                 replaced += 1;
             }
             ownership::insert(&mut tx, row).await.map_err(internal)?;
+            inserted.push(row);
         }
         let entries: Vec<AuditEntry> = owners
             .keys()
             .map(|owner| {
-                let mine: Vec<String> = rows
+                let mine: Vec<String> = inserted
                     .iter()
                     .filter(|r| &r.owner_org == owner)
                     .map(|r| format!("{}:{}", OwnershipKind::from_i32(r.kind as i32).map(|k| k.as_str()).unwrap_or("?"), r.value))
@@ -147,8 +157,9 @@ impl RegistryApi {
             .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         Ok(pb::ImportOwnershipEntriesResponse {
-            imported: rows.len() as u32,
+            imported: inserted.len() as u32,
             replaced: replaced as u32,
+            unchanged: (rows.len() - inserted.len()) as u32,
         })
     }
 

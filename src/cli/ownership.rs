@@ -45,10 +45,150 @@ struct Row {
     province: Option<String>,
 }
 
-fn kind_number(kind: &str) -> Option<i32> {
-    fenghuo::domain::routing::OwnershipKind::parse(kind)
-        .ok()
-        .map(|k| k.as_i32())
+/// At most this many bad lines are listed before giving up on a file.
+const MAX_LISTED: usize = 20;
+
+/// One CSV row as sent, with the line it came from (the header is line 1).
+struct Line {
+    number: u64,
+    entry: pb::OwnershipEntry,
+}
+
+/// Every row is checked here first with the server's own rules, so a file with a bad line
+/// commits nothing. What only the server can refuse (an unknown owner, a resource held by
+/// another unit, jurisdiction) stops the import at that line; the batches before it stay
+/// committed, and a re-run is safe: entries already current as given count as unchanged.
+async fn import(
+    file: &std::path::Path,
+    replace: bool,
+    connect: &ConnectArgs,
+) -> anyhow::Result<()> {
+    let mut reader =
+        csv::Reader::from_path(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut bad: Vec<String> = Vec::new();
+    for (i, row) in reader.deserialize::<Row>().enumerate() {
+        let number = i as u64 + 2;
+        match check_row(row) {
+            Ok(entry) => lines.push(Line { number, entry }),
+            Err(problem) => bad.push(format!("{}: line {number}: {problem}", file.display())),
+        }
+        if bad.len() >= MAX_LISTED {
+            bad.push("(stopped listing)".into());
+            break;
+        }
+    }
+    if !bad.is_empty() {
+        anyhow::bail!(
+            "{}\n{} bad line(s); nothing was imported",
+            bad.join("\n"),
+            bad.len().min(MAX_LISTED)
+        );
+    }
+    if lines.is_empty() {
+        println!("{}: no entries", file.display());
+        return Ok(());
+    }
+    let client = connect.client().await?;
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(lines.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} entries  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    // With --replace, each owner's first batch closes its old entries, so batches never mix
+    // owners; without it, plain batches in file order.
+    let mut batches: Vec<(bool, &[Line])> = Vec::new();
+    if replace {
+        lines.sort_by(|a, b| {
+            (&a.entry.owner_organisation_id, a.number)
+                .cmp(&(&b.entry.owner_organisation_id, b.number))
+        });
+        for group in
+            lines.chunk_by(|a, b| a.entry.owner_organisation_id == b.entry.owner_organisation_id)
+        {
+            for (n, chunk) in group.chunks(BATCH).enumerate() {
+                batches.push((n == 0, chunk));
+            }
+        }
+    } else {
+        batches.extend(lines.chunks(BATCH).map(|c| (false, c)));
+    }
+    let (mut imported, mut replaced, mut unchanged) = (0u64, 0u64, 0u64);
+    for (replace_owner_entries, chunk) in batches {
+        let request = pb::ImportOwnershipEntriesRequest {
+            entries: chunk.iter().map(|l| l.entry.clone()).collect(),
+            replace_owner_entries,
+        };
+        let answer = match client.registry().import_ownership_entries(request).await {
+            Ok(answer) => answer.into_inner(),
+            Err(status) => {
+                bar.abandon();
+                let line = entry_index(status.message())
+                    .and_then(|i| chunk.get(i))
+                    .map(|l| format!("line {}", l.number))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "lines {}-{}",
+                            chunk[0].number,
+                            chunk[chunk.len() - 1].number
+                        )
+                    });
+                anyhow::bail!(
+                    "{}: {line}: {} ({:?})\nimported {imported} entries, replaced {replaced}, unchanged {unchanged} before it; the batch holding {line} was not imported. Fix it and run the same command again: entries already imported count as unchanged.",
+                    file.display(),
+                    status.message(),
+                    status.code()
+                );
+            }
+        };
+        imported += u64::from(answer.imported);
+        replaced += u64::from(answer.replaced);
+        unchanged += u64::from(answer.unchanged);
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    println!("imported {imported} entries, replaced {replaced}, unchanged {unchanged}");
+    Ok(())
+}
+
+/// The row as the server will read it, or what is wrong with it.
+fn check_row(row: Result<Row, csv::Error>) -> Result<pb::OwnershipEntry, String> {
+    let row = row.map_err(|e| match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+            Some(f) => format!("column {}: {err}", f + 1),
+            None => err.to_string(),
+        },
+        _ => e.to_string(),
+    })?;
+    let kind = fenghuo::domain::routing::OwnershipKind::parse(&row.kind)
+        .map_err(|e| format!("kind: {e}"))?;
+    fenghuo::domain::routing::normalise(kind, &row.value, row.origin_asn.unwrap_or_default())
+        .map_err(|e| format!("value: {e}"))?;
+    fenghuo::domain::organisation::OrganisationId::parse(&row.owner)
+        .map_err(|e| format!("owner: {e}"))?;
+    if let Some(p) = row.province.as_deref().filter(|p| !p.is_empty()) {
+        fenghuo::domain::organisation::Province::parse(p).map_err(|e| format!("province: {e}"))?;
+    }
+    Ok(pb::OwnershipEntry {
+        kind: kind.as_i32(),
+        value: row.value,
+        origin_asn: row.origin_asn.unwrap_or_default(),
+        owner_organisation_id: row.owner,
+        province: row.province.unwrap_or_default(),
+        ..Default::default()
+    })
+}
+
+/// `entries[17].value: …` or `entries[17]: …` → 17.
+fn entry_index(message: &str) -> Option<usize> {
+    let rest = message.strip_prefix("entries[")?;
+    rest[..rest.find(']')?].parse().ok()
 }
 
 impl OwnershipCommand {
@@ -58,74 +198,7 @@ impl OwnershipCommand {
                 file,
                 replace,
                 connect,
-            } => {
-                let mut reader = csv::Reader::from_path(&file)
-                    .with_context(|| format!("opening {}", file.display()))?;
-                let mut entries: Vec<pb::OwnershipEntry> = Vec::new();
-                for (i, row) in reader.deserialize::<Row>().enumerate() {
-                    // Line numbers as a person counts them: the header is line 1.
-                    let row = row.with_context(|| format!("{}: line {}", file.display(), i + 2))?;
-                    let kind = kind_number(&row.kind).with_context(|| {
-                        format!(
-                            "{}: line {}: unknown kind {:?}",
-                            file.display(),
-                            i + 2,
-                            row.kind
-                        )
-                    })?;
-                    entries.push(pb::OwnershipEntry {
-                        kind,
-                        value: row.value,
-                        origin_asn: row.origin_asn.unwrap_or_default(),
-                        owner_organisation_id: row.owner,
-                        province: row.province.unwrap_or_default(),
-                        ..Default::default()
-                    });
-                }
-                let client = connect.client().await?;
-                let bar = indicatif::ProgressBar::new(entries.len() as u64);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{bar:40} {pos}/{len} entries  {per_sec}  eta {eta}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-                // With --replace, each owner's first batch closes its old entries, so batches
-                // never mix owners; without it, plain batches.
-                let mut batches: Vec<(bool, Vec<pb::OwnershipEntry>)> = Vec::new();
-                if replace {
-                    entries.sort_by(|a, b| a.owner_organisation_id.cmp(&b.owner_organisation_id));
-                    for group in
-                        entries.chunk_by(|a, b| a.owner_organisation_id == b.owner_organisation_id)
-                    {
-                        for (n, chunk) in group.chunks(BATCH).enumerate() {
-                            batches.push((n == 0, chunk.to_vec()));
-                        }
-                    }
-                } else {
-                    batches.extend(entries.chunks(BATCH).map(|c| (false, c.to_vec())));
-                }
-                let (mut imported, mut replaced) = (0u64, 0u64);
-                for (replace_owner_entries, chunk) in batches {
-                    let len = chunk.len() as u64;
-                    let first = chunk[0].value.clone();
-                    let request = pb::ImportOwnershipEntriesRequest {
-                        entries: chunk,
-                        replace_owner_entries,
-                    };
-                    let answer = client
-                        .registry()
-                        .import_ownership_entries(request)
-                        .await
-                        .with_context(|| format!("the batch starting with {first}"))?
-                        .into_inner();
-                    imported += u64::from(answer.imported);
-                    replaced += u64::from(answer.replaced);
-                    bar.inc(len);
-                }
-                bar.finish_and_clear();
-                println!("imported {imported} entries, replaced {replaced}");
-            }
+            } => import(&file, replace, &connect).await?,
             OwnershipCommand::Lookup { resource, connect } => {
                 let answer = connect
                     .client()

@@ -246,7 +246,88 @@ async fn the_cli_imports_a_csv_file_and_looks_up_a_resource() {
     let (ok, _, err) = run(&["ownership", "import", csv.to_str().unwrap()]);
     assert!(!ok);
     assert!(
-        err.contains("line 2") && err.contains("unknown kind"),
+        err.contains("line 2") && err.contains("is not an ownership kind"),
         "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_csv_line_is_named_and_a_rerun_resumes_without_duplicates() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("entries.csv");
+    // 12,000 entries: line n + 2 declares 60.(n / 256).(n % 256).0/24 for telecom-gd.
+    let write = |bad_line: Option<(u64, &str)>| {
+        let mut text = String::from("kind,value,origin_asn,owner,province\n");
+        for n in 0..12_000u64 {
+            match bad_line {
+                Some((line, row)) if line == n + 2 => text.push_str(row),
+                _ => text.push_str(&format!(
+                    "ip_prefix,60.{}.{}.0/24,,telecom-gd,\n",
+                    n / 256,
+                    n % 256
+                )),
+            }
+        }
+        std::fs::write(&csv, text).unwrap();
+    };
+    let miit = app.pki().client_dir("miit");
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"))
+            .args(["ownership", "import", csv.to_str().unwrap()])
+            .args(["--endpoint", &app.endpoint, "--pki", miit.to_str().unwrap()])
+            .env_remove("FENGHUO_TOKEN")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let current = || async {
+        app.client("miit")
+            .await
+            .registry()
+            .list_ownership_entries(pb::ListOwnershipEntriesRequest {
+                owner_organisation_id: "telecom-gd".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    };
+
+    // Wrong in itself: found before anything is sent, named by its line, in ownership terms.
+    write(Some((11_002, "ip_prefix,10.1.0.0/16,,telecom-gd,\n")));
+    let (ok, _, err) = run();
+    assert!(!ok);
+    assert!(err.contains("line 11002: value: 10.1.0.0/16"), "{err}");
+    assert!(err.contains("private-use"), "{err}");
+    assert!(!err.contains("threat"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(current().await.entries.is_empty());
+
+    // Refused by the server (an owner it does not know): the batches before it stay.
+    write(Some((11_002, "ip_prefix,61.0.0.0/24,,nobody-here,\n")));
+    let (ok, _, err) = run();
+    assert!(!ok);
+    assert!(err.contains("line 11002:"), "{err}");
+    assert!(err.contains("nobody-here is not registered"), "{err}");
+    assert!(err.contains("imported 10000 entries"), "{err}");
+
+    // The fixed file, run again: the committed part is recognised, nothing is doubled.
+    write(None);
+    let (ok, out, err) = run();
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("imported 2000 entries, replaced 0, unchanged 10000"),
+        "{out}"
+    );
+    let (ok, out, err) = run();
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("imported 0 entries, replaced 0, unchanged 12000"),
+        "{out}"
     );
 }

@@ -230,9 +230,15 @@ pub fn prefix(raw: &str) -> Result<IpNet, EntryError> {
         return Err(EntryError::DefaultRoute(net.to_string()));
     }
     if let Err(e) = indicator::ip(&net.network().to_string()) {
+        let reason = match e {
+            indicator::IndicatorError::SpecialPurpose { name, registry, .. } => {
+                format!("{name} ({registry}); only public address space has a responsible unit")
+            }
+            other => other.to_string(),
+        };
         return Err(EntryError::SpecialPurposePrefix {
             prefix: net.to_string(),
-            reason: e.to_string(),
+            reason,
         });
     }
     Ok(net)

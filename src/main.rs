@@ -259,6 +259,8 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour for a person at a terminal, plain text for a log file or a collector.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()).await {
         Ok(code) => code,
@@ -355,7 +357,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         Command::Threat(ThreatCommand::Search { indicator, connect }) => {
-            for t in connect.client().await?.search(&indicator).await? {
+            let found = connect.client().await?.search(&indicator).await?;
+            if found.is_empty() {
+                eprintln!("no threats match {indicator} (among those visible to you)");
+            }
+            for t in found {
                 println!("{}", threat_line(&t));
             }
         }
@@ -367,6 +373,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             use fenghuo_client::pb::feed_event::Event;
             use tokio_stream::StreamExt;
             let mut feed = connect.client().await?.feed(cursor.as_deref()).await?;
+            eprintln!(
+                "following the feed {}; one line per event as it commits, nothing while nothing happens (Ctrl-C to stop)",
+                match &cursor {
+                    Some(c) => format!("after cursor {c}"),
+                    None => "from the oldest retained event".into(),
+                }
+            );
             let mut n = 0;
             while let Some(event) = feed.next().await {
                 let e = event?;

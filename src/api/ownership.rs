@@ -156,6 +156,13 @@ impl RegistryApi {
             .await
             .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
+        tracing::info!(
+            organisation = %caller.organisation_id,
+            owners = owners.len(),
+            imported = inserted.len(),
+            replaced,
+            "ownership entries imported"
+        );
         Ok(pb::ImportOwnershipEntriesResponse {
             imported: inserted.len() as u32,
             replaced: replaced as u32,

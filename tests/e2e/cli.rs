@@ -145,3 +145,113 @@ async fn an_exported_officer_token_goes_only_to_its_own_organisation_and_to_deci
         "{err}"
     );
 }
+
+/// `fenghuo serve` as a process with its log going to a file, as an operator runs it.
+struct ServedProcess {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    endpoint: String,
+    data_dir: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ServedProcess {
+    fn start() -> ServedProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let log = dir.path().join("serve.log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir)
+            .env_remove("FENGHUO_LOG")
+            .env_remove("FENGHUO_CONFIG")
+            .env_remove("FENGHUO_DATABASE_URL")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        // Start-up only (PKI, migrations): the wait ends as soon as the line is written.
+        for _ in 0..600 {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(rest) = text.split("fenghuo listening on ").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap().to_owned();
+                return ServedProcess {
+                    child,
+                    log,
+                    endpoint: format!("https://{addr}"),
+                    data_dir,
+                    _dir: dir,
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "the server did not start: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for ServedProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_log_file_gets_plain_text_with_one_line_per_state_change_and_empty_answers_are_said() {
+    let server = ServedProcess::start();
+    let log = server.log();
+    assert!(!log.contains('\u{1b}'), "ANSI escapes in a log file: {log}");
+    assert!(
+        log.contains("state change") && log.contains("registry.seed_demo"),
+        "{log}"
+    );
+    let data_dir = server.data_dir.to_str().unwrap();
+    let connect = |org: &'static str| {
+        [
+            "--endpoint",
+            server.endpoint.as_str(),
+            "--data-dir",
+            data_dir,
+            "--org",
+            org,
+        ]
+    };
+    let (ok, out, err) = fenghuo(
+        &[
+            &["threat", "search", "45.33.32.156"][..],
+            &connect("telecom-gd"),
+        ]
+        .concat(),
+    );
+    assert!(ok, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("no threats match 45.33.32.156"), "{err}");
+
+    // A feed with nothing in it yet says that it is following.
+    let mut feed = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"))
+        .arg("feed")
+        .args(connect("registrar-bj"))
+        .env_remove("FENGHUO_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(feed.stderr.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let _ = feed.kill();
+    let _ = feed.wait();
+    assert!(
+        first.contains("following the feed from the oldest retained event"),
+        "{first}"
+    );
+}

@@ -156,6 +156,8 @@ struct ServedProcess {
 }
 
 impl ServedProcess {
+    // The child is waited for by Drop once it is moved into the struct.
+    #[allow(clippy::zombie_processes)]
     fn start() -> ServedProcess {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");

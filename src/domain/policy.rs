@@ -51,9 +51,9 @@ macro_rules! named_enum {
 named_enum!(
     /// The rule set a timer comes from.
     Document {
-        /// 木马和僵尸网络监测与处置机制 (2009, seed 001).
+        /// 木马和僵尸网络监测与处置机制 (MIIT 2009; see docs/measures.md).
         Mechanism2009 = "mechanism_2009",
-        /// 互联网网络安全信息通报实施办法 (2009, seed 003).
+        /// 互联网网络安全信息通报实施办法 (MIIT 2009; see docs/measures.md).
         Reporting2009 = "reporting_2009",
         /// The platform's own defaults for disposal notices (2017 Measures).
         Platform = "platform",
@@ -61,7 +61,7 @@ named_enum!(
 );
 
 named_enum!(
-    /// An event grade (mechanism Art. 7, reporting Art. 10), a warning colour (reporting
+    /// An event grade (mechanism Art. 7, reporting Art. 11), a warning colour (reporting
     /// Art. 11), or an emergency (2017 Measures Art. 13).
     Level {
         ParticularlySerious = "particularly_serious",

@@ -54,6 +54,12 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The platform's timer handlers by kind (the scheduler's, and `fenghuo calendar load`'s).
+pub fn timer_handlers(store: &Store) -> TimerHandlers {
+    crate::api::disposal::timers::handlers(store.dialect())
+        .merge(crate::api::appeal::timers::handlers(store.clone()))
+}
+
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
         Self::build_with_timers(settings, clock, TimerHandlers::new()).await
@@ -105,10 +111,13 @@ impl Application {
 
         // Every replica runs the scheduler; the first step fires what fell due while down.
         // The platform's own handlers, by kind, before the scheduler starts.
-        let handlers = crate::api::disposal::timers::handlers(store.dialect())
-            .merge(crate::api::appeal::timers::handlers(store.clone()))
-            .merge(extra_handlers);
-        let timers = Arc::new(Scheduler::new(store.clone(), clock.clone(), handlers));
+        let handlers = timer_handlers(&store).merge(extra_handlers);
+        let timers = Arc::new(
+            Scheduler::new(store.clone(), clock.clone(), handlers.clone())
+                .with_daily(crate::timers::calendar::CoverageCheck),
+        );
+        // At start-up, before serving: the calendar's coverage warning reaches the log now.
+        timers.run_daily().await;
         let (scheduler, timers_caught_up) =
             timers.clone().spawn(shutdown_rx.clone(), POLL_INTERVAL);
 
@@ -204,6 +213,7 @@ impl Application {
                 CalendarApi {
                     store: store.clone(),
                     clock: clock.clone(),
+                    handlers,
                 },
             ));
 

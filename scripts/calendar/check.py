@@ -3,7 +3,7 @@
 
 Reads lines `YYYY-MM-DD true|false` on stdin, e.g.
 
-    fenghuo calendar dump --from 2018-01-01 --to 2026-12-31 | python3 scripts/calendar/check.py
+    fenghuo calendar dump --shipped --from 2018-01-01 --to 2026-12-31 | python3 scripts/calendar/check.py
 
 and compares every date with `chinese_calendar.is_workday`. Fails (exit 1) on any mismatch,
 malformed or duplicate line, date outside the checked range, or date of the range missing from

@@ -6,15 +6,18 @@ use tonic::{Request, Response, Status};
 
 use super::{internal, invalid, precondition, timestamp};
 use crate::auth::Caller;
-use crate::domain::calendar::{CalendarError, WorkingCalendar, YearCalendar};
+use crate::domain::calendar::{CalendarError, WorkingCalendar, YearCalendar, local_date};
 use crate::domain::clock::{SharedClock, to_micros};
 use crate::pb;
 use crate::pb::calendar_service_server::CalendarService;
 use crate::store::{Store, calendar};
+use crate::timers::TimerHandlers;
 
 pub struct CalendarApi {
     pub store: Store,
     pub clock: SharedClock,
+    /// The scheduler's handlers: loading a year runs each pending deadline's follow-up.
+    pub handlers: TimerHandlers,
 }
 
 /// A `Date` message as a calendar date; `field` names it in the refusal.
@@ -138,13 +141,17 @@ impl CalendarService for CalendarApi {
         &self,
         _request: Request<pb::ListLoadedYearsRequest>,
     ) -> Result<Response<pb::ListLoadedYearsResponse>, Status> {
-        let years = self.calendar().await?.loaded_years();
+        let calendar = self.calendar().await?;
         let loaded_by_administrator = calendar::administrator_years(&self.store)
             .await
             .map_err(internal)?;
+        let coverage = calendar.coverage(local_date(self.clock.now()));
         Ok(Response::new(pb::ListLoadedYearsResponse {
-            years,
+            years: calendar.loaded_years(),
             loaded_by_administrator,
+            last_day: coverage.map(|c| date_to_pb(c.last_day)),
+            days_left: coverage.map_or(0, |c| c.days_left),
+            warning: coverage.and_then(|c| c.warning()).unwrap_or_default(),
         }))
     }
 
@@ -166,13 +173,19 @@ impl CalendarService for CalendarApi {
             dates("holidays", &req.holidays)?,
             dates("makeup_workdays", &req.makeup_workdays)?,
         )?;
-        let loaded = calendar::load_year(&self.store, self.clock.now(), &caller.actor(), year)
-            .await
-            .map_err(internal)?;
+        let loaded = crate::timers::calendar::load_year(
+            &self.store,
+            &self.handlers,
+            self.clock.now(),
+            &caller.actor(),
+            year,
+        )
+        .await
+        .map_err(internal)?;
         Ok(Response::new(pb::LoadYearResponse {
             year: loaded.year,
             replaced: loaded.replaced,
-            deadlines_scheduled: loaded.deadlines_scheduled,
+            deadlines_scheduled: loaded.scheduled.len() as u64,
         }))
     }
 }

@@ -1,19 +1,22 @@
-//! `fenghuo calendar …`: working-day answers without a server, from the shipped calendar and,
-//! with `--database-url`, the years an administrator loaded. On any error nothing reaches
-//! stdout: scripts read either the answer or a non-zero exit with the reason on stderr.
+//! `fenghuo calendar …`: working-day answers without a server, from the shipped calendar and
+//! the years an administrator loaded into the server's database — found through the same
+//! layered settings `serve` uses (`--config`/`FENGHUO_CONFIG`, `--data-dir`/`FENGHUO_DATA_DIR`,
+//! `--database-url`/`FENGHUO_DATABASE_URL`); `--shipped` answers from the binary alone. On any
+//! error nothing reaches stdout: scripts read either the answer or a non-zero exit with the
+//! reason on stderr.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 
-use fenghuo::domain::calendar::{WorkingCalendar, YearCalendar};
+use fenghuo::config::{Overrides, Settings};
+use fenghuo::domain::calendar::{WorkingCalendar, YearCalendar, fmt_years, local_date};
 use fenghuo::store::Store;
 use fenghuo::store::audit::Actor;
-
-use crate::ServerArgs;
 
 #[derive(Subcommand)]
 pub enum CalendarCommand {
@@ -45,29 +48,91 @@ pub enum CalendarCommand {
         #[command(flatten)]
         db: LoadedYears,
     },
+    /// Print the loaded years, the last day covered, the days left and, from 60 days before
+    /// that day, the warning to load the next year.
+    Status {
+        /// As of this day [default: today in Asia/Shanghai]
+        #[arg(long)]
+        today: Option<NaiveDate>,
+        #[command(flatten)]
+        db: LoadedYears,
+    },
     /// Load (or replace) one year from a JSON file
-    /// `{"year": 2027, "holidays": [...], "makeup_workdays": [...]}`: validated, stored, audited
-    /// as the system actor, and the deadlines pending that year scheduled.
+    /// `{"year": 2027, "holidays": [...], "makeup_workdays": [...]}` (`holidays`: the whole
+    /// holiday periods or only the weekdays off): validated, stored, audited as the system
+    /// actor, and the deadlines pending that year scheduled with their follow-ups.
     Load {
         file: PathBuf,
         #[command(flatten)]
-        server: ServerArgs,
+        database: DatabaseArgs,
     },
 }
 
+/// Where the server's database is: `serve`'s layers, later wins.
 #[derive(Args)]
-pub struct LoadedYears {
-    /// Also use the years loaded into this database (sqlite://… or postgres://…)
+pub struct DatabaseArgs {
+    /// The server's TOML configuration file
+    #[arg(long, env = "FENGHUO_CONFIG")]
+    config: Option<PathBuf>,
+    /// The server's data directory [default: ./fenghuo-data]
+    #[arg(long, env = "FENGHUO_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… [default: the configured one, else SQLite in the data directory]
     #[arg(long, env = "FENGHUO_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
 }
 
+impl DatabaseArgs {
+    fn url(&self) -> anyhow::Result<String> {
+        let settings = Settings::load(
+            self.config.as_deref(),
+            Overrides {
+                data_dir: self.data_dir.clone(),
+                database_url: self.database_url.clone(),
+                ..Default::default()
+            },
+        )?;
+        Ok(settings.database_url.expose().to_owned())
+    }
+}
+
+#[derive(Args)]
+pub struct LoadedYears {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Answer from the calendar shipped in the binary alone, ignoring any database
+    #[arg(long)]
+    shipped: bool,
+}
+
 impl LoadedYears {
+    /// The configured database, or `None` for the shipped years alone: with `--shipped`, or
+    /// when the configured SQLite file does not exist (nothing was loaded; a query must not
+    /// create it).
+    async fn store(&self) -> anyhow::Result<Option<Store>> {
+        if self.shipped {
+            return Ok(None);
+        }
+        let url = self.database.url()?;
+        if url.starts_with("sqlite:") {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                .with_context(|| format!("parsing {}", fenghuo::store::redact(&url)))?;
+            let file = options.get_filename();
+            if !file.exists() {
+                eprintln!(
+                    "note: no database at {}: answering from the shipped calendar alone",
+                    file.display()
+                );
+                return Ok(None);
+            }
+        }
+        Ok(Some(Store::connect(&url).await?))
+    }
+
     async fn calendar(&self) -> anyhow::Result<WorkingCalendar> {
-        match &self.database_url {
+        match self.store().await? {
             None => Ok(WorkingCalendar::embedded()),
-            Some(url) => {
-                let store = Store::connect(url).await?;
+            Some(store) => {
                 let calendar = fenghuo::store::calendar::current(&store).await;
                 store.close().await;
                 calendar
@@ -102,21 +167,36 @@ impl CalendarCommand {
                 }
                 print!("{out}");
             }
-            CalendarCommand::Load { file, server } => {
+            CalendarCommand::Status { today, db } => {
+                let today = today.unwrap_or_else(|| local_date(chrono::Utc::now()));
+                print!("{}", status(&db, today).await?);
+            }
+            CalendarCommand::Load { file, database } => {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("reading {}", file.display()))?;
                 let year = YearCalendar::parse_json(&text)
                     .with_context(|| format!("in {}", file.display()))?;
-                let settings = server.settings()?;
-                let store = Store::connect(settings.database_url.expose()).await?;
-                let loaded = fenghuo::store::calendar::load_year(
+                let url = database.url()?;
+                if url.starts_with("sqlite:") {
+                    // The server's first start creates its data directory; a load may come first.
+                    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                        .with_context(|| format!("parsing {}", fenghuo::store::redact(&url)))?;
+                    if let Some(dir) = options.get_filename().parent() {
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("creating {}", dir.display()))?;
+                    }
+                }
+                let store = Store::connect(&url).await?;
+                let loaded = fenghuo::timers::calendar::load_year(
                     &store,
+                    &fenghuo::app::timer_handlers(&store),
                     chrono::Utc::now(),
                     &Actor::system(),
                     year,
                 )
-                .await?;
+                .await;
                 store.close().await;
+                let loaded = loaded?;
                 eprintln!(
                     "loaded the calendar of {}{}; {} pending deadline(s) scheduled",
                     loaded.year,
@@ -125,10 +205,43 @@ impl CalendarCommand {
                     } else {
                         ""
                     },
-                    loaded.deadlines_scheduled
+                    loaded.scheduled.len()
                 );
             }
         }
         Ok(())
     }
+}
+
+/// `calendar status`, whole: built before anything is printed.
+async fn status(db: &LoadedYears, today: NaiveDate) -> anyhow::Result<String> {
+    let (calendar, administrator) = match db.store().await? {
+        None => (WorkingCalendar::embedded(), Vec::new()),
+        Some(store) => {
+            let read = async {
+                let calendar = fenghuo::store::calendar::current(&store).await?;
+                let years = fenghuo::store::calendar::administrator_years(&store).await?;
+                anyhow::Ok((calendar, years))
+            }
+            .await;
+            store.close().await;
+            read?
+        }
+    };
+    let coverage = calendar
+        .coverage(today)
+        .context("no calendar year is loaded")?;
+    let mut out = String::new();
+    let _ = writeln!(out, "loaded years: {}", fmt_years(&calendar.loaded_years()));
+    let _ = writeln!(
+        out,
+        "loaded by an administrator: {}",
+        fmt_years(&administrator)
+    );
+    let _ = writeln!(out, "last day covered: {}", coverage.last_day);
+    let _ = writeln!(out, "days left: {} (as of {today})", coverage.days_left);
+    if let Some(warning) = coverage.warning() {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    Ok(out)
 }

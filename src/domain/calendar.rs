@@ -20,9 +20,14 @@ use serde::{Deserialize, Serialize};
 /// 1991), so every day starts at a real 00:00; earlier years are never needed.
 const YEARS: std::ops::RangeInclusive<i32> = 1992..=9999;
 
-/// Fixed-date statutory holidays (New Year's Day, Labour Day, National Day): a year file without
-/// them is truncated or for the wrong year.
+/// Fixed-date statutory holidays (New Year's Day, Labour Day, National Day): a year file that
+/// lacks one falling on a weekday is truncated or for the wrong year.
 const STATUTORY: [(u32, u32); 3] = [(1, 1), (5, 1), (10, 1)];
+
+/// From this many days before the last loaded day, the platform warns that the calendar ends
+/// (log, `fenghuo calendar status`, ListLoadedYears, an operator alert): the State Council
+/// publishes the next year in November, and a deadline past the loaded years waits unset.
+pub const WARN_DAYS_BEFORE_END: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {
@@ -39,9 +44,13 @@ pub enum CalendarError {
     #[error("{date} is listed both as a holiday and as a make-up working day")]
     HolidayAndMakeup { date: NaiveDate },
     #[error(
-        "the calendar of {year} lacks {date}: New Year's, Labour and National Day are always holidays"
+        "the calendar of {year} lacks {date} ({weekday}): New Year's, Labour and National Day are holidays whenever they fall on a weekday"
     )]
-    MissingStatutoryHoliday { year: i32, date: NaiveDate },
+    MissingStatutoryHoliday {
+        year: i32,
+        date: NaiveDate,
+        weekday: Weekday,
+    },
     #[error("the year {year} appears twice in the calendar data")]
     DuplicateYear { year: i32 },
     #[error("the calendar data is not JSON of the expected shape: {0}")]
@@ -75,7 +84,7 @@ pub fn start_of_day(date: NaiveDate) -> DateTime<Utc> {
 }
 
 /// "2018–2026", "2018–2020, 2022", or "none".
-fn fmt_years(years: &[i32]) -> String {
+pub fn fmt_years(years: &[i32]) -> String {
     let mut runs: Vec<(i32, i32)> = Vec::new();
     for &y in years {
         match runs.last_mut() {
@@ -107,9 +116,11 @@ struct YearFile {
 
 /// One year of the official calendar: the exceptions to "Monday–Friday works".
 ///
-/// `holidays` lists every date of the public-holiday periods (weekend days included, as the
-/// State Council's notice and the source package list them); `makeup_workdays` the weekend days
-/// declared working days. A date belongs to the year it falls in, whichever notice set it.
+/// `holidays` are the days off. Both forms administrators type are accepted and mean the same:
+/// the whole public-holiday periods as the State Council's notice (and the shipped data) list
+/// them, weekend days included, or only the weekdays off; a listed Saturday or Sunday changes
+/// nothing. `makeup_workdays` are the weekend days declared working days. A date belongs to the
+/// year it falls in, whichever notice set it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "YearFile", into = "YearFile")]
 pub struct YearCalendar {
@@ -146,11 +157,16 @@ impl YearCalendar {
         if let Some(&date) = holidays.intersection(&makeup_workdays).next() {
             return Err(CalendarError::HolidayAndMakeup { date });
         }
+        // Only a weekday can be missing: the weekdays-only form omits a Saturday May 1.
         for (month, day) in STATUTORY {
             let date =
                 NaiveDate::from_ymd_opt(year, month, day).expect("fixed dates exist in every year");
-            if !holidays.contains(&date) {
-                return Err(CalendarError::MissingStatutoryHoliday { year, date });
+            if !is_weekend(date) && !holidays.contains(&date) {
+                return Err(CalendarError::MissingStatutoryHoliday {
+                    year,
+                    date,
+                    weekday: date.weekday(),
+                });
             }
         }
         Ok(Self {
@@ -346,11 +362,61 @@ impl WorkingCalendar {
         Ok(count)
     }
 
+    /// How far the loaded years reach as seen on `today`; `None` with no year loaded.
+    pub fn coverage(&self, today: NaiveDate) -> Option<Coverage> {
+        let (&last_year, _) = self.years.last_key_value()?;
+        let last_day = NaiveDate::from_ymd_opt(last_year, 12, 31)?;
+        Some(Coverage {
+            last_year,
+            last_day,
+            today,
+            days_left: (last_day - today).num_days(),
+        })
+    }
+
     fn outside(&self, date: NaiveDate) -> CalendarError {
         CalendarError::OutsideLoadedYears {
             date,
             loaded: self.loaded_years(),
         }
+    }
+}
+
+/// The end of the loaded years as seen on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    pub last_year: i32,
+    /// December 31 of the last loaded year.
+    pub last_day: NaiveDate,
+    pub today: NaiveDate,
+    /// Days after `today` up to and including `last_day`; negative once it has passed.
+    pub days_left: i64,
+}
+
+impl Coverage {
+    /// The warning due from [`WARN_DAYS_BEFORE_END`] days before `last_day` (and after it).
+    pub fn warning(&self) -> Option<String> {
+        if self.days_left > WARN_DAYS_BEFORE_END {
+            return None;
+        }
+        let when = if self.days_left >= 0 {
+            format!(
+                "ends on {}, {} day(s) after {}",
+                self.last_day, self.days_left, self.today
+            )
+        } else {
+            format!(
+                "ended on {}, {} day(s) before {}",
+                self.last_day, -self.days_left, self.today
+            )
+        };
+        Some(format!(
+            "the working-day calendar {when}: load the calendar of {} (`fenghuo calendar load` \
+             or CalendarService.LoadYear); until then every deadline running past {} waits unset, \
+             pending calendar",
+            self.last_year + 1,
+            self.last_day
+        ))
     }
 }
 
@@ -637,6 +703,58 @@ mod tests {
             far,
             Err(CalendarError::InvalidYear { year: 1991 })
         ));
+    }
+
+    #[test]
+    fn a_year_lists_either_whole_holiday_periods_or_only_the_weekdays_off_with_one_meaning() {
+        // Made-up 2027 periods: Jan 1–3 (Fri–Sun), May 1–5 (Sat–Wed), Oct 1–7 (Fri–Thu).
+        let whole: Vec<NaiveDate> = [("2027-01-01", 3), ("2027-05-01", 5), ("2027-10-01", 7)]
+            .iter()
+            .flat_map(|&(first, n)| d(first).iter_days().take(n))
+            .collect();
+        let weekdays: Vec<NaiveDate> = whole.iter().copied().filter(|d| !is_weekend(*d)).collect();
+        assert!(!weekdays.contains(&d("2027-05-01")), "a Saturday");
+        let as_periods = YearCalendar::new(2027, whole, [d("2027-05-08")]).unwrap();
+        let as_weekdays = YearCalendar::new(2027, weekdays, [d("2027-05-08")]).unwrap();
+        for day in d("2027-01-01").iter_days().take_while(|d| d.year() == 2027) {
+            assert_eq!(as_periods.works(day), as_weekdays.works(day), "{day}");
+        }
+        assert!(!as_weekdays.works(d("2027-05-03")) && as_weekdays.works(d("2027-05-08")));
+        // A statutory day on a weekday must still be listed, naming it.
+        let no_national_day = YearCalendar::new(2027, [d("2027-01-01")], []).unwrap_err();
+        assert!(matches!(
+            no_national_day,
+            CalendarError::MissingStatutoryHoliday { weekday: Weekday::Fri, date, .. } if date == d("2027-10-01")
+        ));
+        assert!(
+            no_national_day.to_string().contains("2027-10-01 (Fri)"),
+            "{no_national_day}"
+        );
+    }
+
+    #[test]
+    fn the_calendar_warns_from_sixty_days_before_the_last_loaded_day() {
+        let cal = WorkingCalendar::embedded();
+        let on = |day: &str| cal.coverage(d(day)).unwrap();
+        let before = on("2026-10-31");
+        assert_eq!((before.last_year, before.days_left), (2026, 61));
+        assert_eq!(before.last_day, d("2026-12-31"));
+        assert_eq!(before.warning(), None);
+        let from = on("2026-11-01");
+        assert_eq!(from.days_left, WARN_DAYS_BEFORE_END);
+        let warning = on("2026-12-02").warning().unwrap();
+        assert!(
+            warning.contains("ends on 2026-12-31, 29 day(s) after 2026-12-02")
+                && warning.contains("load the calendar of 2027"),
+            "{warning}"
+        );
+        assert!(from.warning().is_some());
+        let after = on("2027-01-03");
+        assert_eq!(after.days_left, -3);
+        assert!(after.warning().unwrap().contains("ended on 2026-12-31"));
+        let loaded = cal.with_year(YearCalendar::parse_json(Y2027).unwrap());
+        assert_eq!(loaded.coverage(d("2026-12-02")).unwrap().warning(), None);
+        assert_eq!(WorkingCalendar::new().coverage(d("2026-12-02")), None);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use crate::domain::calendar::WorkingCalendar;
 fn every_day_from_2018_to_2026_agrees_with_the_chinese_holiday_crate() {
     let calendar = WorkingCalendar::embedded();
     let first = NaiveDate::from_ymd_opt(2018, 1, 1).unwrap();
-    // chinese_holiday 2026.0.1 refuses (panics on) dates after 2026-12-25: the 2027 notice
-    // may still move the last days of 2026.
+    // chinese_holiday 2026.0.1 (the newest on 2026-12-02) refuses (panics on) dates after
+    // 2026-12-25: the 2027 notice may still move the last days of 2026.
     let last = NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
     let mut disagreements = Vec::new();
     let mut checked = 0;

@@ -65,6 +65,17 @@ pub async fn update(tx: &mut Tx, a: &AppealRow) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Sets the answer's due instant once the calendar of its year is loaded, with the message.
+pub async fn set_answer_due(tx: &mut Tx, a: &AppealRow) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE appeals SET answer_due_at = $1, body = $2 WHERE id = $3")
+        .bind(a.answer_due_at)
+        .bind(&a.body)
+        .bind(&a.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 pub async fn get(store: &Store, id: &str) -> Result<Option<AppealRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM appeals WHERE id = $1"

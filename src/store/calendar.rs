@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use super::audit::{self, Actor};
-use super::{Store, Tx, timers};
-use crate::domain::calendar::{WorkingCalendar, YearCalendar};
+use super::timers::{self, DueTimer};
+use super::{Store, Tx};
+use crate::domain::calendar::{Coverage, WorkingCalendar, YearCalendar};
 use crate::domain::clock::to_micros;
 
 /// The embedded years overlaid with the loaded ones.
@@ -52,31 +53,46 @@ pub async fn current(store: &Store) -> anyhow::Result<WorkingCalendar> {
 }
 
 /// What loading a year did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct YearLoaded {
     pub year: i32,
     /// A calendar of the same year (embedded or loaded before) was replaced.
     pub replaced: bool,
-    /// Pending-calendar deadlines that the year made computable and scheduled.
-    pub deadlines_scheduled: u64,
+    /// The calendar with the year in, as the transaction sees it.
+    pub calendar: WorkingCalendar,
+    /// Pending-calendar deadlines that the year made computable, now scheduled.
+    pub scheduled: Vec<DueTimer>,
 }
 
-/// Persists a validated year, schedules the pending deadlines it makes computable and appends
-/// the audit record, all in one transaction.
+/// The alert raised once per year from [`WARN_DAYS_BEFORE_END`] days before the loaded years
+/// end; its subject `calendar:<year>` names the year to load, and loading it resolves it.
+///
+/// [`WARN_DAYS_BEFORE_END`]: crate::domain::calendar::WARN_DAYS_BEFORE_END
+pub const ALERT_CALENDAR_ENDING: &str = "calendar.year_ending";
+
+fn ending_subject(needed_year: i32) -> String {
+    format!("calendar:{needed_year}")
+}
+
+/// Raises the calendar-ending alert of `coverage` unless it was raised for that year before;
+/// true when raised now.
+pub async fn raise_ending_alert(
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+    coverage: &Coverage,
+    message: &str,
+) -> Result<bool, sqlx::Error> {
+    let subject = ending_subject(coverage.last_year + 1);
+    // One id per missing year: every replica and every day after raise the same row.
+    let id = format!("{ALERT_CALENDAR_ENDING}:{}", coverage.last_year + 1);
+    timers::raise_alert_once(tx, &id, now, ALERT_CALENDAR_ENDING, &subject, message).await
+}
+
+/// Persists a validated year, schedules the pending deadlines it makes computable, resolves
+/// the alert that asked for it and appends the audit record, in the caller's transaction
+/// (the caller then runs each scheduled kind's follow-up before committing).
 #[tracing::instrument(skip_all, fields(year = year.year()))]
-pub async fn load_year(
-    store: &Store,
-    at: DateTime<Utc>,
-    actor: &Actor,
-    year: YearCalendar,
-) -> anyhow::Result<YearLoaded> {
-    let mut tx = store.begin().await.context("starting a transaction")?;
-    let loaded = load_year_in(&mut tx, store, at, actor, year).await?;
-    tx.commit().await.context("committing the calendar year")?;
-    Ok(loaded)
-}
-
-async fn load_year_in(
+pub async fn load_year_in(
     tx: &mut Tx,
     store: &Store,
     at: DateTime<Utc>,
@@ -100,9 +116,12 @@ async fn load_year_in(
     .await
     .context("storing the calendar year")?;
     let calendar = before.with_year(year.clone());
-    let deadlines_scheduled = timers::schedule_pending(tx, store.dialect(), &calendar, at)
+    let scheduled = timers::schedule_pending(tx, store.dialect(), &calendar, at)
         .await
         .context("scheduling the deadlines pending this calendar")?;
+    timers::resolve_alerts(tx, &ending_subject(year.year()), at)
+        .await
+        .context("resolving the calendar-ending alert")?;
     audit::append(
         tx,
         store.dialect(),
@@ -119,7 +138,7 @@ async fn load_year_in(
                 "holidays": p.holidays(),
                 "makeup_workdays": p.makeup_workdays(),
             })),
-            "deadlines_scheduled": deadlines_scheduled,
+            "deadlines_scheduled": scheduled.len(),
         }),
     )
     .await
@@ -127,7 +146,8 @@ async fn load_year_in(
     Ok(YearLoaded {
         year: year.year(),
         replaced,
-        deadlines_scheduled,
+        calendar,
+        scheduled,
     })
 }
 

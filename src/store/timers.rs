@@ -6,7 +6,8 @@
 //!   exists exactly when the change that needs it commits.
 //! - A deadline that runs past the loaded calendar years is stored *pending calendar*
 //!   (`due_at` NULL, with the event instant and limit), raises an operator alert, and is
-//!   computed by [`schedule_pending`] in the transaction that loads the missing year.
+//!   computed by [`schedule_pending`] in the transaction that loads the missing year, which
+//!   also runs each kind's follow-up ([`crate::timers::TimerHandler::deadline_known`]).
 //! - [`claim_due`] locks the rows it returns until the transaction ends; on PostgreSQL other
 //!   replicas skip them (`FOR UPDATE SKIP LOCKED`), on SQLite the write lock excludes them.
 
@@ -18,7 +19,7 @@ use crate::domain::calendar::{CalendarError, WorkingCalendar};
 use crate::domain::clock::{from_micros, to_micros};
 use crate::domain::policy::TimeLimit;
 
-/// A timer whose time has come, as its handler sees it.
+/// A timer as its handler sees it: fallen due, or (pending calendar) just computed.
 #[derive(Debug, Clone)]
 pub struct DueTimer {
     pub id: String,
@@ -287,24 +288,25 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// Computes the pending-calendar timers that `calendar` now covers; returns how many were
-/// scheduled. Runs in the transaction that loads a year, so no deadline is lost between.
+/// Computes the pending-calendar timers that `calendar` now covers and returns them, due
+/// dates set. Runs in the transaction that loads a year, so no deadline is lost between.
 pub async fn schedule_pending(
     tx: &mut Tx,
     dialect: Dialect,
     calendar: &WorkingCalendar,
     now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
+) -> Result<Vec<DueTimer>, sqlx::Error> {
     let sql = format!(
-        "SELECT id, pending_event_at, pending_limit FROM timers \
+        "SELECT id, pending_event_at, pending_limit, kind, subject, payload_json FROM timers \
          WHERE due_at IS NULL AND fired_at IS NULL AND cancelled_at IS NULL ORDER BY id{}",
         dialect.for_update()
     );
-    let pending: Vec<(String, Option<i64>, Option<String>)> = sqlx::query_as(AssertSqlSafe(sql))
+    type Pending = (String, Option<i64>, Option<String>, String, String, String);
+    let pending: Vec<Pending> = sqlx::query_as(AssertSqlSafe(sql))
         .fetch_all(&mut **tx)
         .await?;
-    let mut scheduled = 0;
-    for (id, event, limit) in pending {
+    let mut scheduled = Vec::new();
+    for (id, event, limit, kind, subject, payload) in pending {
         let (Some(event), Some(limit)) = (event, limit) else {
             tracing::error!(timer = %id, "a pending timer lacks its event or limit");
             continue;
@@ -321,7 +323,13 @@ pub async fn schedule_pending(
                     .execute(&mut **tx)
                     .await?;
                 resolve_alerts(tx, &alert_subject(&id), now).await?;
-                scheduled += 1;
+                scheduled.push(DueTimer {
+                    id,
+                    kind,
+                    subject,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                    due_at: due,
+                });
             }
             // Still past the loaded years: it stays pending with its alert open.
             Err(e) => tracing::warn!(timer = %id, error = %e, "deadline still pending calendar"),
@@ -350,7 +358,35 @@ pub async fn raise_alert(
     Ok(())
 }
 
-async fn resolve_alerts(tx: &mut Tx, subject: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+/// Raises the alert `id` unless it was raised before (resolved or not); true when raised now.
+pub async fn raise_alert_once(
+    tx: &mut Tx,
+    id: &str,
+    now: DateTime<Utc>,
+    kind: &str,
+    subject: &str,
+    message: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO operator_alerts (id, raised_at, kind, subject, message) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(to_micros(now))
+    .bind(kind)
+    .bind(subject)
+    .bind(message)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Resolves every open alert about `subject`.
+pub async fn resolve_alerts(
+    tx: &mut Tx,
+    subject: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE operator_alerts SET resolved_at = $1 WHERE subject = $2 AND resolved_at IS NULL",
     )

@@ -7,17 +7,21 @@
 //! server was down fire on the first step after start.
 //!
 //! Later issues register handlers by kind (e.g. `notice.receipt_due`) and schedule with
-//! [`schedule`] / [`schedule_after`] inside their own transactions.
+//! [`schedule`] / [`schedule_after`] inside their own transactions. A step also runs the
+//! [`DailyCheck`]s once per Asia/Shanghai day of the clock (the calendar's coverage warning).
+
+pub mod calendar;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
-use tokio::sync::watch;
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
+use crate::domain::calendar::{WorkingCalendar, local_date};
 use crate::domain::clock::SharedClock;
 use crate::store::{Store, Tx};
 
@@ -31,6 +35,25 @@ pub trait TimerHandler: Send + Sync + 'static {
     /// Applies the timer's effects in `tx` (the firing transaction). An error rolls back these
     /// effects only; the timer is retried later with back-off.
     async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()>;
+
+    /// Runs in the transaction that loads a calendar year, when this pending-calendar timer's
+    /// due date has just been computed (`timer.due_at`): a kind that shows its deadline to
+    /// readers writes it here and schedules what hangs on it. An error aborts the load.
+    async fn deadline_known(
+        &self,
+        _tx: &mut Tx,
+        _timer: &DueTimer,
+        _calendar: &WorkingCalendar,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// A check the scheduler runs once per Asia/Shanghai day of its clock (and at start-up).
+#[tonic::async_trait]
+pub trait DailyCheck: Send + Sync + 'static {
+    async fn run(&self, store: &Store, now: DateTime<Utc>) -> anyhow::Result<()>;
 }
 
 /// Handlers by timer kind.
@@ -54,6 +77,10 @@ impl TimerHandlers {
     pub fn merge(mut self, other: TimerHandlers) -> Self {
         self.by_kind.extend(other.by_kind);
         self
+    }
+
+    pub fn get(&self, kind: &str) -> Option<&dyn TimerHandler> {
+        self.by_kind.get(kind).map(|h| h.as_ref())
     }
 
     pub fn kinds(&self) -> Vec<&str> {
@@ -85,6 +112,9 @@ pub struct Scheduler {
     clock: SharedClock,
     handlers: TimerHandlers,
     batch: u32,
+    daily: Vec<Arc<dyn DailyCheck>>,
+    /// The day the daily checks last ran; held while they run, so a concurrent step waits.
+    daily_ran_on: Mutex<Option<NaiveDate>>,
 }
 
 impl Scheduler {
@@ -94,7 +124,36 @@ impl Scheduler {
             clock,
             handlers,
             batch: DEFAULT_BATCH,
+            daily: Vec::new(),
+            daily_ran_on: Mutex::new(None),
         }
+    }
+
+    /// Adds a check run once per day of the clock.
+    pub fn with_daily(mut self, check: impl DailyCheck) -> Self {
+        self.daily.push(Arc::new(check));
+        self
+    }
+
+    /// Runs the daily checks unless they already ran on the clock's current day (a clock set
+    /// to another day, earlier or later, runs them again). A failing check is logged, not
+    /// retried before the next day: a broken database must not flood the log.
+    pub async fn run_daily(&self) {
+        if self.daily.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let today = local_date(now);
+        let mut ran_on = self.daily_ran_on.lock().await;
+        if *ran_on == Some(today) {
+            return;
+        }
+        for check in &self.daily {
+            if let Err(e) = check.run(&self.store, now).await {
+                tracing::error!(error = format!("{e:#}"), "a daily check failed");
+            }
+        }
+        *ran_on = Some(today);
     }
 
     pub fn with_batch(mut self, batch: u32) -> Self {
@@ -105,6 +164,7 @@ impl Scheduler {
     /// Claims one batch of due timers and fires them in one transaction.
     #[tracing::instrument(skip_all)]
     pub async fn step(&self) -> anyhow::Result<StepOutcome> {
+        self.run_daily().await;
         let now = self.clock.now();
         if !crate::store::timers::any_due(&self.store, now)
             .await

@@ -933,3 +933,130 @@ async fn malformed_disposal_and_appeal_requests_are_refused_naming_the_field() {
         assert_eq!(got, want);
     }
 }
+
+on_both_backends!(
+    an_appeal_filed_before_its_due_year_is_loaded_gets_its_due_date_and_reminders_when_the_year_loads
+);
+
+async fn an_appeal_filed_before_its_due_year_is_loaded_gets_its_due_date_and_reminders_when_the_year_loads(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // Filed Wed 2 December 2026: the 30th working day lies in 2027, not loaded yet.
+    app.clock.set(shanghai("2026-12-02", 10));
+    let (notice, targets) = blocking_notice(&app, "year-end").await;
+    report_disposed(&app, &notice, &targets).await;
+    let appeal = file(
+        &app.client("party-gd").await,
+        by_party(&notice, &targets[0]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(appeal.answer_due_on, None);
+    let miit = app.client("miit").await;
+    let get = || {
+        let mut appeals = miit.appeals();
+        let id = appeal.id.clone();
+        async move {
+            appeals
+                .get_appeal(pb::GetAppealRequest { appeal_id: id })
+                .await
+                .unwrap()
+                .into_inner()
+                .appeal
+                .unwrap()
+        }
+    };
+    assert_eq!(get().await.answer_due_on, None);
+    let mut watch = miit
+        .appeals()
+        .watch_appeal(pb::WatchAppealRequest {
+            appeal_id: appeal.id.clone(),
+            cursor: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let loaded = app
+        .officer("miit")
+        .await
+        .calendar()
+        .load_year(crate::calendar::year_2027(&[]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(loaded.deadlines_scheduled >= 1, "{loaded:?}");
+    // Dec 3–4, 7–11, 14–18, 21–25, 28–31 are 21; Jan 1 and Mon Jan 4 are off; Jan 5–8 and
+    // the make-up Saturday Jan 9 make 26; Jan 11–14 make 30.
+    let shown = get().await;
+    assert_eq!(shown.answer_due_on, Some(date("2027-01-14")));
+    let listed = miit
+        .appeals()
+        .list_appeals(pb::ListAppealsRequest {
+            notice_id: notice.notice_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .appeals;
+    assert_eq!(
+        listed[0].answer_due_on,
+        Some(date("2027-01-14")),
+        "listed too"
+    );
+
+    // 5 working days before (Jan 8: Jan 13, 12, 11, Sat 9, 8), 1 before (Jan 13), then the
+    // day after the due date; nothing fires a minute early.
+    let mut fired = Vec::new();
+    for at in ["2027-01-08", "2027-01-13", "2027-01-15"] {
+        app.clock
+            .set(shanghai(at, 0) - chrono::Duration::minutes(1));
+        app.drive_timers_until_idle().await;
+        app.clock
+            .set(shanghai(at, 0) + chrono::Duration::minutes(1));
+        app.drive_timers_until_idle().await;
+        fired.push(app.clock.now());
+    }
+    use pb::AppealEventKind as E;
+    let mut events = Vec::new();
+    while events.len() < 5 {
+        let e = tokio::time::timeout(Duration::from_secs(20), watch.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        events.push(e);
+    }
+    let kinds: Vec<E> = events
+        .iter()
+        .map(|e| E::try_from(e.kind).unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            E::Filed,
+            E::AnswerDueSet,
+            E::AnswerReminder,
+            E::AnswerReminder,
+            E::AnswerOverdue
+        ]
+    );
+    assert_eq!(
+        events[1].appeal.as_ref().unwrap().answer_due_on,
+        Some(date("2027-01-14"))
+    );
+    let at = |e: &pb::AppealEvent| {
+        let t = e.occurred_at.unwrap();
+        DateTime::from_timestamp(t.seconds, t.nanos as u32).unwrap()
+    };
+    assert_eq!(
+        events[2..].iter().map(at).collect::<Vec<_>>(),
+        fired,
+        "each at the minute after its day began, none a minute before"
+    );
+    assert!(get().await.overdue);
+}

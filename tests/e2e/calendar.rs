@@ -5,8 +5,12 @@ use fenghuo_client::pb;
 use tonic::Code;
 use tonic_types::StatusExt;
 
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use fenghuo::store::calendar::ALERT_CALENDAR_ENDING;
+
 use crate::on_both_backends;
-use crate::support::{Backend, spawn_app};
+use crate::support::{Backend, TestApp, spawn_app};
 
 on_both_backends!(
     the_calendar_answers_from_the_shipped_years_across_spring_festival,
@@ -14,6 +18,8 @@ on_both_backends!(
     dates_outside_the_loaded_years_fail_the_precondition_naming_the_date_and_the_years,
     a_loaded_year_is_persisted_audited_and_replaced_on_a_second_load,
     load_year_needs_an_officer_token_and_is_refused_to_units_and_provinces,
+    load_year_takes_whole_holiday_periods_or_only_the_weekdays_off_with_one_meaning,
+    the_end_of_the_loaded_years_is_warned_from_sixty_days_before_once_as_an_operator_alert,
 );
 
 pub fn date(s: &str) -> pb::Date {
@@ -356,4 +362,195 @@ async fn load_year_needs_an_officer_token_and_is_refused_to_units_and_provinces(
         years.loaded_by_administrator.is_empty(),
         "nothing refused was stored"
     );
+}
+
+async fn load_year_takes_whole_holiday_periods_or_only_the_weekdays_off_with_one_meaning(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let mut admin = app.officer("miit").await.calendar();
+    // Labour Day 2027 (made up): Sat May 1 to Wed May 5 off, Sat May 8 worked. Typed the way
+    // the proto once described, weekdays only, Saturday May 1 is absent.
+    let weekdays = pb::LoadYearRequest {
+        year: 2027,
+        holidays: [
+            "2027-01-01",
+            "2027-05-03",
+            "2027-05-04",
+            "2027-05-05",
+            "2027-10-01",
+        ]
+        .map(date)
+        .to_vec(),
+        makeup_workdays: vec![date("2027-05-08")],
+    };
+    let loaded = admin
+        .load_year(weekdays.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((loaded.year, loaded.replaced), (2027, false));
+    let unit = app.client("telecom-gd").await.calendar();
+    let answers = || {
+        let mut unit = unit.clone();
+        async move {
+            let mut out = Vec::new();
+            for day in [
+                "2027-04-30",
+                "2027-05-01",
+                "2027-05-02",
+                "2027-05-03",
+                "2027-05-06",
+                "2027-05-08",
+            ] {
+                out.push(
+                    unit.is_working_day(pb::IsWorkingDayRequest {
+                        date: Some(date(day)),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .working_day,
+                );
+            }
+            out
+        }
+    };
+    let expected = [true, false, false, false, true, true];
+    assert_eq!(answers().await, expected);
+    // The notice's way, the whole period with its weekend: the same calendar.
+    let mut periods = weekdays.clone();
+    periods
+        .holidays
+        .extend(["2027-05-01", "2027-05-02"].map(date));
+    assert!(
+        admin
+            .load_year(periods)
+            .await
+            .unwrap()
+            .into_inner()
+            .replaced
+    );
+    assert_eq!(answers().await, expected);
+    // A statutory day on a weekday is still required: Friday October 1.
+    let mut truncated = weekdays;
+    truncated.holidays.retain(|d| d.month != 10);
+    let err = admin.load_year(truncated).await.unwrap_err();
+    assert_eq!(bad_field(&err), "holidays");
+    assert!(err.message().contains("2027-10-01 (Fri)"), "{err}");
+}
+
+/// 10:00 Asia/Shanghai on a date.
+fn shanghai(day: &str) -> DateTime<Utc> {
+    let d: chrono::NaiveDate = day.parse().unwrap();
+    Shanghai
+        .from_local_datetime(&d.and_hms_opt(10, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn ending_alerts(app: &TestApp) -> Vec<fenghuo::store::timers::AlertRow> {
+    let all: Vec<fenghuo::store::timers::AlertRow> = sqlx::query_as(
+        "SELECT id, raised_at, kind, subject, message, resolved_at FROM operator_alerts \
+         WHERE kind = $1 ORDER BY raised_at",
+    )
+    .bind(ALERT_CALENDAR_ENDING)
+    .fetch_all(app.application().store().pool())
+    .await
+    .unwrap();
+    all
+}
+
+async fn the_end_of_the_loaded_years_is_warned_from_sixty_days_before_once_as_an_operator_alert(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // The start-up check ran at the real date; start over from 31 October 2026, 61 days out.
+    sqlx::query("DELETE FROM operator_alerts")
+        .execute(app.application().store().pool())
+        .await
+        .unwrap();
+    let stopped = app.stopped().await;
+    stopped.clock().set(shanghai("2026-10-31"));
+    let app = stopped.restart().await;
+    let calendar = app.client("telecom-gd").await.calendar();
+    let years = || {
+        let mut calendar = calendar.clone();
+        async move {
+            calendar
+                .list_loaded_years(pb::ListLoadedYearsRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let early = years().await;
+    assert_eq!(early.last_day, Some(date("2026-12-31")));
+    assert_eq!((early.days_left, early.warning.as_str()), (61, ""));
+    app.drive_timers_until_idle().await;
+    assert!(ending_alerts(&app).await.is_empty(), "61 days out");
+
+    // From 1 November, 60 days out: the warning, and one alert however many days pass.
+    app.clock.set(shanghai("2026-11-01"));
+    let warned = years().await;
+    assert_eq!(warned.days_left, 60);
+    assert!(
+        warned.warning.contains("ends on 2026-12-31")
+            && warned.warning.contains("calendar of 2027"),
+        "{}",
+        warned.warning
+    );
+    app.drive_timers_until_idle().await;
+    let alerts = ending_alerts(&app).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].subject, "calendar:2027");
+    assert_eq!(
+        alerts[0].raised_at,
+        shanghai("2026-11-01").timestamp_micros()
+    );
+    assert!(
+        alerts[0].message.contains("calendar of 2027"),
+        "{}",
+        alerts[0].message
+    );
+    for day in ["2026-11-02", "2026-12-02"] {
+        app.clock.set(shanghai(day));
+        app.drive_timers_until_idle().await;
+    }
+    let stopped = app.stopped().await;
+    stopped.clock().set(shanghai("2026-12-03"));
+    let app = stopped.restart().await;
+    app.drive_timers_until_idle().await;
+    assert_eq!(ending_alerts(&app).await.len(), 1, "raised once for 2027");
+
+    // Loading 2027 resolves it; the next one is for 2028, from 1 November 2027.
+    app.officer("miit")
+        .await
+        .calendar()
+        .load_year(year_2027(&[]))
+        .await
+        .unwrap();
+    let alerts = ending_alerts(&app).await;
+    assert!(alerts[0].resolved_at.is_some());
+    let mut calendar = app.client("telecom-gd").await.calendar();
+    let after = calendar
+        .list_loaded_years(pb::ListLoadedYearsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (after.days_left, after.warning.as_str()),
+        (393, ""),
+        "from 2026-12-03"
+    );
+    app.clock.set(shanghai("2027-11-01"));
+    app.drive_timers_until_idle().await;
+    let alerts = ending_alerts(&app).await;
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[1].subject, "calendar:2028");
+    assert_eq!(alerts[1].resolved_at, None);
 }

@@ -1,14 +1,25 @@
 //! The `fenghuo calendar` commands, run as a binary: the answer alone on stdout, or a non-zero
 //! exit with the reason on stderr and nothing on stdout.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
+/// Runs the binary in an empty directory (so `./fenghuo-data` is absent) with no settings.
 fn fenghuo(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    fenghuo_in(dir.path(), &[], args)
+}
+
+/// Runs the binary in `cwd` with only the `FENGHUO_…` variables given.
+fn fenghuo_in(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fenghuo"))
         .args(args)
+        .current_dir(cwd)
         .env_remove("FENGHUO_DATABASE_URL")
         .env_remove("FENGHUO_CONFIG")
+        .env_remove("FENGHUO_DATA_DIR")
         .env("FENGHUO_LOG", "error")
+        .envs(env.iter().copied())
         .output()
         .expect("the fenghuo binary runs")
 }
@@ -198,6 +209,129 @@ fn calendar_load_stores_an_audited_year_that_database_url_queries_then_see() {
         "--database-url",
         &url,
     ]));
+}
+
+/// A 2027 typed the weekdays-only way: Saturday May 1 left out, Monday May 3 off.
+const WEEKDAYS_2027: &str = r#"{"year": 2027, "holidays": ["2027-01-01", "2027-01-04", "2027-05-03", "2027-10-01"], "makeup_workdays": []}"#;
+
+#[test]
+fn calendar_queries_read_the_database_the_server_is_configured_with_after_calendar_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("2027.json");
+    std::fs::write(&file, WEEKDAYS_2027).unwrap();
+    let file = file.to_str().unwrap();
+    let deadline = [
+        "calendar",
+        "deadline",
+        "--from",
+        "2026-12-20",
+        "--working-days",
+        "30",
+    ];
+    // Dec 21–25, 28–31 are nine; Jan 1 and 4 off; the 30th is Feb 2.
+    let expected = "2027-02-02\n";
+
+    // The default data directory, ./fenghuo-data, as `serve` run here would use.
+    let cwd = dir.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    stdout(&fenghuo_in(&cwd, &[], &["calendar", "load", file]));
+    assert_eq!(stdout(&fenghuo_in(&cwd, &[], &deadline)), expected);
+    let shipped = [&deadline[..], &["--shipped"]].concat();
+    let err = refused(&fenghuo_in(&cwd, &[], &shipped));
+    assert!(err.contains("runs past 2026"), "{err}");
+
+    // FENGHUO_DATA_DIR, as the server's environment names it.
+    let data = dir.path().join("data");
+    let data_env = [("FENGHUO_DATA_DIR", data.to_str().unwrap())];
+    let elsewhere = tempfile::tempdir().unwrap();
+    stdout(&fenghuo_in(
+        elsewhere.path(),
+        &data_env,
+        &["calendar", "load", file],
+    ));
+    assert_eq!(
+        stdout(&fenghuo_in(elsewhere.path(), &data_env, &deadline)),
+        expected
+    );
+    assert_eq!(
+        stdout(&fenghuo_in(
+            elsewhere.path(),
+            &data_env,
+            &["calendar", "is-working-day", "2027-05-03"]
+        )),
+        "false\n"
+    );
+
+    // The server's TOML file naming its database (FENGHUO_CONFIG or --config).
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("conf.db").display());
+    let config = dir.path().join("fenghuo.toml");
+    std::fs::write(&config, format!("database_url = {url:?}\n")).unwrap();
+    let config = config.to_str().unwrap();
+    stdout(&fenghuo(&["calendar", "load", file, "--config", config]));
+    assert_eq!(
+        stdout(&fenghuo_in(
+            elsewhere.path(),
+            &[("FENGHUO_CONFIG", config)],
+            &deadline
+        )),
+        expected
+    );
+    // FENGHUO_DATABASE_URL wins over the file, as for `serve`.
+    let empty = format!("sqlite://{}?mode=rwc", dir.path().join("none.db").display());
+    let err = refused(&fenghuo_in(
+        elsewhere.path(),
+        &[("FENGHUO_CONFIG", config), ("FENGHUO_DATABASE_URL", &empty)],
+        &deadline,
+    ));
+    assert!(err.contains("runs past 2026"), "{err}");
+    assert!(
+        !dir.path().join("none.db").exists(),
+        "a query creates no database"
+    );
+}
+
+#[test]
+fn calendar_status_warns_from_sixty_days_before_the_last_loaded_day() {
+    let status = |cwd: &Path, today: &str| {
+        stdout(&fenghuo_in(
+            cwd,
+            &[],
+            &["calendar", "status", "--today", today],
+        ))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let early = status(dir.path(), "2026-10-31");
+    assert_eq!(
+        early,
+        "loaded years: 2018–2026\nloaded by an administrator: none\n\
+         last day covered: 2026-12-31\ndays left: 61 (as of 2026-10-31)\n"
+    );
+    let late = status(dir.path(), "2026-12-02");
+    assert!(
+        late.contains("days left: 29 (as of 2026-12-02)\n"),
+        "{late}"
+    );
+    let warning = late.lines().last().unwrap();
+    assert!(
+        warning.starts_with("warning: the working-day calendar ends on 2026-12-31")
+            && warning.contains("load the calendar of 2027"),
+        "{late}"
+    );
+    assert!(status(dir.path(), "2026-11-01").contains("warning: "));
+
+    let file = dir.path().join("2027.json");
+    std::fs::write(&file, WEEKDAYS_2027).unwrap();
+    stdout(&fenghuo_in(
+        dir.path(),
+        &[],
+        &["calendar", "load", file.to_str().unwrap()],
+    ));
+    let loaded = status(dir.path(), "2026-12-02");
+    assert_eq!(
+        loaded,
+        "loaded years: 2018–2027\nloaded by an administrator: 2027\n\
+         last day covered: 2027-12-31\ndays left: 394 (as of 2026-12-02)\n"
+    );
 }
 
 #[test]

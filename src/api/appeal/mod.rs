@@ -502,22 +502,9 @@ impl AppealApi {
             other => internal(other),
         })?;
         if let Some((due_on, _)) = due {
-            for before in appeal::REMINDERS {
-                if let Ok(day) = appeal::working_days_before(&calendar, due_on, before) {
-                    let at = start_of_day(day);
-                    if at > now {
-                        crate::store::timers::schedule(
-                            &mut tx,
-                            at,
-                            REMINDER_TIMER,
-                            &appeal.id,
-                            serde_json::json!({ "working_days_before": before }),
-                        )
-                        .await
-                        .map_err(internal)?;
-                    }
-                }
-            }
+            timers::schedule_reminders(&mut tx, &calendar, &appeal.id, due_on, now)
+                .await
+                .map_err(internal)?;
         }
         record_event(
             self.store(),

@@ -90,8 +90,8 @@ fn contract() -> Vec<(String, bool, bool)> {
 }
 
 #[derive(Clone, Default)]
-struct RawCodec;
-struct Raw;
+pub(crate) struct RawCodec;
+pub(crate) struct Raw;
 
 impl Codec for RawCodec {
     type Encode = Vec<u8>;

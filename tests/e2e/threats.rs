@@ -88,6 +88,7 @@ on_both_backends!(
     a_threat_sighted_red_by_one_unit_and_green_by_another_never_reveals_the_first,
     the_feed_resumes_from_a_cursor_and_follows_tlp_changes,
     a_stream_acknowledges_every_item_once,
+    a_stream_with_an_undecodable_message_ends_in_error_after_acking_what_it_stored,
 );
 
 async fn every_category_and_kind_is_accepted_and_readable(backend: Backend) {
@@ -749,6 +750,62 @@ async fn a_stream_acknowledges_every_item_once(backend: Backend) {
         .filter(|a| a.outcome == pb::SubmissionOutcome::Merged as i32)
         .count();
     assert_eq!(merged, 600);
+}
+
+async fn a_stream_with_an_undecodable_message_ends_in_error_after_acking_what_it_stored(
+    backend: Backend,
+) {
+    use prost::Message;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let vendor = app.client("vendor-bj").await;
+    let item = |id: &str, value: &str| {
+        pb::SubmitThreatRequest {
+            submission_id: id.into(),
+            report: Some(report(&app, pb::Tlp::Green, ip(value))),
+        }
+        .encode_to_vec()
+    };
+    // valid, undecodable (a truncated varint), valid, valid.
+    let messages = vec![
+        item("raw-1", "45.40.0.1"),
+        vec![0x0a, 0xff, 0xff],
+        item("raw-3", "45.40.0.3"),
+        item("raw-4", "45.40.0.4"),
+    ];
+    let mut grpc = tonic::client::Grpc::new(vendor.raw_channel());
+    grpc.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::from_static("/fenghuo.v1.ThreatService/SubmitThreatStream");
+    let mut answers = grpc
+        .streaming(
+            tonic::Request::new(tokio_stream::iter(messages)),
+            path,
+            crate::authorization::RawCodec,
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    let mut acked = Vec::new();
+    let end = loop {
+        match tokio::time::timeout(Duration::from_secs(60), answers.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(bytes)) => acked.push(pb::SubmissionAck::decode(&bytes[..]).unwrap()),
+            Some(Err(status)) => break status,
+            None => panic!("the stream ended OK with acks {acked:?}"),
+        }
+    };
+    assert_eq!(end.code(), Code::InvalidArgument, "{end}");
+    assert!(end.message().contains("message 2 of the stream"), "{end}");
+    let acked: Vec<&str> = acked.iter().map(|a| a.submission_id.as_str()).collect();
+    assert_eq!(acked, ["raw-1"]);
+    // Stored exactly what was acknowledged.
+    assert_eq!(vendor.search("45.40.0.1").await.unwrap().len(), 1);
+    for unread in ["45.40.0.3", "45.40.0.4"] {
+        assert!(vendor.search(unread).await.unwrap().is_empty(), "{unread}");
+    }
 }
 
 /// Positions follow commit order across replicas: a reader following one

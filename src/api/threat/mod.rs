@@ -117,6 +117,31 @@ fn refusal_status(r: &Refusal) -> Status {
     }
 }
 
+/// What the stream's reader hands its forwarder, in order: a queued batch to acknowledge once
+/// committed, or the status the stream ends with after the acknowledgements before it.
+enum StreamStep {
+    Batch(
+        Vec<String>,
+        tokio::sync::oneshot::Receiver<Result<Vec<IngestOutcome>, crate::intake::IntakeError>>,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
+    End(Status),
+}
+
+/// The status a stream ends with when message `n` (from 1) could not be read.
+fn broken_stream(n: u64, cause: &Status) -> Status {
+    let message = format!(
+        "message {n} of the stream could not be read ({}): the items acknowledged before this status are stored; nothing from message {n} on was read, so resend every unacknowledged item",
+        cause.message()
+    );
+    match cause.code() {
+        tonic::Code::Internal | tonic::Code::InvalidArgument | tonic::Code::Unknown => {
+            Status::invalid_argument(message)
+        }
+        code => Status::new(code, message),
+    }
+}
+
 fn refused(submission_id: String, status: &Status, field: &str) -> pb::SubmissionAck {
     pb::SubmissionAck {
         submission_id,
@@ -211,21 +236,32 @@ impl ThreatService for ThreatApi {
                 submission,
             }
         };
-        // Reader: validate what is ready, queue it, within the unacknowledged window.
+        // Reader: validate what is ready, queue it, within the unacknowledged window. A stream
+        // that breaks (an undecodable message, a failure here) ends with an error status after
+        // the acknowledgements of everything queued before it: never OK with items unaccounted.
         tokio::spawn(async move {
             let mut chunks = inbound.ready_chunks(READ_CHUNK);
+            let mut read = 0u64;
             'read: while let Some(chunk) = chunks.next().await {
                 let now = clock.now();
                 let table = match router.current().await {
                     Ok(t) => t,
                     Err(e) => {
-                        let _ = out.send(Err(internal(e))).await;
+                        let _ = pending.send(StreamStep::End(internal(e))).await;
                         break;
                     }
                 };
                 let (mut items, mut ids) = (Vec::new(), Vec::new());
+                let mut broken = None;
                 for msg in chunk {
-                    let Ok(req) = msg else { break 'read };
+                    read += 1;
+                    let req = match msg {
+                        Ok(req) => req,
+                        Err(status) => {
+                            broken = Some(broken_stream(read, &status));
+                            break;
+                        }
+                    };
                     match intake::validate(&req, now) {
                         Ok(s) => {
                             ids.push(s.submission_id.clone());
@@ -243,28 +279,45 @@ impl ThreatService for ThreatApi {
                         }
                     }
                 }
-                if items.is_empty() {
-                    continue;
-                }
-                let Ok(permit) = window.clone().acquire_many_owned(items.len() as u32).await else {
-                    break;
-                };
-                match queue.enqueue(items).await {
-                    Ok(reply) => {
-                        if pending.send((ids, reply, permit)).await.is_err() {
+                if !items.is_empty() {
+                    let Ok(permit) = window.clone().acquire_many_owned(items.len() as u32).await
+                    else {
+                        break;
+                    };
+                    match queue.enqueue(items).await {
+                        Ok(reply) => {
+                            if pending
+                                .send(StreamStep::Batch(ids, reply, permit))
+                                .await
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = pending
+                                .send(StreamStep::End(Status::unavailable(e.to_string())))
+                                .await;
                             break;
                         }
                     }
-                    Err(e) => {
-                        let _ = out.send(Err(Status::unavailable(e.to_string()))).await;
-                        break;
-                    }
+                }
+                if let Some(status) = broken {
+                    let _ = pending.send(StreamStep::End(status)).await;
+                    break 'read;
                 }
             }
         });
         // Forwarder: acknowledge each batch once committed, in queue order.
         tokio::spawn(async move {
-            while let Some((ids, reply, permit)) = pending_rx.recv().await {
+            while let Some(step) = pending_rx.recv().await {
+                let (ids, reply, permit) = match step {
+                    StreamStep::Batch(ids, reply, permit) => (ids, reply, permit),
+                    StreamStep::End(status) => {
+                        let _ = acks.send(Err(status)).await;
+                        return;
+                    }
+                };
                 let outcomes = match reply.await {
                     Ok(Ok(o)) => o,
                     Ok(Err(e)) => {

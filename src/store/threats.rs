@@ -60,6 +60,9 @@ pub struct IngestItem {
     pub responsible: Vec<String>,
     /// The reporter's province, kept on the sighting for regulators' visibility.
     pub province: String,
+    /// What the reporter may see: a follow-up may only name a threat visible to it, or the
+    /// answer would reveal an invisible threat (and NOT_FOUND alone would be an existence oracle).
+    pub reader: Reader,
     pub submission: Submission,
 }
 
@@ -141,7 +144,7 @@ pub async fn ingest(
             continue;
         }
         let (threat_id, category, created) = if let Some(followed_id) = &s.follows_up {
-            match followed.get(followed_id) {
+            match followed.get(&(org.clone(), followed_id.clone())) {
                 None => {
                     outcomes.push(IngestOutcome::Refused(Refusal::UnknownThreat {
                         threat_id: followed_id.clone(),
@@ -389,22 +392,37 @@ async fn known_dedup_keys(
     Ok(out)
 }
 
+/// The followed-up threats each reporter may see, keyed by (reporter, threat id): one
+/// visibility rule for follow-ups as for reads, so an invisible threat looks like none.
 async fn followed_threats(
     tx: &mut Tx,
     dialect: Dialect,
     items: &[IngestItem],
-) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let ids: Vec<&str> = items
-        .iter()
-        .filter_map(|i| i.submission.follows_up.as_deref())
-        .collect();
+) -> Result<HashMap<(String, String), i64>, sqlx::Error> {
+    let mut by_reporter: HashMap<&str, (&Reader, Vec<&str>)> = HashMap::new();
+    for item in items {
+        if let Some(id) = item.submission.follows_up.as_deref() {
+            by_reporter
+                .entry(item.actor.organisation_id.as_str())
+                .or_insert_with(|| (&item.reader, Vec::new()))
+                .1
+                .push(id);
+        }
+    }
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let mut st = Statement::new(dialect, "SELECT id, category FROM threats WHERE id IN (");
-        st.bind_list(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))
-            .push(")");
-        let rows: Vec<(String, i64)> = st.query_as().fetch_all(&mut **tx).await?;
-        out.extend(rows);
+    for (org, (reader, ids)) in by_reporter {
+        for chunk in ids.chunks(500) {
+            let mut st = Statement::new(
+                dialect,
+                "SELECT t.id, t.category FROM threats t WHERE t.id IN (",
+            );
+            st.bind_list(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())))
+                .push(") AND EXISTS (SELECT 1 FROM sightings s WHERE s.threat_id = t.id AND ");
+            push_visibility(&mut st, reader);
+            st.push(")");
+            let rows: Vec<(String, i64)> = st.query_as().fetch_all(&mut **tx).await?;
+            out.extend(rows.into_iter().map(|(id, c)| ((org.to_owned(), id), c)));
+        }
     }
     Ok(out)
 }

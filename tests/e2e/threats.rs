@@ -88,6 +88,7 @@ on_both_backends!(
     a_threat_sighted_red_by_one_unit_and_green_by_another_never_reveals_the_first,
     the_feed_resumes_from_a_cursor_and_follows_tlp_changes,
     a_stream_acknowledges_every_item_once,
+    a_follow_up_to_a_threat_the_reporter_cannot_see_is_refused_like_one_to_nothing,
     a_stream_with_an_undecodable_message_ends_in_error_after_acking_what_it_stored,
 );
 
@@ -806,6 +807,66 @@ async fn a_stream_with_an_undecodable_message_ends_in_error_after_acking_what_it
     for unread in ["45.40.0.3", "45.40.0.4"] {
         assert!(vendor.search(unread).await.unwrap().is_empty(), "{unread}");
     }
+}
+
+async fn a_follow_up_to_a_threat_the_reporter_cannot_see_is_refused_like_one_to_nothing(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (vendor, registrar) = (
+        app.client("vendor-bj").await,
+        app.client("registrar-bj").await,
+    );
+    let red = submit(
+        &vendor,
+        "red-1",
+        report(&app, pb::Tlp::Red, ip("45.41.0.1")),
+    )
+    .await
+    .unwrap();
+    let follow_up = |threat_id: &str| {
+        let mut r = report(&app, pb::Tlp::Green, ip("45.41.0.1"));
+        r.category = None;
+        r.follows_up_threat_id = threat_id.into();
+        r
+    };
+    let hidden = submit(&registrar, "fu-1", follow_up(&red.threat_id))
+        .await
+        .unwrap_err();
+    let random = uuid::Uuid::now_v7().to_string();
+    let nothing = submit(&registrar, "fu-2", follow_up(&random))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound, "{hidden}");
+    assert_eq!(
+        hidden.message().replace(&red.threat_id, "ID"),
+        nothing.message().replace(&random, "ID"),
+        "an invisible threat answers exactly like no threat"
+    );
+    assert_eq!(
+        get(&registrar, &red.threat_id).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    // The same follow-up through the stream is refused the same way.
+    let mut acks = registrar
+        .threats()
+        .submit_threat_stream(tokio_stream::iter(vec![pb::SubmitThreatRequest {
+            submission_id: "fu-3".into(),
+            report: Some(follow_up(&red.threat_id)),
+        }]))
+        .await
+        .unwrap()
+        .into_inner();
+    let ack = acks.next().await.unwrap().unwrap();
+    assert_eq!(ack.outcome, pb::SubmissionOutcome::Refused as i32);
+    assert_eq!(ack.refusal.unwrap().code, Code::NotFound as i32);
+    // Its own reporter follows it up.
+    let merged = submit(&vendor, "red-1-fu", follow_up(&red.threat_id))
+        .await
+        .unwrap();
+    assert_eq!(merged.outcome, pb::SubmissionOutcome::Merged as i32);
 }
 
 /// Positions follow commit order across replicas: a reader following one

@@ -106,7 +106,7 @@ fn refusal_status(r: &Refusal) -> Status {
             "submission {submission_id} was already accepted with other content; a retry must resend the same report"
         )),
         Refusal::UnknownThreat { threat_id } => Status::not_found(format!(
-            "report.follows_up_threat_id: threat {threat_id} does not exist (reporting measures Art. 16)"
+            "report.follows_up_threat_id: threat {threat_id} does not exist or is not visible to you (reporting measures Art. 16)"
         )),
         Refusal::CategoryMismatch { threat_id } => invalid(
             "report.category",
@@ -165,6 +165,7 @@ impl ThreatApi {
         IngestItem {
             actor: caller.actor(),
             province: caller.province.clone(),
+            reader: reader(caller),
             responsible: responsible_units(table, &submission),
             submission,
         }
@@ -228,10 +229,12 @@ impl ThreatService for ThreatApi {
         let (clock, queue, acks) = (self.clock.clone(), self.queue.clone(), out.clone());
         let router = self.router.clone();
         let item_of = {
-            let (actor, province) = (caller.actor(), caller.province.clone());
+            let (actor, province, item_reader) =
+                (caller.actor(), caller.province.clone(), reader(&caller));
             move |table: &RoutingTable, submission| IngestItem {
                 actor: actor.clone(),
                 province: province.clone(),
+                reader: item_reader.clone(),
                 responsible: responsible_units(table, &submission),
                 submission,
             }

@@ -4,6 +4,7 @@ use fenghuo_client::pb;
 use tonic::Code;
 use tonic_types::StatusExt;
 
+use crate::on_both_backends;
 use crate::support::{Backend, spawn_app};
 
 fn organisation(id: &str, role: pb::Role, province: &str) -> pb::CreateOrganisationRequest {
@@ -231,7 +232,7 @@ async fn a_group_company_manages_its_provincial_subsidiary_but_not_others() {
 #[tokio::test]
 async fn officers_and_keys_are_validated() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let mut registry = app.client("telecom-gd").await.registry();
+    let mut registry = app.officer("telecom-gd").await.registry();
     let err = registry
         .register_officer(pb::RegisterOfficerRequest {
             organisation_id: "telecom-gd".into(),
@@ -291,6 +292,71 @@ async fn officers_and_keys_are_validated() {
         .await
         .unwrap_err();
     assert_eq!(bad_field(&err), "page.page_size");
+}
+
+on_both_backends!(a_certificate_alone_cannot_register_officers_or_token_keys);
+
+/// A stolen certificate must not let its holder mint an officer and a key of its own and
+/// then sign decisions (issue 18 item 4).
+async fn a_certificate_alone_cannot_register_officers_or_token_keys(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, public) = fenghuo::pki::dev::generate_token_key().unwrap();
+    let key = |kid: &str| pb::RegisterOfficerKeyRequest {
+        organisation_id: "miit".into(),
+        kid: kid.into(),
+        algorithm: "EdDSA".into(),
+        public_key_pem: public.clone(),
+    };
+    let officer = pb::RegisterOfficerRequest {
+        organisation_id: "miit".into(),
+        name: "intruder".into(),
+        display_name: "Intruder".into(),
+    };
+    let stolen = app.client("miit").await;
+    let err = stolen
+        .registry()
+        .register_officer_key(key("stolen-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+    assert!(err.message().contains("officer token"), "{err}");
+    let err = stolen
+        .registry()
+        .register_officer(officer.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+    let err = stolen
+        .registry()
+        .set_officer_enabled(pb::SetOfficerEnabledRequest {
+            organisation_id: "miit".into(),
+            name: "duty-officer".into(),
+            enabled: false,
+            reason: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+    // An existing officer does it, and the audit log names who.
+    let duty = app.officer("miit").await;
+    duty.registry().register_officer(officer).await.unwrap();
+    duty.registry()
+        .register_officer_key(key("second-1"))
+        .await
+        .unwrap();
+    let records = duty
+        .audit()
+        .query_audit(pb::QueryAuditRequest {
+            subject: "officer:miit/intruder".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(records.last().unwrap().officer, "duty-officer");
 }
 
 #[tokio::test]

@@ -159,7 +159,8 @@ impl TestApp {
         let (private, public) = fenghuo::pki::dev::generate_token_key().unwrap();
         let pki = self.pki();
         fenghuo::pki::dev::write_secret(&pki.token_key(id), &private).unwrap();
-        let mut registry = miit.registry();
+        // Registering officers and keys takes an officer's token: the national regulator's.
+        let mut registry = self.officer("miit").await.registry();
         registry
             .register_officer(pb::RegisterOfficerRequest {
                 organisation_id: id.into(),

@@ -105,7 +105,7 @@ async fn a_token_for_an_unknown_or_disabled_officer_is_refused() {
             .await
             .contains("not a registered, enabled officer")
     );
-    let miit = app.client("miit").await;
+    let miit = app.officer("miit").await;
     miit.registry()
         .set_officer_enabled(pb::SetOfficerEnabledRequest {
             organisation_id: "miit".into(),

@@ -656,10 +656,9 @@ async fn the_feed_resumes_from_a_cursor_and_follows_tlp_changes(backend: Backend
             other => panic!("unexpected {other:?}"),
         }
     };
-    assert_eq!(
-        indicators,
-        ["45.33.40.3", "45.33.40.4", "45.33.40.5", "45.33.40.6"]
-    );
+    // The replay applies today's marking: 45.33.40.6, RED since, is not replayed to this
+    // reader (issue 18 item 7); only its withdrawal is.
+    assert_eq!(indicators, ["45.33.40.3", "45.33.40.4", "45.33.40.5"]);
     assert_eq!(withdrawn.sighting_id, acks[1].sighting_id);
     assert_eq!(withdrawn.new_tlp, pb::Tlp::Red as i32);
     assert!(withdrawn.sighting.is_none());

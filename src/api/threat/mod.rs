@@ -668,9 +668,11 @@ impl ThreatApi {
             let event = match r.kind.as_str() {
                 "new_threat" | "new_sighting" => {
                     // The event shows the sighting as it was reported; a later
-                    // re-marking travels as its own tlp_changed event.
+                    // re-marking travels as its own tlp_changed event. A replay also
+                    // applies today's marking: a sighting narrowed since is not shown to
+                    // a reader who may no longer see it.
                     let original_tlp = view::reported_tlp(s);
-                    if !sees(original_tlp) {
+                    if !sees(original_tlp) || !sees(s.tlp) {
                         continue;
                     }
                     let mut shown = view::sighting(s);
@@ -702,7 +704,8 @@ impl ThreatApi {
                     if !sees(old) && !sees(new) {
                         continue;
                     }
-                    let sighting = sees(new).then(|| {
+                    // The content only while the current marking still allows it.
+                    let sighting = (sees(new) && sees(s.tlp)).then(|| {
                         let mut shown = view::sighting(s);
                         if let Some(rep) = shown.report.as_mut() {
                             rep.tlp = new as i32;

@@ -146,6 +146,12 @@ impl Application {
             .identity(Identity::from_pem(&tls.cert, &tls.key))
             .client_ca_root(Certificate::from_pem(&tls.ca));
         let ownership = Arc::new(crate::ownership::OwnershipRouter::new(store.clone()));
+        let feed = crate::delivery::NoticeSignal::start_on(
+            crate::delivery::FEED_CHANNEL,
+            settings.database_url.expose(),
+            store.dialect(),
+            shutdown_rx.clone(),
+        );
         let disposal = Arc::new(crate::api::disposal::DisposalApi {
             store: store.clone(),
             clock: clock.clone(),
@@ -190,6 +196,8 @@ impl Application {
                     clock: clock.clone(),
                     queue: IntakeQueue::start(store.clone(), clock.clone()),
                     router: ownership.clone(),
+                    feed: feed.clone(),
+                    open_feeds: Default::default(),
                 })
                 .max_decoding_message_size(8 * 1024 * 1024),
             )
@@ -198,6 +206,7 @@ impl Application {
                     crate::api::identification::IdentificationApi {
                         store: store.clone(),
                         clock: clock.clone(),
+                        feed: feed.clone(),
                     },
                 ),
             )

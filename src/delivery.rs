@@ -1,5 +1,6 @@
 //! Wakes notice subscribers when a notice commits, on this replica and on every
-//! other one (Art. 8 electronic delivery).
+//! other one (Art. 8 electronic delivery); the same mechanism, on its own channel with
+//! one key, wakes the feed's readers when feed events commit.
 //!
 //! Each subscriber waits on its addressee's own wake-up, so a notice wakes only
 //! the streams of the organisation it is addressed to: with a thousand units
@@ -18,15 +19,27 @@ use tokio::sync::{Notify, watch};
 use crate::store::{Dialect, Tx};
 
 pub const CHANNEL: &str = "fenghuo_notices";
+/// Feed events; the payload is always empty: every reader of the replica re-reads.
+pub const FEED_CHANNEL: &str = "fenghuo_feed";
 /// Subscribers re-read the store at least this often.
 pub const FALLBACK_POLL: Duration = Duration::from_secs(1);
 /// PostgreSQL refuses payloads of 8000 bytes or more; a longer list wakes everyone.
 const MAX_PAYLOAD: usize = 7900;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct NoticeSignal {
     /// One wake-up per addressee with an open stream on this replica.
     addressees: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
+    channel: &'static str,
+}
+
+impl Default for NoticeSignal {
+    fn default() -> Self {
+        NoticeSignal {
+            addressees: Arc::default(),
+            channel: CHANNEL,
+        }
+    }
 }
 
 /// An open stream's hold on its addressee's wake-up; dropped with the stream.
@@ -56,12 +69,21 @@ impl Drop for Subscription {
 
 impl NoticeSignal {
     /// Starts listening on PostgreSQL; SQLite has one server, so the local wake-up suffices.
-    pub fn start(
+    pub fn start(database_url: &str, dialect: Dialect, shutdown: watch::Receiver<bool>) -> Self {
+        Self::start_on(CHANNEL, database_url, dialect, shutdown)
+    }
+
+    /// [`NoticeSignal::start`] on another channel (the feed's).
+    pub fn start_on(
+        channel: &'static str,
         database_url: &str,
         dialect: Dialect,
         mut shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let signal = NoticeSignal::default();
+        let signal = NoticeSignal {
+            addressees: Arc::default(),
+            channel,
+        };
         if dialect == Dialect::Postgres {
             let url = database_url.to_owned();
             let listening = signal.clone();
@@ -71,7 +93,7 @@ impl NoticeSignal {
                         _ = shutdown.wait_for(|s| *s) => return,
                         r = listen(&url, &listening) => {
                             if let Err(e) = r {
-                                tracing::warn!(error = %e, "notice LISTEN connection lost; reconnecting");
+                                tracing::warn!(error = %e, channel, "LISTEN connection lost; reconnecting");
                             }
                         }
                     }
@@ -121,15 +143,29 @@ impl NoticeSignal {
         dialect: Dialect,
         addressees: &[&str],
     ) -> Result<(), sqlx::Error> {
-        if dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2) IS NULL")
-                .bind(CHANNEL)
-                .bind(payload(addressees))
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        announce_on(tx, dialect, CHANNEL, &payload(addressees)).await
     }
+}
+
+/// Inside a transaction that writes feed events: every replica's feed readers wake at commit.
+pub async fn announce_feed(tx: &mut Tx, dialect: Dialect) -> Result<(), sqlx::Error> {
+    announce_on(tx, dialect, FEED_CHANNEL, "").await
+}
+
+async fn announce_on(
+    tx: &mut Tx,
+    dialect: Dialect,
+    channel: &str,
+    payload: &str,
+) -> Result<(), sqlx::Error> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2) IS NULL")
+            .bind(channel)
+            .bind(payload)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The addressees, comma-separated (organisation ids have no commas); empty means everyone.
@@ -145,7 +181,7 @@ fn payload(addressees: &[&str]) -> String {
 
 async fn listen(url: &str, signal: &NoticeSignal) -> Result<(), sqlx::Error> {
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen(signal.channel).await?;
     // Anything committed while we were not listening is read now.
     signal.wake_all();
     loop {

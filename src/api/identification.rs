@@ -19,6 +19,8 @@ use crate::store::{Store, audit};
 pub struct IdentificationApi {
     pub store: Store,
     pub clock: SharedClock,
+    /// The feed's wake-up: an identification is a feed event.
+    pub feed: crate::delivery::NoticeSignal,
 }
 
 /// A recommended measure with its targets normalised as at intake.
@@ -330,6 +332,7 @@ impl IdentificationService for IdentificationApi {
         ids::record(
             &mut tx,
             NewIdentification {
+                dialect: self.store.dialect(),
                 row: &row,
                 status: next as i64,
                 grade,
@@ -351,6 +354,7 @@ impl IdentificationService for IdentificationApi {
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
+        self.feed.wake_all();
         Ok(Response::new(pb::IdentifyResponse {
             identification: Some(identification),
         }))

@@ -23,6 +23,7 @@ pub struct IdentificationRow {
 const COLUMNS: &str = "id, threat_id, outcome, institution, identified_at, request_sha256, body";
 
 pub struct NewIdentification<'a> {
+    pub dialect: super::Dialect,
     pub row: &'a IdentificationRow,
     pub status: i64,
     pub grade: i64,
@@ -76,6 +77,7 @@ pub async fn record(tx: &mut Tx, new: NewIdentification<'_>) -> Result<(), sqlx:
         .await?;
     super::threats::append_feed_event(
         tx,
+        new.dialect,
         position + 1,
         r.identified_at,
         "identified",

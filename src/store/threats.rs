@@ -302,6 +302,7 @@ pub async fn ingest(
             events,
         )
         .await?;
+        crate::delivery::announce_feed(&mut tx, store.dialect()).await?;
         let responsible: Vec<Vec<SqlValue>> = responsible
             .into_iter()
             .map(|(t, o)| vec![SqlValue::Text(t), SqlValue::Text(o)])
@@ -733,6 +734,7 @@ pub async fn change_tlp(
     let details = serde_json::json!({"old_tlp": sighting.tlp, "new_tlp": new as i64}).to_string();
     append_feed_event(
         tx,
+        store.dialect(),
         position + 1,
         to_micros(at),
         "tlp_changed",
@@ -749,6 +751,7 @@ pub async fn change_tlp(
 #[allow(clippy::too_many_arguments)]
 pub async fn append_feed_event(
     tx: &mut Tx,
+    dialect: Dialect,
     position: i64,
     committed_at: i64,
     kind: &str,
@@ -774,7 +777,7 @@ pub async fn append_feed_event(
         .bind(position)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    crate::delivery::announce_feed(tx, dialect).await
 }
 
 /// The Art. 7 queue: unidentified threats the reader may see, oldest first.

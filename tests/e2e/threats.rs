@@ -868,6 +868,46 @@ async fn a_follow_up_to_a_threat_the_reporter_cannot_see_is_refused_like_one_to_
     assert_eq!(merged.outcome, pb::SubmissionOutcome::Merged as i32);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_holds_at_most_its_cap_of_open_feeds_and_one_closed_frees_a_place() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let registrar = app.client("registrar-bj").await;
+    let open = || async {
+        registrar
+            .threats()
+            .subscribe_feed(pb::SubscribeFeedRequest::default())
+            .await
+    };
+    let mut feeds = Vec::new();
+    for _ in 0..fenghuo::api::threat::MAX_FEEDS_PER_ORGANISATION {
+        feeds.push(open().await.unwrap().into_inner());
+    }
+    let err = open().await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
+    assert!(
+        err.message()
+            .contains("registrar-bj already holds 32 open feeds"),
+        "{err}"
+    );
+    // Another organisation is not held back by this one.
+    app.client("telecom-gd")
+        .await
+        .threats()
+        .subscribe_feed(pb::SubscribeFeedRequest::default())
+        .await
+        .unwrap();
+    // A closed feed frees its place (the server notices the reset of its stream).
+    drop(feeds.pop());
+    let reopened = loop {
+        match open().await {
+            Ok(feed) => break feed,
+            Err(e) if e.code() == Code::ResourceExhausted => tokio::task::yield_now().await,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    drop(reopened);
+}
+
 /// Positions follow commit order across replicas: a reader following one
 /// replica while both ingest receives every committed event exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{from_timestamp, internal, invalid, page};
 use crate::auth::Caller;
+use crate::delivery::NoticeSignal;
 use crate::domain::clock::{SharedClock, to_micros};
 use crate::domain::routing::RoutingTable;
 use crate::domain::threat::visibility::{Reader, SightingFacts, can_see};
@@ -31,6 +32,53 @@ pub struct ThreatApi {
     pub clock: SharedClock,
     pub queue: IntakeQueue,
     pub router: Arc<OwnershipRouter>,
+    /// Wakes this replica's feeds when feed events commit on any replica.
+    pub feed: NoticeSignal,
+    /// Open feeds per organisation on this replica, against [`MAX_FEEDS_PER_ORGANISATION`].
+    pub open_feeds: OpenFeeds,
+}
+
+/// A unit needs a handful of feeds (one per consuming system); a bound keeps one
+/// organisation's forgotten or leaked connections from holding the replica's memory.
+pub const MAX_FEEDS_PER_ORGANISATION: usize = 32;
+
+/// Counts open feed streams per organisation.
+#[derive(Clone, Default)]
+pub struct OpenFeeds(Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>);
+
+/// One open feed; dropped with its stream.
+struct FeedSlot {
+    feeds: OpenFeeds,
+    org: String,
+}
+
+impl OpenFeeds {
+    fn open(&self, org: &str) -> Result<FeedSlot, Status> {
+        let mut map = self.0.lock().expect("open feeds lock");
+        let n = map.entry(org.to_owned()).or_default();
+        if *n >= MAX_FEEDS_PER_ORGANISATION {
+            return Err(Status::resource_exhausted(format!(
+                "organisation {org} already holds {MAX_FEEDS_PER_ORGANISATION} open feeds on this server (the cap per organisation); close one, then resume from its last cursor"
+            )));
+        }
+        *n += 1;
+        Ok(FeedSlot {
+            feeds: self.clone(),
+            org: org.to_owned(),
+        })
+    }
+}
+
+impl Drop for FeedSlot {
+    fn drop(&mut self) {
+        let mut map = self.feeds.0.lock().expect("open feeds lock");
+        if let Some(n) = map.get_mut(&self.org) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.org);
+            }
+        }
+    }
 }
 
 /// The units responsible for a submission's resources (Art. 9): AMBER reaches them.
@@ -57,7 +105,9 @@ const UNACKED_WINDOW: usize = 4096;
 /// How many ready items the reader validates and queues at once.
 const READ_CHUNK: usize = 512;
 /// Feeds look for other replicas' commits this often (this replica's wake them at once).
-const FEED_POLL: Duration = Duration::from_millis(200);
+/// Feeds wake at commit (locally, and through LISTEN from other replicas); this fallback
+/// re-read only bounds a missed wake-up, so idle feeds cost next to nothing.
+const FEED_POLL: Duration = Duration::from_secs(2);
 const FEED_BATCH: u32 = 500;
 
 fn reader(caller: &Caller) -> Reader {
@@ -466,21 +516,28 @@ impl ThreatService for ThreatApi {
             }
             categories.push(*c as i64);
         }
+        let slot = self.open_feeds.open(&caller.organisation_id)?;
         let api = ThreatApi {
             store: self.store.clone(),
             clock: self.clock.clone(),
             queue: self.queue.clone(),
             router: self.router.clone(),
+            feed: self.feed.clone(),
+            open_feeds: self.open_feeds.clone(),
         };
         let reader = reader(&caller);
         let committed = self.queue.committed();
+        let subscription = self.feed.subscribe("feed");
         let stream = async_stream::try_stream! {
+            let _slot = slot;
             loop {
                 let woken = committed.notified();
+                let elsewhere = subscription.notified();
                 let rows = store::feed_after(&api.store, position, FEED_BATCH).await.map_err(internal)?;
                 if rows.is_empty() {
                     tokio::select! {
                         _ = woken => {}
+                        _ = elsewhere => {}
                         _ = tokio::time::sleep(FEED_POLL) => {}
                     }
                     continue;

@@ -137,33 +137,13 @@ pub async fn bootstrap(
     }
     registry::insert_organisation(
         &mut tx,
-        &OrganisationRow {
-            id: id.to_string(),
-            name: name.to_owned(),
-            roles: founding.role.as_str().into(),
-            province: province.as_str().into(),
-            parent_id: None,
-            enabled: 1,
-            contacts_json: "[]".into(),
-            created_at: at,
-            contacts_updated_at: None,
-        },
+        &OrganisationRow::new(id.as_str(), name, &[founding.role], province.as_str(), at),
     )
     .await
     .context("inserting the organisation")?;
     registry::insert_certificate(
         &mut tx,
-        &CertificateRow {
-            fingerprint: cert.fingerprint.clone(),
-            org_id: id.to_string(),
-            subject: cert.subject.clone(),
-            not_before: to_micros(cert.not_before),
-            not_after: to_micros(cert.not_after),
-            registered_at: at,
-            revoked_at: None,
-            revocation_reason: None,
-            pem: founding.certificate_pem.trim().into(),
-        },
+        &CertificateRow::new(&cert, id.as_str(), &founding.certificate_pem, at),
     )
     .await
     .context("inserting the certificate")?;

@@ -62,38 +62,15 @@ pub async fn seed_demo_organisations(
         let token_key = std::fs::read_to_string(pki.token_public_key(demo.id))?;
         let at = to_micros(now);
         let mut tx = store.begin().await?;
-        let org = OrganisationRow {
-            id: demo.id.into(),
-            name: demo.name.into(),
-            roles: demo.role.as_str().into(),
-            province: demo.province.into(),
-            parent_id: None,
-            enabled: 1,
-            contacts_json: "[]".into(),
-            created_at: at,
-            contacts_updated_at: None,
-        };
+        let org = OrganisationRow::new(demo.id, demo.name, &[demo.role], demo.province, at);
         match registry::insert_organisation(&mut tx, &org).await {
             Ok(()) => {}
             // Another replica seeded it at the same moment.
             Err(e) if registry::is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
         }
-        registry::insert_certificate(
-            &mut tx,
-            &CertificateRow {
-                fingerprint: cert.fingerprint.clone(),
-                org_id: demo.id.into(),
-                subject: cert.subject.clone(),
-                not_before: to_micros(cert.not_before),
-                not_after: to_micros(cert.not_after),
-                registered_at: at,
-                revoked_at: None,
-                revocation_reason: None,
-                pem: cert_pem.trim().into(),
-            },
-        )
-        .await?;
+        registry::insert_certificate(&mut tx, &CertificateRow::new(&cert, demo.id, &cert_pem, at))
+            .await?;
         registry::insert_officer(
             &mut tx,
             &OfficerRow {

@@ -518,17 +518,7 @@ impl RegistryService for RegistryApi {
             .await?;
         let cert = self.organisation_certificate(&org, &req.certificate_pem)?;
         let now = self.clock.now();
-        let row = CertificateRow {
-            fingerprint: cert.fingerprint.clone(),
-            org_id: org.id.clone(),
-            subject: cert.subject.clone(),
-            not_before: to_micros(cert.not_before),
-            not_after: to_micros(cert.not_after),
-            registered_at: to_micros(now),
-            revoked_at: None,
-            revocation_reason: None,
-            pem: req.certificate_pem.trim().to_owned(),
-        };
+        let row = CertificateRow::new(&cert, &org.id, &req.certificate_pem, to_micros(now));
         let details = serde_json::json!({"organisation_id": org.id, "subject": row.subject, "not_after": cert.not_after.to_rfc3339()});
         let mut tx = self.store.begin().await.map_err(internal)?;
         let _ = {

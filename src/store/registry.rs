@@ -25,6 +25,21 @@ pub struct OrganisationRow {
 }
 
 impl OrganisationRow {
+    /// A new, enabled organisation without contacts or parent, registered at `at` (micros).
+    pub fn new(id: &str, name: &str, roles: &[Role], province: &str, at: i64) -> Self {
+        OrganisationRow {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            roles: roles_column(roles),
+            province: province.to_owned(),
+            parent_id: None,
+            enabled: 1,
+            contacts_json: "[]".into(),
+            created_at: at,
+            contacts_updated_at: None,
+        }
+    }
+
     pub fn roles(&self) -> Vec<Role> {
         self.roles.split(',').filter_map(Role::parse).collect()
     }
@@ -57,6 +72,23 @@ pub struct CertificateRow {
     pub revoked_at: Option<i64>,
     pub revocation_reason: Option<String>,
     pub pem: String,
+}
+
+impl CertificateRow {
+    /// A parsed client certificate of `org_id`, registered at `at` (micros), not revoked.
+    pub fn new(cert: &crate::pki::ClientCertificate, org_id: &str, pem: &str, at: i64) -> Self {
+        CertificateRow {
+            fingerprint: cert.fingerprint.clone(),
+            org_id: org_id.to_owned(),
+            subject: cert.subject.clone(),
+            not_before: crate::domain::clock::to_micros(cert.not_before),
+            not_after: crate::domain::clock::to_micros(cert.not_after),
+            registered_at: at,
+            revoked_at: None,
+            revocation_reason: None,
+            pem: pem.trim().to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

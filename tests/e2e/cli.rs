@@ -7,12 +7,18 @@ use crate::support::{Backend, spawn_app};
 use crate::threats::{ip, report};
 
 fn fenghuo(args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"))
-        .args(args)
-        .env_remove("FENGHUO_TOKEN")
-        .env_remove("FENGHUO_PKI_DIR")
-        .output()
-        .expect("runs fenghuo");
+    run_cli(None, args)
+}
+
+/// The binary as a process; `token` is exported as FENGHUO_TOKEN, as the README does.
+fn run_cli(token: Option<&str>, args: &[&str]) -> (bool, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"));
+    command.args(args).env_remove("FENGHUO_PKI_DIR");
+    match token {
+        Some(t) => command.env("FENGHUO_TOKEN", t),
+        None => command.env_remove("FENGHUO_TOKEN"),
+    };
+    let out = command.output().expect("runs fenghuo");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -70,20 +76,6 @@ async fn the_cli_shows_identity_threats_and_the_feed() {
     assert!(err.contains("threat_id"), "{err}");
 }
 
-fn fenghuo_with_token(token: &str, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"))
-        .args(args)
-        .env("FENGHUO_TOKEN", token)
-        .env_remove("FENGHUO_PKI_DIR")
-        .output()
-        .expect("runs fenghuo");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exported_officer_token_goes_only_to_its_own_organisation_and_to_decisions() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
@@ -103,15 +95,15 @@ async fn an_exported_officer_token_goes_only_to_its_own_organisation_and_to_deci
     let miit_token = app.token("miit", "duty-officer");
 
     // Another organisation's token is not sent at all, and the CLI says so.
-    let (ok, out, err) = fenghuo_with_token(
-        &miit_token,
+    let (ok, out, err) = run_cli(
+        Some(&miit_token),
         &[&["whoami"][..], &connect("telecom-gd")].concat(),
     );
     assert!(ok, "{err}");
     assert!(out.starts_with("telecom-gd "), "{out}");
     assert!(err.contains("is for miit; not sent as telecom-gd"), "{err}");
-    let (ok, out, err) = fenghuo_with_token(
-        &miit_token,
+    let (ok, out, err) = run_cli(
+        Some(&miit_token),
         &[
             &["threat", "search", "45.33.32.156"][..],
             &connect("registrar-bj"),
@@ -122,8 +114,10 @@ async fn an_exported_officer_token_goes_only_to_its_own_organisation_and_to_deci
     assert!(out.contains("ip:45.33.32.156"), "{out}");
 
     // Its own organisation's token names the officer on WhoAmI ...
-    let (ok, out, err) =
-        fenghuo_with_token(&miit_token, &[&["whoami"][..], &connect("miit")].concat());
+    let (ok, out, err) = run_cli(
+        Some(&miit_token),
+        &[&["whoami"][..], &connect("miit")].concat(),
+    );
     assert!(ok, "{err}");
     assert!(out.contains("officer duty-officer"), "{out}");
 
@@ -134,8 +128,8 @@ async fn an_exported_officer_token_goes_only_to_its_own_organisation_and_to_deci
         app.clock.now() - chrono::Duration::minutes(20),
         900,
     );
-    let (ok, out, err) = fenghuo_with_token(
-        &expired,
+    let (ok, out, err) = run_cli(
+        Some(&expired),
         &[&["threat", "search", "45.33.32.156"][..], &connect("miit")].concat(),
     );
     assert!(ok, "{err}");

@@ -64,33 +64,19 @@ async fn register(
     let at = to_micros(now);
     registry::insert_organisation(
         tx,
-        &OrganisationRow {
-            id: unit.id.clone(),
-            name: format!("{} (bench)", unit.id),
-            roles: Role::BasicTelecom.as_str().into(),
-            province: PROVINCE.into(),
-            parent_id: None,
-            enabled: 1,
-            contacts_json: "[]".into(),
-            created_at: at,
-            contacts_updated_at: None,
-        },
+        &OrganisationRow::new(
+            &unit.id,
+            &format!("{} (bench)", unit.id),
+            &[Role::BasicTelecom],
+            PROVINCE,
+            at,
+        ),
     )
     .await
     .with_context(|| format!("registering {}", unit.id))?;
     registry::insert_certificate(
         tx,
-        &CertificateRow {
-            fingerprint: cert.fingerprint.clone(),
-            org_id: unit.id.clone(),
-            subject: cert.subject.clone(),
-            not_before: to_micros(cert.not_before),
-            not_after: to_micros(cert.not_after),
-            registered_at: at,
-            revoked_at: None,
-            revocation_reason: None,
-            pem: unit.pki.cert_pem.trim().into(),
-        },
+        &CertificateRow::new(&cert, &unit.id, &unit.pki.cert_pem, at),
     )
     .await?;
     audit::append(

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -61,6 +62,84 @@ pub struct Settings {
     /// Where to serve `grpc.health.v1` alone, in plain HTTP/2 without a client certificate,
     /// for load balancers that cannot present one. None: not served.
     pub health_listen: Option<SocketAddr>,
+    pub connections: ConnectionLimits,
+}
+
+/// What a connection may hold before and after its TLS handshake: without these, 1,124 silent
+/// TCP connections used up a 1,024-descriptor process and locked every client out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A client that has not completed its TLS handshake by then is disconnected.
+    pub handshake_timeout: Duration,
+    /// Open connections, established or handshaking. At the cap the oldest unfinished
+    /// handshake gives way to a newcomer; with none left, newcomers wait in the backlog.
+    pub max_connections: usize,
+    /// Idle time before an HTTP/2 PING (and a TCP keepalive probe) checks the peer is there.
+    pub keepalive_interval: Duration,
+    /// How long an unanswered PING keeps the connection open.
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            handshake_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ConnectionLimits {
+    fn from_file(file: Option<ConnectionsFileConfig>) -> anyhow::Result<Self> {
+        let d = ConnectionLimits::default();
+        let Some(f) = file else { return Ok(d) };
+        let duration = |key: &str, raw: Option<String>, default: Duration| match raw {
+            None => Ok(default),
+            Some(raw) => parse_duration(&raw).with_context(|| {
+                format!(
+                    "connections.{key} {raw:?} is not a positive duration (e.g. 300ms, 10s, 2m)"
+                )
+            }),
+        };
+        let max_connections = f.max.unwrap_or(d.max_connections);
+        anyhow::ensure!(max_connections >= 1, "connections.max must be at least 1");
+        Ok(ConnectionLimits {
+            handshake_timeout: duration(
+                "handshake_timeout",
+                f.handshake_timeout,
+                d.handshake_timeout,
+            )?,
+            max_connections,
+            keepalive_interval: duration(
+                "keepalive_interval",
+                f.keepalive_interval,
+                d.keepalive_interval,
+            )?,
+            keepalive_timeout: duration(
+                "keepalive_timeout",
+                f.keepalive_timeout,
+                d.keepalive_timeout,
+            )?,
+        })
+    }
+}
+
+/// `300ms`, `10s`, `2m`: a whole number and a unit, more than zero.
+fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let n: u64 = number.parse()?;
+    let d = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        other => anyhow::bail!("unknown unit {other:?}"),
+    };
+    anyhow::ensure!(!d.is_zero(), "must be more than zero");
+    Ok(d)
 }
 
 /// The TOML file's shape; every key optional.
@@ -75,6 +154,16 @@ pub struct FileConfig {
     pub policy_file: Option<PathBuf>,
     pub notice_signing_dir: Option<PathBuf>,
     pub health_listen: Option<String>,
+    pub connections: Option<ConnectionsFileConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsFileConfig {
+    pub handshake_timeout: Option<String>,
+    pub max: Option<usize>,
+    pub keepalive_interval: Option<String>,
+    pub keepalive_timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +195,7 @@ impl Settings {
             policy: DeadlinePolicy::shipped(),
             notice_signing_dir: data_dir.join("pki").join("clients"),
             health_listen: None,
+            connections: ConnectionLimits::default(),
         }
     }
 
@@ -165,7 +255,9 @@ impl Settings {
         let notice_signing_dir = file
             .notice_signing_dir
             .unwrap_or_else(|| data_dir.join("pki").join("clients"));
+        let connections = ConnectionLimits::from_file(file.connections)?;
         Ok(Settings {
+            connections,
             notice_signing_dir,
             health_listen,
             listen,
@@ -249,6 +341,30 @@ mod tests {
             format!("{err:#}").contains("platform.general.receipt"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn connection_limits_come_from_the_connections_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("fenghuo.toml");
+        std::fs::write(
+            &config,
+            "[connections]\nhandshake_timeout = \"300ms\"\nmax = 100\nkeepalive_interval = \"2m\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&config), Overrides::default()).unwrap();
+        assert_eq!(
+            s.connections,
+            ConnectionLimits {
+                handshake_timeout: Duration::from_millis(300),
+                max_connections: 100,
+                keepalive_interval: Duration::from_secs(120),
+                keepalive_timeout: Duration::from_secs(10),
+            }
+        );
+        std::fs::write(&config, "[connections]\nhandshake_timeout = \"0s\"\n").unwrap();
+        let err = Settings::load(Some(&config), Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("handshake_timeout"), "{err:#}");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - `api/` — one tonic service per proto service, thin.
 //! - `pki/` — the development CA and client-certificate parsing.
 //! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
-//! - `app.rs` — start-up and shutdown; `config.rs` — layered settings; `seed.rs` — demo data.
+//! - `app.rs` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake
+//!   deadline, connection cap, descriptor back-off); `config.rs` — layered settings; `seed.rs` — demo data.
 //! - `main.rs` and `cli/` (binary only) — the command line: serve, token, audit, calendar, bench.
 
 pub mod api;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod intake;
+pub mod listener;
 pub mod ownership;
 pub mod pki;
 pub mod seed;

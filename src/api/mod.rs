@@ -10,14 +10,19 @@ pub mod identification;
 pub mod ownership;
 pub mod registry;
 pub mod threat;
+pub mod trailers;
 
 use std::fmt::Display;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::domain::echo::{ECHO_LIMIT, shorten};
 use crate::pb;
 use crate::store::page;
+
+/// Of a refusal's description: room for a quoted value ([`ECHO_LIMIT`]) and the reason.
+const DESCRIPTION_LIMIT: usize = 500;
 
 /// An unexpected failure: the cause goes to the log, the caller gets a generic message.
 pub fn internal(e: impl Display) -> Status {
@@ -27,21 +32,23 @@ pub fn internal(e: impl Display) -> Status {
 
 /// Input wrong in itself: INVALID_ARGUMENT with a BadRequest field violation.
 pub fn invalid(field: &str, description: impl Into<String>) -> Status {
-    let description = description.into();
+    let field = shorten(field, ECHO_LIMIT);
+    let description = shorten(&description.into(), DESCRIPTION_LIMIT).into_owned();
     Status::with_error_details(
         Code::InvalidArgument,
         format!("{field}: {description}"),
-        ErrorDetails::with_bad_request_violation(field, description),
+        ErrorDetails::with_bad_request_violation(field.into_owned(), description),
     )
 }
 
 /// Well-formed but refused by the current state: FAILED_PRECONDITION with a PreconditionFailure.
 pub fn precondition(kind: &str, subject: &str, description: impl Into<String>) -> Status {
-    let description = description.into();
+    let subject = shorten(subject, ECHO_LIMIT);
+    let description = shorten(&description.into(), DESCRIPTION_LIMIT).into_owned();
     Status::with_error_details(
         Code::FailedPrecondition,
         format!("{subject}: {description}"),
-        ErrorDetails::with_precondition_failure_violation(kind, subject, description),
+        ErrorDetails::with_precondition_failure_violation(kind, subject.into_owned(), description),
     )
 }
 

@@ -12,6 +12,7 @@ use super::{
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::domain::clock::to_micros;
+use crate::domain::echo::{ECHO_LIMIT, shorten};
 use crate::domain::organisation::{OrganisationId, Province};
 use crate::domain::routing::{self, OwnershipKind};
 use crate::pb;
@@ -283,7 +284,8 @@ impl RegistryApi {
         };
         let route = route.ok_or_else(|| {
             Status::not_found(format!(
-                "no unit is registered as responsible for {resource}; notices about it go to the national regulator (Art. 9)"
+                "no unit is registered as responsible for {}; notices about it go to the national regulator (Art. 9)",
+                shorten(resource, ECHO_LIMIT)
             ))
         })?;
         let matched = ownership::get(&self.store, &route.entry_id)

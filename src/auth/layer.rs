@@ -1,8 +1,8 @@
 //! The tower layer in front of every service: resolves the [`Caller`] from the
 //! verified client certificate and the optional officer token, applies the
 //! role gate of the authorization matrix, answers UNIMPLEMENTED for RPCs not
-//! built yet, and ends a response stream as soon as its certificate is
-//! revoked or its organisation disabled.
+//! built yet, ends a response stream as soon as its certificate is
+//! revoked or its organisation disabled, and caps the size of every error status.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -110,12 +110,18 @@ where
             let facts = CallFacts::of(&req);
             let admitted = match auth.admit(facts).await {
                 Ok(a) => a,
-                Err(status) => return Ok(status.into_http()),
+                Err(status) => {
+                    let mut refused = status.into_http();
+                    crate::api::trailers::cap(refused.headers_mut());
+                    return Ok(refused);
+                }
             };
             if let Some(caller) = admitted.caller {
                 req.extensions_mut().insert(caller);
             }
-            let response = inner.call(req).await?;
+            let mut response = inner.call(req).await?;
+            // A trailers-only answer (a handler's error) carries its status in the headers.
+            crate::api::trailers::cap(response.headers_mut());
             Ok(response.map(|body| {
                 Body::new(Revocable {
                     inner: body,
@@ -283,6 +289,17 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// A frame with its trailers' status within [`crate::api::trailers`]'s limits.
+fn capped(frame: Frame<Bytes>) -> Frame<Bytes> {
+    match frame.into_trailers() {
+        Ok(mut trailers) => {
+            crate::api::trailers::cap(&mut trailers);
+            Frame::trailers(trailers)
+        }
+        Err(frame) => frame,
+    }
+}
+
 /// The trailers that end a stream with `status`.
 fn end_with(status: Status) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
     let mut trailers = http::HeaderMap::new();
@@ -320,7 +337,10 @@ impl http_body::Body for Revocable {
                 ));
             }
         }
-        this.inner.poll_frame(cx)
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(capped(frame)))),
+            other => other,
+        }
     }
 
     fn is_end_stream(&self) -> bool {

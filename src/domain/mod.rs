@@ -5,6 +5,7 @@ pub mod calendar;
 #[cfg(test)]
 mod calendar_crosscheck;
 pub mod clock;
+pub mod echo;
 pub mod notice;
 pub mod organisation;
 pub mod policy;

@@ -12,6 +12,7 @@ mod calendar_cli;
 mod cli;
 mod disposal;
 mod durability;
+mod hostile;
 mod identification;
 mod identity;
 mod notice_cli;

@@ -46,10 +46,15 @@ pub struct TestApp {
     pub database_url: String,
     /// The extra timer handlers this app (and its replicas and restarts) runs with.
     handlers: TimerHandlers,
+    /// Changes to the development settings, for this app, its replicas and restarts.
+    adjust: Adjust,
     app: Option<Application>,
     _pg: Option<PgDatabase>,
     _dir: tempfile::TempDir,
 }
+
+/// A change to [`Settings::development`] before the server starts.
+pub type Adjust = Arc<dyn Fn(&mut Settings) + Send + Sync>;
 
 /// Starts the server on a fresh database. `None` means PostgreSQL is not
 /// reachable and `CI` is unset: the caller skips. With `CI=true` it panics.
@@ -59,6 +64,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// [`spawn_app`] with test timer handlers registered before the scheduler starts.
 pub async fn spawn_app_with(backend: Backend, handlers: TimerHandlers) -> Option<TestApp> {
+    spawn_app_configured(backend, handlers, Arc::new(|_| {})).await
+}
+
+/// [`spawn_app_with`] on development settings changed by `adjust`.
+pub async fn spawn_app_configured(
+    backend: Backend,
+    handlers: TimerHandlers,
+    adjust: Adjust,
+) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let (database_url, pg) = match backend {
@@ -75,13 +89,21 @@ pub async fn spawn_app_with(backend: Backend, handlers: TimerHandlers) -> Option
         }
     };
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let app = build(&data_dir, &database_url, clock.clone(), handlers.clone()).await;
+    let app = build(
+        &data_dir,
+        &database_url,
+        clock.clone(),
+        handlers.clone(),
+        &adjust,
+    )
+    .await;
     Some(TestApp {
         endpoint: format!("https://127.0.0.1:{}", app.local_addr().port()),
         clock,
         data_dir,
         database_url,
         handlers,
+        adjust,
         app: Some(app),
         _pg: pg,
         _dir: dir,
@@ -222,6 +244,7 @@ impl TestApp {
             &self.database_url,
             self.clock.clone(),
             handlers.clone(),
+            &self.adjust,
         )
         .await;
         TestApp {
@@ -230,6 +253,7 @@ impl TestApp {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
             handlers,
+            adjust: self.adjust.clone(),
             app: Some(app),
             _pg: None,
             _dir: tempfile::tempdir().expect("temp dir"),
@@ -280,6 +304,7 @@ impl StoppedApp {
             &t.database_url,
             t.clock.clone(),
             t.handlers.clone(),
+            &t.adjust,
         )
         .await;
         t.endpoint = format!("https://127.0.0.1:{}", app.local_addr().port());
@@ -293,8 +318,10 @@ async fn build(
     database_url: &str,
     clock: Arc<ManualClock>,
     handlers: TimerHandlers,
+    adjust: &Adjust,
 ) -> Application {
-    let settings = Settings::development(data_dir, database_url);
+    let mut settings = Settings::development(data_dir, database_url);
+    adjust(&mut settings);
     Application::build_with_timers(settings, clock, handlers)
         .await
         .expect("server starts")

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::indicator;
+use crate::domain::echo::{ECHO_LIMIT, Echo, shorten};
 
 /// What an ownership entry is about; numbers match `fenghuo.v1.OwnershipKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,18 +126,19 @@ impl OwnershipEntry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
     #[error(
-        "{0:?} is not an ownership kind (ip_prefix, asn, prefix_origin, registered_domain, registry_suffix, mail_domain, number_prefix)"
+        "{} is not an ownership kind (ip_prefix, asn, prefix_origin, registered_domain, registry_suffix, mail_domain, number_prefix)",
+        Echo(.0)
     )]
     UnknownKind(String),
-    #[error("{0:?} is not an IP prefix: write it as CIDR, e.g. 202.96.0.0/12 or 240e::/20")]
+    #[error("{} is not an IP prefix: write it as CIDR, e.g. 202.96.0.0/12 or 240e::/20", Echo(.0))]
     NotAPrefix(String),
-    #[error("{raw} has host bits set: a prefix must be network-aligned, e.g. {network}")]
+    #[error("{} has host bits set: a prefix must be network-aligned, e.g. {network}", shorten(.raw, ECHO_LIMIT))]
     PrefixNotAligned { raw: String, network: String },
     #[error("{0} covers the whole address family: an ownership prefix has a length of at least 1")]
     DefaultRoute(String),
     #[error("{prefix} starts in special-purpose space: {reason}")]
     SpecialPurposePrefix { prefix: String, reason: String },
-    #[error("{0:?} is not an AS number: write AS4134 or 4134, between 1 and 4294967294")]
+    #[error("{} is not an AS number: write AS4134 or 4134, between 1 and 4294967294", Echo(.0))]
     NotAnAsn(String),
     #[error("AS{asn} is {why}: it cannot own public resources")]
     ReservedAsn { asn: u32, why: &'static str },
@@ -148,9 +150,9 @@ pub enum EntryError {
     BadDomain(String),
     #[error("{0} is a public suffix: enter it as a registry_suffix, not as a {1}")]
     PublicSuffix(String, OwnershipKind),
-    #[error("{0:?} is not a registry suffix: {1} (e.g. cn, com.cn, 中国)")]
+    #[error("{} is not a registry suffix: {} (e.g. cn, com.cn, 中国)", Echo(.0), .1)]
     BadSuffix(String, &'static str),
-    #[error("{0:?} is not an E.164 number prefix: write + followed by 1 to 15 digits, e.g. +86138")]
+    #[error("{} is not an E.164 number prefix: write + followed by 1 to 15 digits, e.g. +86138", Echo(.0))]
     BadNumberPrefix(String),
 }
 

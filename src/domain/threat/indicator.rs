@@ -5,9 +5,11 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::domain::echo::Echo;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IndicatorError {
-    #[error("{0:?} is not an IP address")]
+    #[error("{} is not an IP address", Echo(.0))]
     NotAnIp(String),
     #[error("{address} is {name} ({registry}): only public addresses can be threats")]
     SpecialPurpose {
@@ -15,13 +17,13 @@ pub enum IndicatorError {
         name: &'static str,
         registry: &'static str,
     },
-    #[error("{0:?} is not a domain name: {1}")]
+    #[error("{} is not a domain name: {}", Echo(.0), .1)]
     BadDomain(String, &'static str),
-    #[error("{0:?} is not a URL: {1}")]
+    #[error("{} is not a URL: {}", Echo(.0), .1)]
     BadUrl(String, String),
-    #[error("{0:?} is not an e-mail address")]
+    #[error("{} is not an e-mail address", Echo(.0))]
     BadEmail(String),
-    #[error("{0:?} is not a phone number that can be written in E.164 (+<country><number>)")]
+    #[error("{} is not a phone number that can be written in E.164 (+<country><number>)", Echo(.0))]
     BadPhone(String),
     #[error("must not be empty")]
     Empty,

@@ -81,6 +81,8 @@ struct Admitted {
     fingerprint: String,
     organisation: String,
     caller: Option<Caller>,
+    /// The access epoch read after admission's reads of the store: later changes bump it.
+    epoch: i64,
 }
 
 impl<S> Service<http::Request<Body>> for AuthService<S>
@@ -129,6 +131,7 @@ where
                     stopping: WatchStream::new(auth.shutdown.clone()),
                     fingerprint: admitted.fingerprint,
                     organisation: admitted.organisation,
+                    admitted_epoch: admitted.epoch,
                     cut: false,
                 })
             }))
@@ -202,10 +205,17 @@ impl Authenticator {
             None => None,
         };
         let path = call.path.as_str();
+        // After the certificate and organisation were read: a revocation or disable that
+        // those reads missed has a newer epoch, and a blocked set older than this one may
+        // predate a re-enable that they saw.
+        let epoch = registry::access_epoch(&self.store)
+            .await
+            .map_err(crate::api::internal)?;
         let admitted = |caller| Admitted {
             fingerprint: cert.fingerprint.clone(),
             organisation: org.id.clone(),
             caller,
+            epoch,
         };
         // Health and reflection need only a valid, registered certificate.
         if !path.starts_with("/fenghuo.") {
@@ -285,6 +295,7 @@ pin_project_lite::pin_project! {
         stopping: WatchStream<bool>,
         fingerprint: String,
         organisation: String,
+        admitted_epoch: i64,
         cut: bool,
     }
 }
@@ -322,7 +333,7 @@ impl http_body::Body for Revocable {
             return Poll::Ready(None);
         }
         while let Poll::Ready(Some(blocked)) = this.blocked.poll_next_unpin(cx) {
-            if blocked.blocks(this.fingerprint, this.organisation) {
+            if blocked.ends(this.fingerprint, this.organisation, *this.admitted_epoch) {
                 *this.cut = true;
                 return end_with(Status::unauthenticated(
                     "the certificate was revoked or its organisation disabled",

@@ -14,11 +14,20 @@ use crate::store::{Store, registry};
 pub struct Blocked {
     pub certificates: HashSet<String>,
     pub organisations: HashSet<String>,
+    /// The access epoch this set was read at (it did not move during the read).
+    pub epoch: i64,
 }
 
 impl Blocked {
     pub fn blocks(&self, fingerprint: &str, organisation: &str) -> bool {
         self.certificates.contains(fingerprint) || self.organisations.contains(organisation)
+    }
+
+    /// Whether this set ends a call admitted on the store's word at `admitted_epoch` (read after
+    /// admission's reads). A set older than that may still list an organisation re-enabled
+    /// since, as it was published late: only a set at least as new counts.
+    pub fn ends(&self, fingerprint: &str, organisation: &str, admitted_epoch: i64) -> bool {
+        self.epoch >= admitted_epoch && self.blocks(fingerprint, organisation)
     }
 }
 
@@ -36,8 +45,9 @@ impl AccessMonitor {
         store: Store,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<AccessMonitor> {
-        let mut epoch = registry::access_epoch(&store).await?;
-        let (tx, rx) = watch::channel(Arc::new(load(&store).await?));
+        let (mut epoch, blocked) =
+            load_stable(&store, registry::access_epoch(&store).await?).await?;
+        let (tx, rx) = watch::channel(Arc::new(blocked));
         let mut shutdown = shutdown;
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(POLL_INTERVAL);
@@ -47,9 +57,9 @@ impl AccessMonitor {
                     _ = shutdown.changed() => return,
                 }
                 match registry::access_epoch(&store).await {
-                    Ok(now) if now != epoch => match load(&store).await {
-                        Ok(blocked) => {
-                            epoch = now;
+                    Ok(now) if now != epoch => match load_stable(&store, now).await {
+                        Ok((loaded_at, blocked)) => {
+                            epoch = loaded_at;
                             tx.send_replace(Arc::new(blocked));
                         }
                         Err(e) => {
@@ -69,10 +79,44 @@ impl AccessMonitor {
     }
 }
 
+/// The blocked set as of an epoch that did not move while it was read, so that its `epoch`
+/// says which changes it includes.
+async fn load_stable(store: &Store, mut epoch: i64) -> Result<(i64, Blocked), sqlx::Error> {
+    loop {
+        let mut blocked = load(store).await?;
+        let now = registry::access_epoch(store).await?;
+        if now == epoch {
+            blocked.epoch = epoch;
+            return Ok((epoch, blocked));
+        }
+        epoch = now;
+    }
+}
+
 async fn load(store: &Store) -> Result<Blocked, sqlx::Error> {
     let (certs, orgs) = registry::blocked(store).await?;
     Ok(Blocked {
         certificates: certs.into_iter().collect(),
         organisations: orgs.into_iter().collect(),
+        epoch: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blocked_set_older_than_the_admission_does_not_end_the_call() {
+        let blocked = Blocked {
+            organisations: ["vendor-bj".to_owned()].into(),
+            epoch: 7,
+            ..Default::default()
+        };
+        // Admitted at epoch 8: the organisation was re-enabled after this set was read.
+        assert!(!blocked.ends("f", "vendor-bj", 8));
+        // Admitted at epoch 7 or before: the set includes every change the admission saw.
+        assert!(blocked.ends("f", "vendor-bj", 7));
+        assert!(!blocked.ends("f", "telecom-gd", 7));
+    }
 }

@@ -345,16 +345,8 @@ pub async fn raise_alert(
     subject: &str,
     message: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO operator_alerts (id, raised_at, kind, subject, message) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(to_micros(now))
-    .bind(kind)
-    .bind(subject)
-    .bind(message)
-    .execute(&mut **tx)
-    .await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    raise_alert_once(tx, &id, now, kind, subject, message).await?;
     Ok(())
 }
 

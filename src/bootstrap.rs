@@ -7,7 +7,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::domain::clock::to_micros;
-use crate::domain::organisation::{OrganisationId, Province, Role};
+use crate::domain::organisation::{
+    OrganisationId, Province, Role, organisation_name, roles_fit_province,
+};
 use crate::pki::ClientCertificate;
 use crate::store::Store;
 use crate::store::audit::{self, Actor};
@@ -78,16 +80,8 @@ pub async fn bootstrap(
     let id = OrganisationId::parse(&founding.id).map_err(|e| invalid("org", e.to_string()))?;
     let province =
         Province::parse(&founding.province).map_err(|e| invalid("province", e.to_string()))?;
-    if founding.role == Role::NationalRegulator && province != Province::National {
-        return Err(invalid(
-            "province",
-            "a national regulator's province is \"national\"",
-        ));
-    }
-    let name = founding.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(invalid("name", "required, at most 200 characters"));
-    }
+    roles_fit_province(&[founding.role], &province).map_err(|e| invalid("province", e))?;
+    let name = organisation_name(&founding.name).map_err(|e| invalid("name", e))?;
     let cert = ClientCertificate::from_pem(&founding.certificate_pem)
         .map_err(|e| invalid("cert", e.to_string()))?;
     if cert.organisation != id {

@@ -8,7 +8,9 @@ use super::{
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::domain::clock::{SharedClock, to_micros};
-use crate::domain::organisation::{Contact, OrganisationId, Province, Role};
+use crate::domain::organisation::{
+    Contact, OrganisationId, Province, Role, organisation_name, roles_fit_province,
+};
 use crate::pb;
 use crate::pb::registry_service_server::RegistryService;
 use crate::pki::ClientCertificate;
@@ -262,10 +264,7 @@ impl RegistryService for RegistryApi {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
         let id = OrganisationId::parse(&req.id).map_err(|e| invalid("id", e.to_string()))?;
-        let name = req.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(invalid("name", "required, at most 200 characters"));
-        }
+        let name = organisation_name(&req.name).map_err(|e| invalid("name", e))?;
         let province =
             Province::parse(&req.province).map_err(|e| invalid("province", e.to_string()))?;
         let mut roles = Vec::new();
@@ -279,18 +278,7 @@ impl RegistryService for RegistryApi {
         if roles.is_empty() {
             return Err(invalid("roles", "an organisation holds at least one role"));
         }
-        if roles.contains(&Role::NationalRegulator) && province != Province::National {
-            return Err(invalid(
-                "province",
-                "a national regulator's province is \"national\"",
-            ));
-        }
-        if roles.contains(&Role::ProvincialRegulator) && province == Province::National {
-            return Err(invalid(
-                "province",
-                "a provincial regulator needs its GB/T 2260 province code",
-            ));
-        }
+        roles_fit_province(&roles, &province).map_err(|e| invalid("province", e))?;
         // Only national authority creates authorities: a province cannot mint a second regulator.
         let authority = roles.iter().any(|r| {
             matches!(

@@ -158,6 +158,27 @@ impl Province {
     }
 }
 
+/// An organisation's display name: trimmed, 1 to 200 characters.
+pub fn organisation_name(raw: &str) -> Result<&str, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        Err("required, at most 200 characters")
+    } else {
+        Ok(name)
+    }
+}
+
+/// Whether `roles` fit `province`: the national regulator is national, a provincial one is not.
+pub fn roles_fit_province(roles: &[Role], province: &Province) -> Result<(), &'static str> {
+    if roles.contains(&Role::NationalRegulator) && *province != Province::National {
+        return Err("a national regulator's province is \"national\"");
+    }
+    if roles.contains(&Role::ProvincialRegulator) && *province == Province::National {
+        return Err("a provincial regulator needs its GB/T 2260 province code");
+    }
+    Ok(())
+}
+
 impl fmt::Display for Province {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

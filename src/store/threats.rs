@@ -58,6 +58,8 @@ pub struct IngestItem {
     pub actor: Actor,
     /// Units responsible for the report's resources (routed at the edge, Art. 9).
     pub responsible: Vec<String>,
+    /// Provinces the report's resources lie in: their regulators see it (Art. 6).
+    pub provinces: Vec<String>,
     /// The reporter's province, kept on the sighting for regulators' visibility.
     pub province: String,
     /// What the reporter may see: a follow-up may only name a threat visible to it, or the
@@ -122,6 +124,7 @@ pub async fn ingest(
     let mut events = Vec::new();
     let mut entries = Vec::new();
     let mut responsible = std::collections::HashSet::new();
+    let mut provinces = std::collections::HashSet::new();
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let s = &item.submission;
@@ -186,6 +189,9 @@ pub async fn ingest(
         };
         for org in &item.responsible {
             responsible.insert((threat_id.clone(), org.clone()));
+        }
+        for province in &item.provinces {
+            provinces.insert((threat_id.clone(), province.clone()));
         }
         let sighting_id = uuid::Uuid::now_v7().to_string();
         sightings.push(vec![
@@ -315,6 +321,18 @@ pub async fn ingest(
             responsible,
         )
         .await?;
+        let provinces: Vec<Vec<SqlValue>> = provinces
+            .into_iter()
+            .map(|(t, p)| vec![SqlValue::Text(t), SqlValue::Text(p)])
+            .collect();
+        bulk::insert_new(
+            &mut tx,
+            store.dialect(),
+            "threat_provinces",
+            &["threat_id", "province"],
+            provinces,
+        )
+        .await?;
         sqlx::query("UPDATE feed_head SET position = $1 WHERE id = 1")
             .bind(position)
             .execute(&mut *tx)
@@ -441,6 +459,9 @@ fn push_visibility(st: &mut Statement, reader: &Reader) {
         Reader::Province { province, org } => {
             st.push("(s.reporter_province = ")
                 .bind(SqlValue::Text(province.clone()));
+            st.push(" OR EXISTS (SELECT 1 FROM threat_provinces p WHERE p.threat_id = s.threat_id AND p.province = ")
+                .bind(SqlValue::Text(province.clone()))
+                .push(")");
             st.push(" OR s.reporter_org = ")
                 .bind(SqlValue::Text(org.clone()));
             st.push(" OR s.tlp IN (1, 2)");
@@ -691,6 +712,27 @@ pub async fn responsible_for(
         "SELECT threat_id FROM threat_responsible WHERE org_id = ",
     );
     st.bind(SqlValue::Text(org.to_owned()))
+        .push(" AND threat_id IN (");
+    st.bind_list(ids.iter().map(|i| SqlValue::Text(i.clone())))
+        .push(")");
+    let rows: Vec<(String,)> = st.query_as().fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().map(|(t,)| t).collect())
+}
+
+/// Threats among `ids` about a resource lying in `province` (Art. 6).
+pub async fn in_province(
+    store: &Store,
+    province: &str,
+    ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT threat_id FROM threat_provinces WHERE province = ",
+    );
+    st.bind(SqlValue::Text(province.to_owned()))
         .push(" AND threat_id IN (");
     st.bind_list(ids.iter().map(|i| SqlValue::Text(i.clone())))
         .push(")");

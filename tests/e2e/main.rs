@@ -18,6 +18,7 @@ mod identity;
 mod notice_cli;
 mod ownership;
 mod registry;
+mod report_rules;
 mod threats;
 mod timers;
 mod tokens;

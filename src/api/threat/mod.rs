@@ -81,20 +81,28 @@ impl Drop for FeedSlot {
     }
 }
 
-/// The units responsible for a submission's resources (Art. 9): AMBER reaches them.
+/// The units responsible for a submission's resources (Art. 9): AMBER reaches them; and the
+/// provinces those resources lie in (Art. 6: their provincial regulators see the report).
 fn responsible_units(
     table: &RoutingTable,
     submission: &crate::domain::threat::Submission,
-) -> Vec<String> {
-    let mut orgs: Vec<String> = submission
+) -> (Vec<String>, Vec<String>) {
+    let routes: Vec<_> = submission
         .resources
         .iter()
         .filter_map(|r| table.route(r))
-        .map(|r| r.owner)
         .collect();
+    let mut orgs: Vec<String> = routes.iter().map(|r| r.owner.clone()).collect();
     orgs.sort();
     orgs.dedup();
-    orgs
+    let mut provinces: Vec<String> = routes
+        .into_iter()
+        .map(|r| r.province)
+        .filter(|p| !p.is_empty() && p != "national")
+        .collect();
+    provinces.sort();
+    provinces.dedup();
+    (orgs, provinces)
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -212,11 +220,13 @@ impl ThreatApi {
         table: &RoutingTable,
         submission: crate::domain::threat::Submission,
     ) -> IngestItem {
+        let (responsible, provinces) = responsible_units(table, &submission);
         IngestItem {
             actor: caller.actor(),
             province: caller.province.clone(),
             reader: reader(caller),
-            responsible: responsible_units(table, &submission),
+            responsible,
+            provinces,
             submission,
         }
     }
@@ -234,6 +244,22 @@ impl ThreatApi {
                     .await
                     .map_err(internal)
             }
+        }
+    }
+
+    /// Those of these threats about a resource in a provincial reader's province (Art. 6).
+    async fn in_province(
+        &self,
+        reader: &Reader,
+        threat_ids: &[String],
+    ) -> Result<Vec<String>, Status> {
+        match reader {
+            Reader::Province { province, .. } => {
+                store::in_province(&self.store, province, threat_ids)
+                    .await
+                    .map_err(internal)
+            }
+            Reader::Everything | Reader::Unit { .. } => Ok(Vec::new()),
         }
     }
 }
@@ -281,12 +307,16 @@ impl ThreatService for ThreatApi {
         let item_of = {
             let (actor, province, item_reader) =
                 (caller.actor(), caller.province.clone(), reader(&caller));
-            move |table: &RoutingTable, submission| IngestItem {
-                actor: actor.clone(),
-                province: province.clone(),
-                reader: item_reader.clone(),
-                responsible: responsible_units(table, &submission),
-                submission,
+            move |table: &RoutingTable, submission| {
+                let (responsible, provinces) = responsible_units(table, &submission);
+                IngestItem {
+                    actor: actor.clone(),
+                    province: province.clone(),
+                    reader: item_reader.clone(),
+                    responsible,
+                    provinces,
+                    submission,
+                }
             }
         };
         // Reader: validate what is ready, queue it, within the unacknowledged window. A stream
@@ -609,6 +639,10 @@ impl ThreatService for ThreatApi {
                     .responsible(&reader(&caller), std::slice::from_ref(&sighting.threat_id))
                     .await?
                     .is_empty(),
+                in_reader_province: !self
+                    .in_province(&reader(&caller), std::slice::from_ref(&sighting.threat_id))
+                    .await?
+                    .is_empty(),
             };
             return Err(if can_see(&reader(&caller), &facts) {
                 Status::permission_denied("only the reporting organisation re-marks its sighting")
@@ -670,6 +704,7 @@ impl ThreatApi {
         threat_ids.sort();
         threat_ids.dedup();
         let responsible = self.responsible(reader, &threat_ids).await?;
+        let in_province = self.in_province(reader, &threat_ids).await?;
         let new_threat_ids: Vec<String> = rows
             .iter()
             .filter(|r| r.kind == "new_threat")
@@ -719,6 +754,7 @@ impl ThreatApi {
                         reporter: &s.reporter_org,
                         reporter_province: &s.reporter_province,
                         reader_responsible: responsible.contains(&s.threat_id),
+                        in_reader_province: in_province.contains(&s.threat_id),
                     },
                 )
             };

@@ -1,7 +1,10 @@
 //! Who may read a sighting (issue #3, TLP 2.0). One rule for get, search, the
 //! feed and every export:
 //! - the national regulator and institutions see everything; a provincial
-//!   regulator everything reported from its province, elsewhere what a unit sees;
+//!   regulator everything reported from its province or about a resource in it
+//!   (Art. 6: reports go to MIIT and the relevant provincial administrations, so
+//!   TLP limits sharing among units, not the regulator that must act), elsewhere
+//!   what a unit sees;
 //! - everyone else by the sighting's own TLP: CLEAR all; GREEN all but affected
 //!   parties and informational recipients; AMBER and AMBER+STRICT the reporter
 //!   and the units responsible for the threat's indicators; RED the reporter.
@@ -13,7 +16,8 @@ use crate::domain::organisation::Role;
 pub enum Reader {
     /// National regulator, institutions (Art. 7 needs every report).
     Everything,
-    /// A provincial regulator: sightings reported from its province, and its own.
+    /// A provincial regulator: sightings reported from its province or about a resource
+    /// lying in it, and its own.
     Province { province: String, org: String },
     /// Any other unit, by TLP.
     Unit { org: String, sees_green: bool },
@@ -51,14 +55,17 @@ pub struct SightingFacts<'a> {
     pub reporter_province: &'a str,
     /// Whether the reader is responsible for one of the threat's indicators.
     pub reader_responsible: bool,
+    /// Whether one of the threat's resources lies in the reader's province (the province
+    /// of the ownership entry that routes it, Art. 9).
+    pub in_reader_province: bool,
 }
 
 pub fn can_see(reader: &Reader, s: &SightingFacts<'_>) -> bool {
     match reader {
         Reader::Everything => true,
-        // Its province in full, and elsewhere no less than any unit.
+        // Its province in full, whoever reported it, and elsewhere no less than any unit.
         Reader::Province { province, org } => {
-            s.reporter_province == province || by_tlp(org, true, s)
+            s.reporter_province == province || s.in_reader_province || by_tlp(org, true, s)
         }
         Reader::Unit { org, sees_green } => by_tlp(org, *sees_green, s),
     }
@@ -84,6 +91,7 @@ mod tests {
             reporter,
             reporter_province: "110000",
             reader_responsible: false,
+            in_reader_province: false,
         }
     }
 
@@ -129,5 +137,17 @@ mod tests {
             ..facts(Tlp::Red, "telecom-gd")
         };
         assert!(can_see(&gdca, &local));
+    }
+
+    #[test]
+    fn a_provincial_regulator_sees_a_red_report_about_its_province_from_elsewhere() {
+        let gdca = Reader::new("gdca", &[Role::ProvincialRegulator], "440000");
+        let about_gd = SightingFacts {
+            in_reader_province: true,
+            ..facts(Tlp::Red, "vendor-bj")
+        };
+        assert!(can_see(&gdca, &about_gd));
+        let telecom = Reader::new("telecom-gd", &[Role::BasicTelecom], "440000");
+        assert!(!can_see(&telecom, &about_gd));
     }
 }

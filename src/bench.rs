@@ -97,6 +97,7 @@ fn item(i: u64, discovered: prost_types::Timestamp) -> pb::SubmitThreatRequest {
             purpose: pb::MaliciousResourcePurpose::BotnetControlServer as i32,
             control_server: Some(pb::ControlServer {
                 port: 443,
+                no_known_domains: true,
                 malware_family: "Mirai".into(),
                 bot_count: 1000,
                 ..Default::default()
@@ -146,7 +147,12 @@ fn item(i: u64, discovered: prost_types::Timestamp) -> pb::SubmitThreatRequest {
             information: Some(pb::threat_report::Information::Event(
                 pb::EventInformation {
                     grade: pb::EventGrade::General as i32,
-                    ..Default::default()
+                    affected_unit: "Bench Hosting Ltd".into(),
+                    occurred_at: Some(discovered),
+                    brief_course: "Seen by the bench's sensors".into(),
+                    estimated_harm_and_impact: "unknown".into(),
+                    measures_taken: "none".into(),
+                    other: String::new(),
                 },
             )),
             category: Some(category),

@@ -55,7 +55,12 @@ fn requests(
                 information: Some(pb::threat_report::Information::Event(
                     pb::EventInformation {
                         grade: pb::EventGrade::General as i32,
-                        ..Default::default()
+                        affected_unit: "Example Hosting Ltd".into(),
+                        occurred_at: Some(discovered),
+                        brief_course: "Seen by a sensor".into(),
+                        estimated_harm_and_impact: "unknown".into(),
+                        measures_taken: "none".into(),
+                        other: String::new(),
                     },
                 )),
                 category: Some(pb::threat_report::Category::MaliciousResource(

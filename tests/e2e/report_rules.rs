@@ -87,3 +87,105 @@ async fn a_red_report_from_beijing_about_a_guangdong_ip_reaches_the_guangdong_re
     }
     assert!(!feed_shows(&app.client("zjca").await, &ack.threat_id).await);
 }
+
+on_both_backends!(a_report_without_the_contents_its_article_requires_is_refused_naming_the_field);
+
+async fn a_report_without_the_contents_its_article_requires_is_refused_naming_the_field(
+    backend: Backend,
+) {
+    use tonic_types::StatusExt;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let vendor = app.client("vendor-bj").await;
+    let submit = |id: &'static str, report: pb::ThreatReport| {
+        let vendor = vendor.clone();
+        async move {
+            vendor
+                .threats()
+                .submit_threat(pb::SubmitThreatRequest {
+                    submission_id: id.into(),
+                    report: Some(report),
+                })
+                .await
+        }
+    };
+    let violation = |err: &tonic::Status| {
+        let v = err.get_details_bad_request().unwrap().field_violations;
+        (v[0].field.clone(), v[0].description.clone())
+    };
+
+    // Reporting measures Art. 14: an event report without its harm estimate or measures taken.
+    let mut thin = report(&app, pb::Tlp::Green, ip("45.33.32.156"));
+    if let Some(pb::threat_report::Information::Event(e)) = thin.information.as_mut() {
+        e.estimated_harm_and_impact.clear();
+        e.measures_taken.clear();
+    }
+    let err = submit("thin-event", thin).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let (field, why) = violation(&err);
+    assert_eq!(field, "report.event.estimated_harm_and_impact");
+    assert!(why.contains("reporting measures Art. 14"), "{why}");
+    assert!(
+        why.ends_with("missing: estimated_harm_and_impact, measures_taken"),
+        "{why}"
+    );
+
+    // Art. 15: a warning without who already knows of it.
+    let mut warning = report(&app, pb::Tlp::Green, ip("45.33.32.157"));
+    warning.information = Some(pb::threat_report::Information::Warning(
+        pb::WarningInformation {
+            colour: pb::WarningColour::Blue as i32,
+            description: "Exposed management interfaces".into(),
+            possible_harm_and_degree: "takeover; moderate".into(),
+            affected_users_and_scope: "about 40 routers".into(),
+            already_known_to: String::new(),
+            recommended_countermeasures: "close port 8291".into(),
+        },
+    ));
+    let err = submit("thin-warning", warning).await.unwrap_err();
+    let (field, why) = violation(&err);
+    assert_eq!(field, "report.warning.already_known_to");
+    assert!(why.contains("reporting measures Art. 15"), "{why}");
+
+    // 2009 mechanism Art. 8(2): a botnet control server's report names its port and domains.
+    let mut c2 = report(&app, pb::Tlp::Green, ip("45.33.32.158"));
+    if let Some(pb::threat_report::Category::MaliciousResource(r)) = c2.category.as_mut() {
+        let cs = r.control_server.as_mut().unwrap();
+        cs.domains.clear();
+    }
+    let err = submit("c2-no-domains", c2.clone()).await.unwrap_err();
+    let (field, why) = violation(&err);
+    assert_eq!(field, "report.malicious_resource.control_server.domains");
+    assert!(why.contains("2009 mechanism Art. 8(2)"), "{why}");
+    // Stated as having none, it is stored; on a stream the same refusal is an ack.
+    if let Some(pb::threat_report::Category::MaliciousResource(r)) = c2.category.as_mut() {
+        r.control_server.as_mut().unwrap().no_known_domains = true;
+    }
+    submit("c2-no-domains", c2).await.unwrap();
+    let mut no_port = report(&app, pb::Tlp::Green, ip("45.33.32.159"));
+    if let Some(pb::threat_report::Category::MaliciousResource(r)) = no_port.category.as_mut() {
+        r.control_server.as_mut().unwrap().port = 0;
+    }
+    let acks: Vec<pb::SubmissionAck> = vendor
+        .unit()
+        .submit_stream(tokio_stream::iter(vec![pb::SubmitThreatRequest {
+            submission_id: "c2-no-port".into(),
+            report: Some(no_port),
+        }]))
+        .await
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    let refusal = acks[0].refusal.as_ref().unwrap();
+    assert_eq!(
+        refusal.field,
+        "report.malicious_resource.control_server.port"
+    );
+    assert!(
+        refusal.reason.contains("2009 mechanism Art. 8(2)"),
+        "{}",
+        refusal.reason
+    );
+}

@@ -29,8 +29,12 @@ pub fn report(app: &TestApp, tlp: pb::Tlp, category: Payload) -> pb::ThreatRepor
         information: Some(pb::threat_report::Information::Event(
             pb::EventInformation {
                 grade: pb::EventGrade::Major as i32,
+                affected_unit: "Example Hosting Ltd".into(),
+                occurred_at: Some(ts(app)),
                 brief_course: "Observed by passive DNS".into(),
-                ..Default::default()
+                estimated_harm_and_impact: "about 120,000 bots".into(),
+                measures_taken: "none yet".into(),
+                other: String::new(),
             },
         )),
         category: Some(category),
@@ -50,6 +54,7 @@ pub fn ip(value: &str) -> Payload {
             malware_family: "Mirai".into(),
             bot_count: 120_000,
             domains: vec!["cc.evil-example.com".into()],
+            ..Default::default()
         }),
         message: None,
     })
@@ -195,7 +200,10 @@ async fn every_category_and_kind_is_accepted_and_readable(backend: Backend) {
         pb::WarningInformation {
             colour: pb::WarningColour::Orange as i32,
             description: "Compromised CPE".into(),
-            ..Default::default()
+            possible_harm_and_degree: "customer traffic intercepted; serious".into(),
+            affected_users_and_scope: "about 2,000 broadband customers in Shenzhen".into(),
+            already_known_to: "the CPE vendor".into(),
+            recommended_countermeasures: "firmware 2.4.1 and a password reset".into(),
         },
     ));
     let ack = submit(&telecom, "self-1", own).await.unwrap();

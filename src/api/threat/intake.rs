@@ -29,6 +29,26 @@ fn refuse<T>(field: impl Into<String>, reason: impl Into<String>) -> Result<T, F
     })
 }
 
+/// Refuses naming the first missing content element, and listing all of them.
+fn required_contents(
+    prefix: &str,
+    rule: &str,
+    elements: &[(&str, bool)],
+) -> Result<(), FieldError> {
+    let missing: Vec<&str> = elements
+        .iter()
+        .filter(|(_, present)| !present)
+        .map(|(name, _)| *name)
+        .collect();
+    match missing.first() {
+        None => Ok(()),
+        Some(first) => refuse(
+            format!("{prefix}.{first}"),
+            format!("{rule}; missing: {}", missing.join(", ")),
+        ),
+    }
+}
+
 fn indicator_at<T>(field: &str, r: Result<T, IndicatorError>) -> Result<T, FieldError> {
     r.map_err(|e| FieldError {
         field: field.into(),
@@ -133,6 +153,8 @@ pub fn validate(
             );
         }
     }
+    // Reporting measures Art. 16: a follow-up carries the new facts, not the whole report again.
+    let first_report = report.follows_up_threat_id.trim().is_empty();
     match &report.information {
         None => {
             return refuse(
@@ -148,6 +170,32 @@ pub fn validate(
                     "required: particularly serious, serious, major or general (2009 mechanism Art. 7)",
                 );
             }
+            if first_report {
+                let self_measures = report
+                    .self_disposal
+                    .as_ref()
+                    .is_some_and(|d| !d.measures_taken.trim().is_empty());
+                required_contents(
+                    "report.event",
+                    "an event report states the affected unit, when it occurred, its brief course, the estimated harm and impact and the measures taken (reporting measures Art. 14)",
+                    &[
+                        ("affected_unit", !e.affected_unit.trim().is_empty()),
+                        ("occurred_at", e.occurred_at.is_some()),
+                        ("brief_course", !e.brief_course.trim().is_empty()),
+                        (
+                            "estimated_harm_and_impact",
+                            !e.estimated_harm_and_impact.trim().is_empty(),
+                        ),
+                        (
+                            "measures_taken",
+                            self_measures || !e.measures_taken.trim().is_empty(),
+                        ),
+                    ],
+                )?;
+            }
+            if let Some(t) = &e.occurred_at {
+                timestamp("report.event.occurred_at", t)?;
+            }
         }
         Some(Information::Warning(w)) => {
             if !matches!(pb::WarningColour::try_from(w.colour), Ok(c) if c != pb::WarningColour::Unspecified)
@@ -156,6 +204,28 @@ pub fn validate(
                     "report.warning.colour",
                     "required: red, orange, yellow or blue (reporting measures Art. 11)",
                 );
+            }
+            if first_report {
+                required_contents(
+                    "report.warning",
+                    "a warning states its description, the possible harm and its degree, the users and scope it may affect, who already knows of it and the recommended countermeasures (reporting measures Art. 15)",
+                    &[
+                        ("description", !w.description.trim().is_empty()),
+                        (
+                            "possible_harm_and_degree",
+                            !w.possible_harm_and_degree.trim().is_empty(),
+                        ),
+                        (
+                            "affected_users_and_scope",
+                            !w.affected_users_and_scope.trim().is_empty(),
+                        ),
+                        ("already_known_to", !w.already_known_to.trim().is_empty()),
+                        (
+                            "recommended_countermeasures",
+                            !w.recommended_countermeasures.trim().is_empty(),
+                        ),
+                    ],
+                )?;
             }
         }
     }
@@ -271,11 +341,12 @@ fn routable_resources(report: &pb::ThreatReport) -> Vec<String> {
             if K::try_from(r.kind).is_ok_and(|k| k != K::InstantMessage) {
                 out.push(r.value.clone());
             }
-            out.extend(
-                r.control_server
-                    .iter()
-                    .flat_map(|c| c.domains.iter().cloned()),
-            );
+            if let Some(c) = &r.control_server {
+                if !c.ip.is_empty() {
+                    out.push(c.ip.clone());
+                }
+                out.extend(c.domains.iter().cloned());
+            }
         }
         Some(Payload::MaliciousProgram(p)) => out.extend(p.distribution_urls.iter().cloned()),
         Some(Payload::SecurityHazard(h)) => out.extend(asset(&h.affected_asset)),
@@ -334,18 +405,41 @@ fn malicious_resource(r: &mut pb::MaliciousResource) -> Result<(String, String),
             "a SHA-256",
         )?;
     }
+    let control_purpose = matches!(
+        pb::MaliciousResourcePurpose::try_from(r.purpose),
+        Ok(pb::MaliciousResourcePurpose::BotnetControlServer
+            | pb::MaliciousResourcePurpose::TrojanControlServer)
+    );
+    if control_purpose && r.control_server.is_none() {
+        return refuse(
+            "report.malicious_resource.control_server",
+            "a control-server report states the server's IP, port and malicious domains (2009 mechanism Art. 8(2))",
+        );
+    }
     if let Some(cs) = &mut r.control_server {
-        if cs.port > 65535 {
+        let cs_field = |f: &str| format!("report.malicious_resource.control_server.{f}");
+        if cs.port > 65535 || (control_purpose && cs.port == 0) {
             return refuse(
-                "report.malicious_resource.control_server.port",
-                "a port is 0 to 65535 (2009 mechanism Art. 8)",
+                cs_field("port"),
+                "required: the control server's port, 1 to 65535 (2009 mechanism Art. 8(2))",
+            );
+        }
+        if !cs.ip.trim().is_empty() {
+            cs.ip = indicator_at(&cs_field("ip"), indicator::ip(&cs.ip))?;
+        } else if control_purpose && kind != K::Ip {
+            return refuse(
+                cs_field("ip"),
+                "required when the resource is not the server's IP: a control-server report states its IP (2009 mechanism Art. 8(2))",
             );
         }
         for (i, d) in cs.domains.iter_mut().enumerate() {
-            *d = indicator_at(
-                &format!("report.malicious_resource.control_server.domains[{i}]"),
-                indicator::domain(d),
-            )?;
+            *d = indicator_at(&cs_field(&format!("domains[{i}]")), indicator::domain(d))?;
+        }
+        if control_purpose && kind != K::Domain && cs.domains.is_empty() && !cs.no_known_domains {
+            return refuse(
+                cs_field("domains"),
+                "a control-server report lists the malicious domains it uses, or sets no_known_domains (2009 mechanism Art. 8(2))",
+            );
         }
     }
     Ok((format!("{name}:{value}"), value))
@@ -491,14 +585,155 @@ mod tests {
                 }),
                 tlp: pb::Tlp::Green as i32,
                 kind: pb::SubmissionKind::AboutOthers as i32,
-                information: Some(Information::Event(pb::EventInformation {
-                    grade: pb::EventGrade::Major as i32,
-                    ..Default::default()
-                })),
+                information: Some(Information::Event(event())),
                 category: Some(category),
                 ..Default::default()
             }),
         }
+    }
+
+    /// An event report with every content element of reporting measures Art. 14.
+    fn event() -> pb::EventInformation {
+        pb::EventInformation {
+            grade: pb::EventGrade::Major as i32,
+            affected_unit: "Example Hosting Ltd".into(),
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: 1_699_990_000,
+                nanos: 0,
+            }),
+            brief_course: "Observed by passive DNS".into(),
+            estimated_harm_and_impact: "about 300 hosts".into(),
+            measures_taken: "none yet".into(),
+            other: String::new(),
+        }
+    }
+
+    fn control_server(kind: pb::MaliciousResourceKind, value: &str) -> pb::MaliciousResource {
+        pb::MaliciousResource {
+            kind: kind as i32,
+            value: value.into(),
+            purpose: pb::MaliciousResourcePurpose::BotnetControlServer as i32,
+            control_server: Some(pb::ControlServer {
+                port: 8080,
+                domains: vec!["cc.evil-example.com".into()],
+                ..Default::default()
+            }),
+            message: None,
+        }
+    }
+
+    fn refusal(req: &pb::SubmitThreatRequest) -> FieldError {
+        validate(req, now()).unwrap_err()
+    }
+
+    #[test]
+    fn an_event_report_missing_art_14_contents_is_refused_naming_each_missing_one() {
+        let mut req = base(resource(pb::MaliciousResourceKind::Ip, "45.33.32.156"));
+        let r = req.report.as_mut().unwrap();
+        r.information = Some(Information::Event(pb::EventInformation {
+            grade: pb::EventGrade::Major as i32,
+            brief_course: "seen".into(),
+            ..Default::default()
+        }));
+        let err = refusal(&req);
+        assert_eq!(err.field, "report.event.affected_unit");
+        assert!(
+            err.reason.contains("reporting measures Art. 14"),
+            "{}",
+            err.reason
+        );
+        assert!(
+            err.reason.ends_with(
+                "missing: affected_unit, occurred_at, estimated_harm_and_impact, measures_taken"
+            ),
+            "{}",
+            err.reason
+        );
+        // A follow-up carries only the new facts (Art. 16).
+        let r = req.report.as_mut().unwrap();
+        r.follows_up_threat_id = "0192e6a0-0000-7000-8000-000000000001".into();
+        assert!(validate(&req, now()).is_ok());
+    }
+
+    #[test]
+    fn a_self_disposal_report_answers_measures_taken_with_its_own_measures() {
+        let mut req = base(resource(pb::MaliciousResourceKind::Ip, "45.33.32.156"));
+        let r = req.report.as_mut().unwrap();
+        r.kind = pb::SubmissionKind::SelfDisposalReport as i32;
+        r.self_disposal = Some(pb::SelfDisposal {
+            measures_taken: "host cleaned".into(),
+            ..Default::default()
+        });
+        r.information = Some(Information::Event(pb::EventInformation {
+            measures_taken: String::new(),
+            ..event()
+        }));
+        assert!(validate(&req, now()).is_ok());
+    }
+
+    #[test]
+    fn a_warning_missing_art_15_contents_is_refused() {
+        let mut req = base(resource(pb::MaliciousResourceKind::Ip, "45.33.32.156"));
+        req.report.as_mut().unwrap().information =
+            Some(Information::Warning(pb::WarningInformation {
+                colour: pb::WarningColour::Yellow as i32,
+                description: "a worm".into(),
+                possible_harm_and_degree: "data loss, severe".into(),
+                affected_users_and_scope: "SMB hosts".into(),
+                already_known_to: "none".into(),
+                recommended_countermeasures: String::new(),
+            }));
+        let err = refusal(&req);
+        assert_eq!(err.field, "report.warning.recommended_countermeasures");
+        assert!(
+            err.reason.contains("reporting measures Art. 15"),
+            "{}",
+            err.reason
+        );
+    }
+
+    #[test]
+    fn a_control_server_report_states_ip_port_and_domains() {
+        use pb::MaliciousResourceKind as K;
+        let ok = base(Payload::MaliciousResource(control_server(
+            K::Ip,
+            "45.33.32.156",
+        )));
+        assert!(validate(&ok, now()).is_ok());
+
+        let mut no_port = control_server(K::Ip, "45.33.32.156");
+        no_port.control_server.as_mut().unwrap().port = 0;
+        let err = refusal(&base(Payload::MaliciousResource(no_port)));
+        assert_eq!(err.field, "report.malicious_resource.control_server.port");
+        assert!(err.reason.contains("2009 mechanism Art. 8(2)"));
+
+        let mut no_domains = control_server(K::Ip, "45.33.32.156");
+        no_domains.control_server.as_mut().unwrap().domains.clear();
+        let err = refusal(&base(Payload::MaliciousResource(no_domains.clone())));
+        assert_eq!(
+            err.field,
+            "report.malicious_resource.control_server.domains"
+        );
+        no_domains.control_server.as_mut().unwrap().no_known_domains = true;
+        assert!(validate(&base(Payload::MaliciousResource(no_domains)), now()).is_ok());
+
+        // A C2 domain: the domain is the resource, its IP is required.
+        let mut domain = control_server(K::Domain, "cc.evil-example.com");
+        domain.control_server.as_mut().unwrap().domains.clear();
+        let err = refusal(&base(Payload::MaliciousResource(domain.clone())));
+        assert_eq!(err.field, "report.malicious_resource.control_server.ip");
+        domain.control_server.as_mut().unwrap().ip = "45.33.32.156".into();
+        let s = validate(&base(Payload::MaliciousResource(domain)), now()).unwrap();
+        assert!(
+            s.resources.contains(&"45.33.32.156".to_owned()),
+            "{:?}",
+            s.resources
+        );
+
+        let mut bare = control_server(K::Ip, "45.33.32.156");
+        bare.control_server = None;
+        let err = refusal(&base(Payload::MaliciousResource(bare)));
+        assert_eq!(err.field, "report.malicious_resource.control_server");
     }
 
     fn now() -> DateTime<Utc> {

@@ -211,6 +211,7 @@ impl Application {
                     crate::api::identification::IdentificationApi {
                         store: store.clone(),
                         clock: clock.clone(),
+                        grading: settings.grading,
                         feed: feed.clone(),
                     },
                 ),

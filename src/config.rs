@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::domain::grading::GradeThresholds;
 use crate::domain::policy::DeadlinePolicy;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -63,6 +64,9 @@ pub struct Settings {
     /// for load balancers that cannot present one. None: not served.
     pub health_listen: Option<SocketAddr>,
     pub connections: ConnectionLimits,
+    /// Bot counts for each event grade (2009 mechanism Art. 7); identifications show the
+    /// grade they give and a departing grade needs a reason.
+    pub grading: GradeThresholds,
 }
 
 /// What a connection may hold before and after its TLS handshake: without these, 1,124 silent
@@ -155,6 +159,8 @@ pub struct FileConfig {
     pub notice_signing_dir: Option<PathBuf>,
     pub health_listen: Option<String>,
     pub connections: Option<ConnectionsFileConfig>,
+    /// `[grading]`: `particularly_serious_bots`, `serious_bots`, `major_bots`.
+    pub grading: Option<GradeThresholds>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,6 +202,7 @@ impl Settings {
             notice_signing_dir: data_dir.join("pki").join("clients"),
             health_listen: None,
             connections: ConnectionLimits::default(),
+            grading: GradeThresholds::default(),
         }
     }
 
@@ -256,7 +263,13 @@ impl Settings {
             .notice_signing_dir
             .unwrap_or_else(|| data_dir.join("pki").join("clients"));
         let connections = ConnectionLimits::from_file(file.connections)?;
+        let grading = file
+            .grading
+            .unwrap_or_default()
+            .validated()
+            .context("in [grading]")?;
         Ok(Settings {
+            grading,
             connections,
             notice_signing_dir,
             health_listen,
@@ -276,6 +289,19 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grading_thresholds_come_from_the_file_and_must_descend() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fenghuo.toml");
+        std::fs::write(&file, "[grading]\nmajor_bots = 50000\n").unwrap();
+        let s = Settings::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(s.grading.major_bots, 50_000);
+        assert_eq!(s.grading.serious_bots, 500_000);
+        std::fs::write(&file, "[grading]\nmajor_bots = 900000\n").unwrap();
+        let err = Settings::load(Some(&file), Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("must fall"), "{err:#}");
+    }
 
     #[test]
     fn defaults_give_sqlite_in_the_data_dir() {

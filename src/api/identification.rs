@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use super::{internal, invalid, page, precondition, timestamp};
 use crate::auth::Caller;
 use crate::domain::clock::{SharedClock, to_micros};
+use crate::domain::grading::{EventGrade, GradeThresholds};
 use crate::domain::threat::visibility::Reader;
 use crate::domain::threat::{Identification, ThreatStatus, indicator};
 use crate::pb;
@@ -19,8 +20,30 @@ use crate::store::{Store, audit};
 pub struct IdentificationApi {
     pub store: Store,
     pub clock: SharedClock,
+    /// Scale thresholds of the event grades (2009 mechanism Art. 7).
+    pub grading: GradeThresholds,
     /// The feed's wake-up: an identification is a feed event.
     pub feed: crate::delivery::NoticeSignal,
+}
+
+impl IdentificationApi {
+    /// The largest scale the threat's sightings report and the grade it is given, read in `tx`.
+    async fn reported_scale(
+        &self,
+        tx: &mut crate::store::Tx,
+        threat_id: &str,
+    ) -> Result<Option<(EventGrade, u64)>, Status> {
+        let reports = threats::reports_of(tx, threat_id).await.map_err(internal)?;
+        let bots = reports.iter().filter_map(|r| {
+            match pb::ThreatReport::decode(r.as_slice()).ok()?.category? {
+                pb::threat_report::Category::MaliciousResource(m) => {
+                    m.control_server.map(|c| c.bot_count)
+                }
+                _ => None,
+            }
+        });
+        Ok(self.grading.grade_of_reports(bots))
+    }
 }
 
 /// A recommended measure with its targets normalised as at intake.
@@ -252,6 +275,16 @@ impl IdentificationService for IdentificationApi {
                 "measures are recommended only for a confirmed threat (Art. 7)",
             ));
         }
+        let grade_reason = req.grade_reason.trim().to_owned();
+        if grade_reason.chars().count() > 2000 {
+            return Err(invalid("grade_reason", "at most 2,000 characters"));
+        }
+        if event == Identification::Reject && !grade_reason.is_empty() {
+            return Err(invalid(
+                "grade_reason",
+                "only a confirmed threat is graded (2009 mechanism Art. 7)",
+            ));
+        }
         let measures = req
             .recommended_measures
             .iter()
@@ -301,7 +334,29 @@ impl IdentificationService for IdentificationApi {
                 };
             }
         };
+        let scale = self.reported_scale(&mut tx, &threat_id).await?;
+        if event == Identification::Confirm {
+            if let Some((by_thresholds, bots)) = scale {
+                if by_thresholds.as_i32() as i64 != grade && grade_reason.is_empty() {
+                    let given = EventGrade::from_i32(grade as i32).map_or("?", EventGrade::as_str);
+                    return Err(invalid(
+                        "grade_reason",
+                        format!(
+                            "the sightings report {bots} bots, which the thresholds grade {} (2009 mechanism Art. 7); grading it {given} needs a grade_reason",
+                            by_thresholds.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        let (reported_bot_count, threshold_grade) = match scale {
+            Some((g, bots)) => (bots, g.as_i32()),
+            None => (0, 0),
+        };
         let identification = pb::Identification {
+            reported_bot_count,
+            threshold_grade,
+            grade_reason: grade_reason.clone(),
             id: uuid::Uuid::now_v7().to_string(),
             threat_id: threat_id.clone(),
             outcome: req.outcome,
@@ -328,6 +383,8 @@ impl IdentificationService for IdentificationApi {
             "institution": row.institution,
             "identified_at": row.identified_at,
             "reason": reason,
+            "threshold_grade": threshold_grade,
+            "grade_reason": grade_reason,
         });
         ids::record(
             &mut tx,

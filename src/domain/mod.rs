@@ -6,6 +6,7 @@ pub mod calendar;
 mod calendar_crosscheck;
 pub mod clock;
 pub mod echo;
+pub mod grading;
 pub mod notice;
 pub mod organisation;
 pub mod policy;

@@ -17,6 +17,7 @@ fn confirm(threat_id: &str) -> pb::IdentifyRequest {
         outcome: pb::IdentificationOutcome::Confirmed as i32,
         grade: pb::EventGrade::Major as i32,
         reason: String::new(),
+        grade_reason: String::new(),
         recommended_measures: vec![pb::RecommendedMeasure {
             measure_type: pb::MeasureType::StopServiceOrBlock as i32,
             targets: vec![pb::MeasureTarget {

@@ -45,6 +45,7 @@ async fn issue_notice(app: &TestApp) -> pb::Notice {
             outcome: pb::IdentificationOutcome::Confirmed as i32,
             grade: pb::EventGrade::Major as i32,
             reason: String::new(),
+            grade_reason: String::new(),
             recommended_measures: vec![pb::RecommendedMeasure {
                 measure_type: pb::MeasureType::StopServiceOrBlock as i32,
                 targets: vec![block("45.33.32.156")],

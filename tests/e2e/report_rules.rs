@@ -189,3 +189,113 @@ async fn a_report_without_the_contents_its_article_requires_is_refused_naming_th
         refusal.reason
     );
 }
+
+fn c2_with_bots(bots: u64) -> pb::threat_report::Category {
+    let mut c = ip("45.33.32.170");
+    if let pb::threat_report::Category::MaliciousResource(r) = &mut c {
+        r.control_server.as_mut().unwrap().bot_count = bots;
+    }
+    c
+}
+
+on_both_backends!(a_grade_other_than_the_reported_scale_gives_needs_a_reason_shown_with_it);
+
+async fn a_grade_other_than_the_reported_scale_gives_needs_a_reason_shown_with_it(
+    backend: Backend,
+) {
+    use tonic_types::StatusExt;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // Two units report one control server; their counts overlap, the largest stands.
+    let ack = app
+        .client("vendor-bj")
+        .await
+        .unit()
+        .submit(
+            "scale-1",
+            report(&app, pb::Tlp::Green, c2_with_bots(600_000)),
+        )
+        .await
+        .unwrap();
+    app.client("telecom-gd")
+        .await
+        .unit()
+        .submit(
+            "scale-2",
+            report(&app, pb::Tlp::Green, c2_with_bots(120_000)),
+        )
+        .await
+        .unwrap();
+    let cncert = app.officer("cncert").await;
+    let identify = |grade: pb::EventGrade, grade_reason: &str| {
+        let cncert = cncert.clone();
+        let req = pb::IdentifyRequest {
+            threat_id: ack.threat_id.clone(),
+            outcome: pb::IdentificationOutcome::Confirmed as i32,
+            grade: grade as i32,
+            grade_reason: grade_reason.into(),
+            ..Default::default()
+        };
+        async move { cncert.identification().identify(req).await }
+    };
+
+    // 600,000 bots is serious (2009 mechanism Art. 7): "major" without a reason is refused.
+    let err = identify(pb::EventGrade::Major, "").await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let v = &err.get_details_bad_request().unwrap().field_violations[0];
+    assert_eq!(v.field, "grade_reason");
+    assert!(
+        v.description.contains("600000 bots")
+            && v.description.contains("serious")
+            && v.description.contains("2009 mechanism Art. 7"),
+        "{}",
+        v.description
+    );
+
+    // With its reason it stands, and the reason is shown with the identification.
+    let why = "the count includes NAT gateways: about 90,000 distinct hosts";
+    let shown = identify(pb::EventGrade::Major, why)
+        .await
+        .unwrap()
+        .into_inner()
+        .identification
+        .unwrap();
+    assert_eq!(shown.reported_bot_count, 600_000);
+    assert_eq!(shown.threshold_grade, pb::EventGrade::Serious as i32);
+    assert_eq!(shown.grade, pb::EventGrade::Major as i32);
+    assert_eq!(shown.grade_reason, why);
+    let threat = app
+        .client("vendor-bj")
+        .await
+        .threat(&ack.threat_id)
+        .await
+        .unwrap();
+    let summary = threat.identification.unwrap();
+    assert_eq!(summary.threshold_grade, pb::EventGrade::Serious as i32);
+    assert_eq!(summary.grade_reason, why);
+
+    // A grade that follows the thresholds needs no reason.
+    let other = app
+        .client("vendor-bj")
+        .await
+        .unit()
+        .submit("scale-3", report(&app, pb::Tlp::Green, ip("45.33.32.171")))
+        .await
+        .unwrap();
+    let plain = cncert
+        .identification()
+        .identify(pb::IdentifyRequest {
+            threat_id: other.threat_id,
+            outcome: pb::IdentificationOutcome::Confirmed as i32,
+            grade: pb::EventGrade::Major as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .identification
+        .unwrap();
+    assert_eq!(plain.threshold_grade, pb::EventGrade::Major as i32);
+    assert!(plain.grade_reason.is_empty());
+}

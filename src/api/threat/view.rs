@@ -64,6 +64,8 @@ pub fn identification_summary(v: &serde_json::Value) -> pb::IdentificationSummar
         institution_organisation_id: v["institution"].as_str().unwrap_or_default().into(),
         identified_at: v["identified_at"].as_i64().map(timestamp),
         reason: v["reason"].as_str().unwrap_or_default().into(),
+        threshold_grade: v["threshold_grade"].as_i64().unwrap_or_default() as i32,
+        grade_reason: v["grade_reason"].as_str().unwrap_or_default().into(),
     }
 }
 

@@ -34,7 +34,7 @@ impl IdentificationApi {
         threat_id: &str,
     ) -> Result<Option<(EventGrade, u64)>, Status> {
         let reports = threats::reports_of(tx, threat_id).await.map_err(internal)?;
-        let bots = reports.iter().filter_map(|r| {
+        let bots = reports.iter().filter_map(|(_, r)| {
             match pb::ThreatReport::decode(r.as_slice()).ok()?.category? {
                 pb::threat_report::Category::MaliciousResource(m) => {
                     m.control_server.map(|c| c.bot_count)
@@ -279,6 +279,16 @@ impl IdentificationService for IdentificationApi {
         if grade_reason.chars().count() > 2000 {
             return Err(invalid("grade_reason", "at most 2,000 characters"));
         }
+        let potential_harm = req.potential_harm.trim().to_owned();
+        if potential_harm.chars().count() > 2000 {
+            return Err(invalid("potential_harm", "at most 2,000 characters"));
+        }
+        if event == Identification::Reject && !potential_harm.is_empty() {
+            return Err(invalid(
+                "potential_harm",
+                "only a confirmed threat's harm is assessed for its notices (2009 mechanism Art. 8(3))",
+            ));
+        }
         if event == Identification::Reject && !grade_reason.is_empty() {
             return Err(invalid(
                 "grade_reason",
@@ -357,6 +367,7 @@ impl IdentificationService for IdentificationApi {
             reported_bot_count,
             threshold_grade,
             grade_reason: grade_reason.clone(),
+            potential_harm: potential_harm.clone(),
             id: uuid::Uuid::now_v7().to_string(),
             threat_id: threat_id.clone(),
             outcome: req.outcome,
@@ -385,6 +396,7 @@ impl IdentificationService for IdentificationApi {
             "reason": reason,
             "threshold_grade": threshold_grade,
             "grade_reason": grade_reason,
+            "potential_harm": potential_harm,
         });
         ids::record(
             &mut tx,

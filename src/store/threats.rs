@@ -719,14 +719,14 @@ pub async fn responsible_for(
     Ok(rows.into_iter().map(|(t,)| t).collect())
 }
 
-/// The encoded reports of every sighting of a threat, in `tx` (the identification reads the
-/// scales reported, 2009 mechanism Art. 7).
-pub async fn reports_of(tx: &mut Tx, threat_id: &str) -> Result<Vec<Vec<u8>>, sqlx::Error> {
-    let rows: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT report FROM sightings WHERE threat_id = $1")
+/// Every sighting of a threat as (its current TLP, its encoded report), oldest first, in `tx`:
+/// the identification reads the scales reported (2009 mechanism Art. 7), a notice the facts
+/// the addressee needs (Art. 8(3)).
+pub async fn reports_of(tx: &mut Tx, threat_id: &str) -> Result<Vec<(i64, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as("SELECT tlp, report FROM sightings WHERE threat_id = $1 ORDER BY id")
         .bind(threat_id)
         .fetch_all(&mut **tx)
-        .await?;
-    Ok(rows.into_iter().map(|(r,)| r).collect())
+        .await
 }
 
 /// Threats among `ids` about a resource lying in `province` (Art. 6).

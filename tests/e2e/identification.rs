@@ -18,6 +18,7 @@ fn confirm(threat_id: &str) -> pb::IdentifyRequest {
         grade: pb::EventGrade::Major as i32,
         reason: String::new(),
         grade_reason: String::new(),
+        potential_harm: String::new(),
         recommended_measures: vec![pb::RecommendedMeasure {
             measure_type: pb::MeasureType::StopServiceOrBlock as i32,
             targets: vec![pb::MeasureTarget {

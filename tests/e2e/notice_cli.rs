@@ -46,6 +46,7 @@ async fn issue_notice(app: &TestApp) -> pb::Notice {
             grade: pb::EventGrade::Major as i32,
             reason: String::new(),
             grade_reason: String::new(),
+            potential_harm: String::new(),
             recommended_measures: vec![pb::RecommendedMeasure {
                 measure_type: pb::MeasureType::StopServiceOrBlock as i32,
                 targets: vec![block("45.33.32.156")],

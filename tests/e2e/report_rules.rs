@@ -299,3 +299,157 @@ async fn a_grade_other_than_the_reported_scale_gives_needs_a_reason_shown_with_i
     assert_eq!(plain.threshold_grade, pb::EventGrade::Major as i32);
     assert!(plain.grade_reason.is_empty());
 }
+
+fn c2_report(
+    app: &TestApp,
+    tlp: pb::Tlp,
+    value: &str,
+    port: u32,
+    bots: u64,
+    harm: &str,
+) -> pb::ThreatReport {
+    let mut r = report(app, tlp, ip(value));
+    if let Some(pb::threat_report::Category::MaliciousResource(m)) = r.category.as_mut() {
+        let cs = m.control_server.as_mut().unwrap();
+        cs.port = port;
+        cs.bot_count = bots;
+    }
+    if let Some(pb::threat_report::Information::Event(e)) = r.information.as_mut() {
+        e.estimated_harm_and_impact = harm.into();
+    }
+    r
+}
+
+/// Confirms the threat (with the institution's harm assessment, if any) and has MIIT order
+/// its IP blocked; returns the signed body of the notice, verified.
+async fn blocking_notice(app: &TestApp, threat_id: &str, ip: &str, harm: &str) -> pb::NoticeBody {
+    app.officer("cncert")
+        .await
+        .identification()
+        .identify(pb::IdentifyRequest {
+            threat_id: threat_id.into(),
+            outcome: pb::IdentificationOutcome::Confirmed as i32,
+            grade: pb::EventGrade::Major as i32,
+            potential_harm: harm.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let issued = app
+        .officer("miit")
+        .await
+        .disposal()
+        .issue_decision(crate::disposal::decision(
+            &format!("block-{ip}"),
+            threat_id,
+            vec![crate::disposal::measure(
+                pb::MeasureType::StopServiceOrBlock,
+                vec![crate::disposal::target(pb::MeasureTargetKind::Ip, ip)],
+            )],
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    crate::disposal::verified_body(app, &issued.notices[0])
+}
+
+on_both_backends!(
+    a_notice_carries_ip_port_discovery_owner_domains_scale_and_harm_in_its_signed_body
+);
+
+async fn a_notice_carries_ip_port_discovery_owner_domains_scale_and_harm_in_its_signed_body(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    route_guangdong(&app).await;
+    let green = c2_report(
+        &app,
+        pb::Tlp::Green,
+        "58.60.1.1",
+        8080,
+        120_000,
+        "router takeover",
+    );
+    let first = app
+        .client("vendor-bj")
+        .await
+        .unit()
+        .submit("part-1", green.clone())
+        .await
+        .unwrap();
+    let red = c2_report(
+        &app,
+        pb::Tlp::Red,
+        "58.60.1.1",
+        443,
+        300_000,
+        "our customer list",
+    );
+    app.client("telecom-gd")
+        .await
+        .unit()
+        .submit("part-2", red.clone())
+        .await
+        .unwrap();
+
+    let body = blocking_notice(
+        &app,
+        &first.threat_id,
+        "58.60.1.1",
+        "credential theft from home routers",
+    )
+    .await;
+    assert_eq!(body.addressee_organisation_id, "telecom-gd");
+    let p = body
+        .particulars
+        .expect("a notice carries the threat's particulars");
+    assert_eq!(p.category, pb::ThreatCategory::MaliciousResource as i32);
+    assert_eq!(p.ips, ["58.60.1.1"]);
+    assert_eq!(p.ports, [443, 8080]);
+    assert_eq!(p.domains, ["cc.evil-example.com"]);
+    assert_eq!(p.owning_organisation_ids, ["telecom-gd"]);
+    assert_eq!(p.bot_count, 300_000);
+    assert_eq!(p.malware_families, ["Mirai"]);
+    assert_eq!(p.first_discovered_at, green.discovered_at);
+    assert_eq!(p.potential_harm, "credential theft from home routers");
+
+    // Without the institution's assessment, the reports' own estimates — never a RED one's.
+    let second = app
+        .client("vendor-bj")
+        .await
+        .unit()
+        .submit(
+            "part-3",
+            c2_report(
+                &app,
+                pb::Tlp::Green,
+                "58.60.1.2",
+                8080,
+                150_000,
+                "spam relay",
+            ),
+        )
+        .await
+        .unwrap();
+    app.client("telecom-gd")
+        .await
+        .unit()
+        .submit(
+            "part-4",
+            c2_report(
+                &app,
+                pb::Tlp::Red,
+                "58.60.1.2",
+                8080,
+                150_000,
+                "our customer list",
+            ),
+        )
+        .await
+        .unwrap();
+    let body = blocking_notice(&app, &second.threat_id, "58.60.1.2", "").await;
+    let p = body.particulars.unwrap();
+    assert_eq!(p.potential_harm, "spam relay");
+}

@@ -747,6 +747,12 @@ impl DisposalApi {
         let name_of = |id: &str| d.names.get(id).cloned().unwrap_or_default();
         let officer = caller.officer.clone().unwrap_or_default();
         let summary = threat_summary(threat);
+        // 2009 mechanism Art. 8(3): the facts the unit needs, read with the decision.
+        let reports = crate::store::threats::reports_of(tx, &threat.id)
+            .await
+            .map_err(internal)?;
+        let table = self.router.current().await.map_err(internal)?;
+        let particulars = super::particulars::particulars(threat, &reports, &table);
         let inserted = notices::insert_decision(
             tx,
             DecisionRow {
@@ -797,6 +803,7 @@ impl DisposalApi {
                     legal_basis: m.legal_basis.clone(),
                     instructions: m.instructions.clone(),
                     threat_summary: summary.clone(),
+                    particulars: Some(particulars.clone()),
                     grade: threat.grade as i32,
                     time_limit: Some(time_limit_pb(limit)),
                     deadline: Some(timestamp(to_micros(deadline))),
@@ -848,6 +855,7 @@ impl DisposalApi {
                         legal_basis: m.legal_basis.clone(),
                         instructions: m.instructions.clone(),
                         threat_summary: summary.clone(),
+                        particulars: Some(particulars.clone()),
                         grade: threat.grade as i32,
                         receipt_due: receipt.map(|r| timestamp(to_micros(r))),
                         emergency: m.emergency,

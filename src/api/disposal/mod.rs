@@ -3,6 +3,7 @@
 
 mod compliance;
 pub mod issue;
+mod particulars;
 mod progress;
 pub mod timers;
 pub mod view;

@@ -562,6 +562,7 @@ impl DisposalApi {
                 "stop the measure on these targets".into()
             },
             threat_summary: body.threat_summary.clone(),
+            particulars: body.particulars.clone(),
             grade: body.grade,
             time_limit: lifting.then(|| issue::time_limit_pb(limit)),
             deadline: lift_due.map(|d| timestamp(to_micros(d))),

@@ -128,6 +128,7 @@ pub async fn confirmed_threat(endpoint: &str, pki: &DevPki) -> anyhow::Result<St
             grade: pb::EventGrade::Major as i32,
             reason: String::new(),
             grade_reason: String::new(),
+            potential_harm: String::new(),
             recommended_measures: vec![pb::RecommendedMeasure {
                 measure_type: pb::MeasureType::StopServiceOrBlock as i32,
                 targets: vec![target],

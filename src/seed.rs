@@ -44,6 +44,27 @@ pub fn demo_officer_token(
     )
 }
 
+/// Placeholder contacts of a demo unit, one per required role (Art. 5).
+fn demo_contacts(
+    org: &str,
+    role: crate::domain::organisation::Role,
+) -> Vec<crate::domain::contacts::Contact> {
+    use crate::domain::contacts::{Contact, ContactRole, keeps_register};
+    if !keeps_register(&[role]) {
+        return Vec::new();
+    }
+    ContactRole::REQUIRED
+        .into_iter()
+        .map(|role| Contact {
+            role,
+            department: "Network security department".into(),
+            person: format!("{} (demo)", role.as_str()),
+            phone: "+86 10 5555 0100".into(),
+            email: format!("security@{org}.example"),
+        })
+        .collect()
+}
+
 /// Inserts what is missing; a second start changes nothing.
 pub async fn seed_demo_organisations(
     store: &Store,
@@ -62,12 +83,22 @@ pub async fn seed_demo_organisations(
         let token_key = std::fs::read_to_string(pki.token_public_key(demo.id))?;
         let at = to_micros(now);
         let mut tx = store.begin().await?;
-        let org = OrganisationRow::new(demo.id, demo.name, &[demo.role], demo.province, at);
+        let mut org = OrganisationRow::new(demo.id, demo.name, &[demo.role], demo.province, at);
+        // Units keep the Art. 5 contacts register from the start, like any created unit.
+        let contacts = demo_contacts(demo.id, demo.role);
+        if !contacts.is_empty() {
+            org.contacts_json = serde_json::to_string(&contacts)?;
+            org.contacts_updated_at = Some(at);
+        }
         match registry::insert_organisation(&mut tx, &org).await {
             Ok(()) => {}
             // Another replica seeded it at the same moment.
             Err(e) if registry::is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
+        }
+        if !contacts.is_empty() {
+            let change = crate::api::contacts::creation_change(demo.id, &contacts, at);
+            registry::update_contacts(&mut tx, &change).await?;
         }
         registry::insert_certificate(&mut tx, &CertificateRow::new(&cert, demo.id, &cert_pem, at))
             .await?;

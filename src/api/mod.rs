@@ -5,6 +5,7 @@
 pub mod appeal;
 pub mod audit;
 pub mod calendar;
+pub mod contacts;
 pub mod disposal;
 pub mod identification;
 pub mod ownership;

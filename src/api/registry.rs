@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::domain::clock::{SharedClock, to_micros};
 use crate::domain::organisation::{
-    Contact, OrganisationId, Province, Role, organisation_name, roles_fit_province,
+    OrganisationId, Province, Role, organisation_name, roles_fit_province,
 };
 use crate::pb;
 use crate::pb::registry_service_server::RegistryService;
@@ -51,7 +51,7 @@ pub fn role_from_pb(value: i32) -> Option<Role> {
         .find(|r| role_to_pb(*r) as i32 == value)
 }
 
-fn organisation_to_pb(o: &OrganisationRow) -> pb::Organisation {
+pub fn organisation_to_pb(o: &OrganisationRow) -> pb::Organisation {
     pb::Organisation {
         id: o.id.clone(),
         name: o.name.clone(),
@@ -66,15 +66,16 @@ fn organisation_to_pb(o: &OrganisationRow) -> pb::Organisation {
         contacts: o
             .contacts()
             .into_iter()
-            .map(|c| pb::Contact {
-                department: c.department,
-                person: c.person,
-                phone: c.phone,
-                email: c.email,
-            })
+            .map(super::contacts::contact_to_pb)
             .collect(),
         created_at: Some(timestamp(o.created_at)),
         contacts_updated_at: optional_timestamp(o.contacts_updated_at),
+        contacts_effective_on: o
+            .contacts_effective_on
+            .as_deref()
+            .and_then(|d| d.parse().ok())
+            .map(super::calendar::date_to_pb),
+        contacts_reported_late: o.contacts_reported_late != 0,
     }
 }
 
@@ -110,29 +111,6 @@ fn officer_key_to_pb(k: &OfficerKeyRow) -> pb::OfficerKey {
         registered_at: Some(timestamp(k.registered_at)),
         revoked_at: optional_timestamp(k.revoked_at),
     }
-}
-
-fn contacts_from_pb(contacts: &[pb::Contact]) -> Result<Vec<Contact>, Status> {
-    contacts
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if c.person.trim().is_empty()
-                || (c.phone.trim().is_empty() && c.email.trim().is_empty())
-            {
-                return Err(invalid(
-                    &format!("contacts[{i}]"),
-                    "a contact names a person and a phone number or e-mail address (Art. 5)",
-                ));
-            }
-            Ok(Contact {
-                department: c.department.trim().into(),
-                person: c.person.trim().into(),
-                phone: c.phone.trim().into(),
-                email: c.email.trim().into(),
-            })
-        })
-        .collect()
 }
 
 /// Officer names and key ids: what a token's `sub` or `kid` can carry safely.
@@ -198,7 +176,7 @@ impl RegistryApi {
     }
 
     /// The organisation a request addresses, after the caller's scope is checked.
-    async fn addressed_organisation(
+    pub(super) async fn addressed_organisation(
         &self,
         caller: &Caller,
         field: &str,
@@ -214,7 +192,7 @@ impl RegistryApi {
     }
 
     /// Appends the audit record of the change made in `tx` and commits both.
-    async fn finish(
+    pub(super) async fn finish(
         &self,
         mut tx: crate::store::Tx,
         caller: &Caller,
@@ -312,8 +290,9 @@ impl RegistryService for RegistryApi {
             }
             Some(parent.to_string())
         };
-        let contacts = contacts_from_pb(&req.contacts)?;
+        let contacts = super::contacts::contacts_from_pb(&roles, &req.contacts)?;
         let now = to_micros(self.clock.now());
+        let creation = super::contacts::creation_change(id.as_str(), &contacts, now);
         let row = OrganisationRow {
             id: id.to_string(),
             name: name.to_owned(),
@@ -324,6 +303,8 @@ impl RegistryService for RegistryApi {
             contacts_json: serde_json::to_string(&contacts).map_err(internal)?,
             created_at: now,
             contacts_updated_at: (!contacts.is_empty()).then_some(now),
+            contacts_effective_on: (!contacts.is_empty()).then(|| creation.effective_on.clone()),
+            contacts_reported_late: 0,
         };
         let details = serde_json::json!({"name": row.name, "roles": row.roles, "province": row.province, "parent_id": row.parent_id});
         let mut tx = self.store.begin().await.map_err(internal)?;
@@ -337,6 +318,11 @@ impl RegistryService for RegistryApi {
                 }
             })
         }?;
+        if !contacts.is_empty() {
+            reg::insert_contact_change(&mut tx, &creation)
+                .await
+                .map_err(internal)?;
+        }
         self.finish(
             tx,
             &caller,
@@ -459,39 +445,20 @@ impl RegistryService for RegistryApi {
         request: Request<pb::UpdateContactsRequest>,
     ) -> Result<Response<pb::Organisation>, Status> {
         let caller = Caller::from_request(&request)?;
-        let req = request.into_inner();
-        let org = self
-            .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
+        let org = self.update_contacts(&caller, request.into_inner()).await?;
+        Ok(Response::new(org))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_contact_changes(
+        &self,
+        request: Request<pb::ListContactChangesRequest>,
+    ) -> Result<Response<pb::ListContactChangesResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let changes = self
+            .list_contact_changes(&caller, request.into_inner())
             .await?;
-        let contacts = contacts_from_pb(&req.contacts)?;
-        if contacts.is_empty() {
-            return Err(invalid(
-                "contacts",
-                "at least one responsible contact is required (Art. 5)",
-            ));
-        }
-        let now = self.clock.now();
-        let details = serde_json::to_value(&contacts).map_err(internal)?;
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let _ = {
-            let tx = &mut tx;
-            reg::update_contacts(tx, &org.id, &contacts, to_micros(now))
-                .await
-                .map_err(internal)
-        }?;
-        self.finish(
-            tx,
-            &caller,
-            "registry.contacts.update",
-            format!("organisation:{}", org.id),
-            details,
-        )
-        .await?;
-        let org = reg::get_organisation(&self.store, &org.id)
-            .await
-            .map_err(internal)?
-            .unwrap_or(org);
-        Ok(Response::new(organisation_to_pb(&org)))
+        Ok(Response::new(changes))
     }
 
     #[tracing::instrument(skip_all)]

@@ -5,6 +5,7 @@ pub mod calendar;
 #[cfg(test)]
 mod calendar_crosscheck;
 pub mod clock;
+pub mod contacts;
 pub mod echo;
 pub mod grading;
 pub mod notice;

@@ -185,14 +185,7 @@ impl fmt::Display for Province {
     }
 }
 
-/// A unit's responsible department, person and contact (Art. 5).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Contact {
-    pub department: String,
-    pub person: String,
-    pub phone: String,
-    pub email: String,
-}
+pub use super::contacts::{Contact, ContactRole};
 
 #[cfg(test)]
 mod tests {

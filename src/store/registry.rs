@@ -8,6 +8,7 @@
 
 use sqlx::{AssertSqlSafe, Row};
 
+use super::bulk::{SqlValue, Statement};
 use super::{Store, Tx};
 use crate::domain::organisation::{Contact, Role};
 
@@ -22,6 +23,9 @@ pub struct OrganisationRow {
     pub contacts_json: String,
     pub created_at: i64,
     pub contacts_updated_at: Option<i64>,
+    /// The latest change of contacts (Asia/Shanghai, YYYY-MM-DD) and whether it was reported late.
+    pub contacts_effective_on: Option<String>,
+    pub contacts_reported_late: i64,
 }
 
 impl OrganisationRow {
@@ -37,6 +41,8 @@ impl OrganisationRow {
             contacts_json: "[]".into(),
             created_at: at,
             contacts_updated_at: None,
+            contacts_effective_on: None,
+            contacts_reported_late: 0,
         }
     }
 
@@ -110,8 +116,8 @@ pub struct OfficerKeyRow {
     pub revoked_at: Option<i64>,
 }
 
-const ORG_COLUMNS: &str =
-    "id, name, roles, province, parent_id, enabled, contacts_json, created_at, contacts_updated_at";
+const ORG_COLUMNS: &str = "id, name, roles, province, parent_id, enabled, contacts_json, created_at, contacts_updated_at, \
+     contacts_effective_on, contacts_reported_late";
 const CERT_COLUMNS: &str = "fingerprint, org_id, subject, not_before, not_after, registered_at, revoked_at, revocation_reason, pem";
 
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -121,8 +127,8 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 pub async fn insert_organisation(tx: &mut Tx, org: &OrganisationRow) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO organisations (id, name, roles, province, parent_id, enabled, contacts_json, created_at, contacts_updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO organisations (id, name, roles, province, parent_id, enabled, contacts_json, created_at, contacts_updated_at, \
+         contacts_effective_on, contacts_reported_late) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&org.id)
     .bind(&org.name)
@@ -133,6 +139,8 @@ pub async fn insert_organisation(tx: &mut Tx, org: &OrganisationRow) -> Result<(
     .bind(&org.contacts_json)
     .bind(org.created_at)
     .bind(org.contacts_updated_at)
+    .bind(org.contacts_effective_on.clone())
+    .bind(org.contacts_reported_late)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -242,23 +250,103 @@ pub async fn set_organisation_enabled(
     Ok(n == 1)
 }
 
-pub async fn update_contacts(
-    tx: &mut Tx,
-    id: &str,
-    contacts: &[Contact],
-    at: i64,
-) -> Result<bool, sqlx::Error> {
-    let json = serde_json::to_string(contacts).unwrap_or_else(|_| "[]".into());
+/// Replaces the register with `change` and records it in the history.
+pub async fn update_contacts(tx: &mut Tx, change: &ContactChangeRow) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
-        "UPDATE organisations SET contacts_json = $1, contacts_updated_at = $2 WHERE id = $3",
+        "UPDATE organisations SET contacts_json = $1, contacts_updated_at = $2, contacts_effective_on = $3, \
+         contacts_reported_late = $4 WHERE id = $5",
     )
-    .bind(json)
-    .bind(at)
-    .bind(id)
+    .bind(&change.contacts_json)
+    .bind(change.recorded_at)
+    .bind(&change.effective_on)
+    .bind(change.reported_late)
+    .bind(&change.org_id)
     .execute(&mut **tx)
     .await?
     .rows_affected();
+    if n == 1 {
+        insert_contact_change(tx, change).await?;
+    }
     Ok(n == 1)
+}
+
+/// One change of the contacts register (Art. 5; 2009 mechanism Art. 15).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContactChangeRow {
+    pub id: String,
+    pub org_id: String,
+    pub contacts_json: String,
+    pub effective_on: String,
+    pub reported_on: String,
+    pub working_days_to_report: i64,
+    pub reported_late: i64,
+    pub recorded_at: i64,
+    pub at_creation: i64,
+}
+
+const CHANGE_COLUMNS: &str = "id, org_id, contacts_json, effective_on, reported_on, working_days_to_report, reported_late, recorded_at, at_creation";
+
+pub async fn insert_contact_change(tx: &mut Tx, c: &ContactChangeRow) -> Result<(), sqlx::Error> {
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO contact_changes ({CHANGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )))
+    .bind(&c.id)
+    .bind(&c.org_id)
+    .bind(&c.contacts_json)
+    .bind(&c.effective_on)
+    .bind(&c.reported_on)
+    .bind(c.working_days_to_report)
+    .bind(c.reported_late)
+    .bind(c.recorded_at)
+    .bind(c.at_creation)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Which changes a history read covers.
+#[derive(Debug, Default, Clone)]
+pub struct ContactChangeFilter {
+    pub org_id: Option<String>,
+    /// Organisations of this province only (a provincial regulator's view).
+    pub province: Option<String>,
+    pub late_only: bool,
+    /// Keyset: changes with an id below this one (newest first).
+    pub before_id: Option<String>,
+}
+
+pub async fn contact_changes(
+    store: &Store,
+    filter: &ContactChangeFilter,
+    limit: u32,
+) -> Result<Vec<ContactChangeRow>, sqlx::Error> {
+    let columns: Vec<String> = CHANGE_COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect();
+    let mut st = Statement::new(
+        store.dialect(),
+        &format!(
+            "SELECT {} FROM contact_changes c JOIN organisations o ON o.id = c.org_id WHERE 1 = 1",
+            columns.join(", ")
+        ),
+    );
+    if let Some(org) = &filter.org_id {
+        st.push(" AND c.org_id = ")
+            .bind(SqlValue::Text(org.clone()));
+    }
+    if let Some(p) = &filter.province {
+        st.push(" AND o.province = ")
+            .bind(SqlValue::Text(p.clone()));
+    }
+    if filter.late_only {
+        st.push(" AND c.reported_late = 1");
+    }
+    if let Some(b) = &filter.before_id {
+        st.push(" AND c.id < ").bind(SqlValue::Text(b.clone()));
+    }
+    st.push(&format!(" ORDER BY c.id DESC LIMIT {limit}"));
+    st.query_as().fetch_all(store.pool()).await
 }
 
 pub async fn insert_certificate(tx: &mut Tx, c: &CertificateRow) -> Result<(), sqlx::Error> {

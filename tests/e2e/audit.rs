@@ -18,17 +18,13 @@ async fn every_change_appends_a_chained_record_found_by_subject_and_organisation
         return;
     };
     let telecom = app.client("telecom-gd").await;
-    let contacts = vec![pb::Contact {
-        department: "Network security".into(),
-        person: "Li Lei".into(),
-        phone: "+8620000000".into(),
-        email: "soc@telecom-gd.example".into(),
-    }];
+    let contacts = crate::support::full_contacts("telecom-gd");
     telecom
         .registry()
         .update_contacts(pb::UpdateContactsRequest {
             organisation_id: "telecom-gd".into(),
             contacts,
+            effective_on: Some(crate::support::today(&app)),
         })
         .await
         .unwrap();
@@ -76,7 +72,7 @@ async fn every_change_appends_a_chained_record_found_by_subject_and_organisation
         .into_inner()
         .records;
     assert_eq!(by_org.len(), 1);
-    assert!(by_org[0].details_json.contains("Li Lei"));
+    assert!(by_org[0].details_json.contains("Duty desk of telecom-gd"));
 
     // Paging returns every record once.
     let mut seen = Vec::new();

@@ -268,6 +268,7 @@ async fn targeted(
             name: "Scope test".into(),
             roles: vec![pb::Role::BasicTelecom as i32],
             province: province.into(),
+            contacts: crate::support::full_contacts("scope-test"),
             ..Default::default()
         }
         .encode_to_vec(),
@@ -284,12 +285,9 @@ async fn targeted(
         }
         .encode_to_vec(),
         "RegistryService.UpdateContacts" => pb::UpdateContactsRequest {
+            contacts: crate::support::full_contacts(&o),
             organisation_id: o,
-            contacts: vec![pb::Contact {
-                person: "Duty desk".into(),
-                phone: "+8610123".into(),
-                ..Default::default()
-            }],
+            effective_on: Some(crate::support::today(app)),
         }
         .encode_to_vec(),
         "RegistryService.RegisterCertificate" => {

@@ -212,7 +212,7 @@ async fn a_server_on_its_own_pki_is_entered_by_bootstrap_then_onboards_through_t
             roles: vec![pb::Role::BasicTelecom as i32],
             province: "440000".into(),
             parent_id: String::new(),
-            contacts: vec![],
+            contacts: crate::support::full_contacts("telecom-sz"),
         })
         .await
         .unwrap();

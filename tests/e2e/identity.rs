@@ -226,14 +226,15 @@ async fn the_organisation_comes_from_the_certificate() {
 
 /// An open server stream for `client` (telecom-gd), with one record received.
 async fn open_audit_stream(client: &Client) -> tonic::Streaming<pb::AuditRecord> {
-    let contact = pb::Contact {
-        person: "Duty desk".into(),
-        phone: "+8620123".into(),
-        ..Default::default()
-    };
+    // Any date the calendar covers: the change's lateness does not matter here.
     let update = pb::UpdateContactsRequest {
         organisation_id: "telecom-gd".into(),
-        contacts: vec![contact],
+        contacts: crate::support::full_contacts("telecom-gd"),
+        effective_on: Some(pb::Date {
+            year: 2026,
+            month: 1,
+            day: 5,
+        }),
     };
     client.registry().update_contacts(update).await.unwrap();
     let mut stream = client

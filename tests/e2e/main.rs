@@ -10,6 +10,7 @@ mod bootstrap;
 mod calendar;
 mod calendar_cli;
 mod cli;
+mod contacts;
 mod disposal;
 mod durability;
 mod hostile;

@@ -13,6 +13,7 @@ fn organisation(id: &str, role: pb::Role, province: &str) -> pb::CreateOrganisat
         name: format!("{id} Ltd"),
         roles: vec![role as i32],
         province: province.into(),
+        contacts: crate::support::full_contacts(id),
         ..Default::default()
     }
 }
@@ -274,9 +275,11 @@ async fn officers_and_keys_are_validated() {
         .update_contacts(pb::UpdateContactsRequest {
             organisation_id: "telecom-gd".into(),
             contacts: vec![pb::Contact {
+                role: pb::ContactRole::DayToDayContact as i32,
                 person: "Li".into(),
                 ..Default::default()
             }],
+            effective_on: None,
         })
         .await
         .unwrap_err();

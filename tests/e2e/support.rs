@@ -13,6 +13,37 @@ use fenghuo::timers::TimerHandlers;
 use fenghuo_client::{Client, ClientPki, pb};
 use sqlx::Connection;
 
+/// A complete contacts register (Art. 5): one contact in each required role.
+pub fn full_contacts(org: &str) -> Vec<pb::Contact> {
+    use pb::ContactRole as R;
+    [
+        (R::LeaderInCharge, "Deputy general manager"),
+        (R::ResponsibleDepartment, "Network security department"),
+        (R::ResponsiblePerson, "Head of security operations"),
+        (R::DayToDayContact, "Duty desk"),
+    ]
+    .into_iter()
+    .map(|(role, who)| pb::Contact {
+        role: role as i32,
+        department: "Network security department".into(),
+        person: format!("{who} of {org}"),
+        phone: "+8610 5555 0100".into(),
+        email: format!("security@{org}.example"),
+    })
+    .collect()
+}
+
+/// `app`'s clock as an Asia/Shanghai date.
+pub fn today(app: &TestApp) -> pb::Date {
+    use chrono::Datelike;
+    let d = fenghuo::domain::calendar::local_date(app.clock.now());
+    pb::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -173,7 +204,7 @@ impl TestApp {
                 roles: vec![role as i32],
                 province: province.into(),
                 parent_id: parent.into(),
-                contacts: vec![],
+                contacts: full_contacts(id),
             })
             .await
             .expect("create organisation");

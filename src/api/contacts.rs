@@ -1,0 +1,238 @@
+//! RegistryService, contacts part: the register of Art. 5 of the 2017 Measures (reporting
+//! measures Art. 21; 2009 mechanism Art. 15) — who answers for threat monitoring and disposal
+//! at each unit, and whether each change reached the platform within 3 working days.
+
+use chrono::NaiveDate;
+use tonic::Status;
+
+use super::calendar::{date_from_pb, date_to_pb};
+use super::registry::{RegistryApi, organisation_to_pb};
+use super::{internal, invalid, next_page_token, page, precondition, timestamp};
+use crate::auth::Caller;
+use crate::auth::policy::Scope;
+use crate::domain::calendar::local_date;
+use crate::domain::clock::to_micros;
+use crate::domain::contacts::{
+    CHANGE_REPORT_WORKING_DAYS, Contact, ContactRole, change_report_delay, keeps_register,
+    missing_roles,
+};
+use crate::domain::organisation::{OrganisationId, Role};
+use crate::pb;
+use crate::store::registry::{self as reg, ContactChangeFilter, ContactChangeRow};
+
+pub fn contact_to_pb(c: Contact) -> pb::Contact {
+    pb::Contact {
+        role: c.role.as_i32(),
+        department: c.department,
+        person: c.person,
+        phone: c.phone,
+        email: c.email,
+    }
+}
+
+/// The register as given, each entry checked; a unit must hold every required role.
+pub fn contacts_from_pb(roles: &[Role], contacts: &[pb::Contact]) -> Result<Vec<Contact>, Status> {
+    let out = contacts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let field = |f: &str| format!("contacts[{i}].{f}");
+            let role = ContactRole::from_i32(c.role).ok_or_else(|| {
+                invalid(
+                    &field("role"),
+                    "required: leader in charge, responsible department, responsible person or day-to-day contact (Art. 5)",
+                )
+            })?;
+            if c.person.trim().is_empty()
+                || (c.phone.trim().is_empty() && c.email.trim().is_empty())
+            {
+                return Err(invalid(
+                    &format!("contacts[{i}]"),
+                    "a contact names a person and a phone number or e-mail address (Art. 5)",
+                ));
+            }
+            if role == ContactRole::ResponsibleDepartment && c.department.trim().is_empty() {
+                return Err(invalid(
+                    &field("department"),
+                    "a responsible-department contact names the department (Art. 5)",
+                ));
+            }
+            for (name, value) in [
+                ("department", &c.department),
+                ("person", &c.person),
+                ("phone", &c.phone),
+                ("email", &c.email),
+            ] {
+                if value.trim().chars().count() > 200 {
+                    return Err(invalid(&field(name), "at most 200 characters"));
+                }
+            }
+            Ok(Contact {
+                role,
+                department: c.department.trim().into(),
+                person: c.person.trim().into(),
+                phone: c.phone.trim().into(),
+                email: c.email.trim().into(),
+            })
+        })
+        .collect::<Result<Vec<_>, Status>>()?;
+    if keeps_register(roles) {
+        let missing = missing_roles(&out);
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
+            return Err(invalid(
+                "contacts",
+                format!(
+                    "a unit names its leader in charge, responsible department, responsible person and day-to-day contact (Art. 5; reporting measures Art. 21); missing: {}",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn change_to_pb(c: &ContactChangeRow) -> pb::ContactChange {
+    let contacts: Vec<Contact> = serde_json::from_str(&c.contacts_json).unwrap_or_default();
+    let date = |s: &str| s.parse::<NaiveDate>().ok().map(date_to_pb);
+    pb::ContactChange {
+        id: c.id.clone(),
+        organisation_id: c.org_id.clone(),
+        contacts: contacts.into_iter().map(contact_to_pb).collect(),
+        effective_on: date(&c.effective_on),
+        reported_on: date(&c.reported_on),
+        working_days_to_report: u32::try_from(c.working_days_to_report).unwrap_or_default(),
+        reported_late: c.reported_late != 0,
+        recorded_at: Some(timestamp(c.recorded_at)),
+        at_creation: c.at_creation != 0,
+    }
+}
+
+/// The register an organisation is created with: in effect and reported that day.
+pub fn creation_change(org_id: &str, contacts: &[Contact], at: i64) -> ContactChangeRow {
+    let today = local_date(crate::domain::clock::from_micros(at)).to_string();
+    ContactChangeRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_id: org_id.to_owned(),
+        contacts_json: serde_json::to_string(contacts).unwrap_or_else(|_| "[]".into()),
+        effective_on: today.clone(),
+        reported_on: today,
+        working_days_to_report: 0,
+        reported_late: 0,
+        recorded_at: at,
+        at_creation: 1,
+    }
+}
+
+impl RegistryApi {
+    pub(super) async fn update_contacts(
+        &self,
+        caller: &Caller,
+        req: pb::UpdateContactsRequest,
+    ) -> Result<pb::Organisation, Status> {
+        let org = self
+            .addressed_organisation(caller, "organisation_id", &req.organisation_id)
+            .await?;
+        let contacts = contacts_from_pb(&org.roles(), &req.contacts)?;
+        if contacts.is_empty() {
+            return Err(invalid(
+                "contacts",
+                "at least one responsible contact is required (Art. 5)",
+            ));
+        }
+        let effective_on = date_from_pb("effective_on", req.effective_on.as_ref())?;
+        let now = self.clock.now();
+        let reported_on = local_date(now);
+        if effective_on > reported_on {
+            return Err(invalid(
+                "effective_on",
+                format!(
+                    "{effective_on} is after today ({reported_on}): report a change once it has taken effect"
+                ),
+            ));
+        }
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let calendar = crate::store::calendar::effective(&mut tx)
+            .await
+            .map_err(internal)?;
+        let (days, late) =
+            change_report_delay(&calendar, effective_on, reported_on).map_err(|e| {
+                precondition(
+                    "CALENDAR",
+                    "effective_on",
+                    format!("the working days since {effective_on} cannot be counted: {e} (CalendarService.LoadYear)"),
+                )
+            })?;
+        let change = ContactChangeRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: org.id.clone(),
+            contacts_json: serde_json::to_string(&contacts).map_err(internal)?,
+            effective_on: effective_on.to_string(),
+            reported_on: reported_on.to_string(),
+            working_days_to_report: i64::from(days),
+            reported_late: i64::from(late),
+            recorded_at: to_micros(now),
+            at_creation: 0,
+        };
+        reg::update_contacts(&mut tx, &change)
+            .await
+            .map_err(internal)?;
+        let details = serde_json::json!({
+            "change_id": change.id,
+            "contacts": contacts,
+            "effective_on": change.effective_on,
+            "reported_on": change.reported_on,
+            "working_days_to_report": days,
+            "reported_late": late,
+            "limit_working_days": CHANGE_REPORT_WORKING_DAYS,
+        });
+        self.finish(
+            tx,
+            caller,
+            "registry.contacts.update",
+            format!("organisation:{}", org.id),
+            details,
+        )
+        .await?;
+        let org = reg::get_organisation(&self.store, &org.id)
+            .await
+            .map_err(internal)?
+            .unwrap_or(org);
+        Ok(organisation_to_pb(&org))
+    }
+
+    pub(super) async fn list_contact_changes(
+        &self,
+        caller: &Caller,
+        req: pb::ListContactChangesRequest,
+    ) -> Result<pb::ListContactChangesResponse, Status> {
+        let (size, token) = page(req.page.as_ref())?;
+        let mut filter = ContactChangeFilter {
+            late_only: req.late_only,
+            before_id: (!token.is_empty()).then_some(token),
+            ..ContactChangeFilter::default()
+        };
+        if req.organisation_id.trim().is_empty() {
+            match caller.scope {
+                Scope::Allow => {}
+                Scope::OwnProvince => filter.province = Some(caller.province.clone()),
+                // A unit's own register (its subsidiaries' by naming them).
+                _ => filter.org_id = Some(caller.organisation_id.clone()),
+            }
+        } else {
+            let id = OrganisationId::parse(&req.organisation_id)
+                .map_err(|e| invalid("organisation_id", e.to_string()))?;
+            let org = self
+                .addressed_organisation(caller, "organisation_id", id.as_str())
+                .await?;
+            filter.org_id = Some(org.id);
+        }
+        let rows = reg::contact_changes(&self.store, &filter, size)
+            .await
+            .map_err(internal)?;
+        Ok(pb::ListContactChangesResponse {
+            next_page_token: next_page_token(rows.len(), size, rows.last().map(|c| c.id.as_str())),
+            changes: rows.iter().map(change_to_pb).collect(),
+        })
+    }
+}

@@ -15,9 +15,10 @@ const BATCH: usize = 5_000;
 #[derive(Subcommand)]
 pub enum OwnershipCommand {
     /// Import entries from a CSV file with the header
-    /// `kind,value,origin_asn,owner,province` (kind: ip_prefix, asn, prefix_origin,
-    /// registered_domain, registry_suffix, mail_domain, number_prefix; origin_asn and
-    /// province may be empty).
+    /// `kind,value,origin_asn,owner,province[,relation]` (kind: ip_prefix, asn, prefix_origin,
+    /// registered_domain, registry_suffix, mail_domain, number_prefix; relation: responsible
+    /// or holder; origin_asn, province and relation may be empty: relation then means
+    /// responsible, province the owner's).
     Import {
         file: PathBuf,
         /// Close every current entry of the owners in the file first
@@ -43,6 +44,8 @@ struct Row {
     owner: String,
     #[serde(default)]
     province: Option<String>,
+    #[serde(default)]
+    relation: Option<String>,
 }
 
 /// At most this many bad lines are listed before giving up on a file.
@@ -175,7 +178,10 @@ fn check_row(row: Result<Row, csv::Error>) -> Result<pb::OwnershipEntry, String>
     if let Some(p) = row.province.as_deref().filter(|p| !p.is_empty()) {
         fenghuo::domain::organisation::Province::parse(p).map_err(|e| format!("province: {e}"))?;
     }
+    let relation = fenghuo::domain::routing::Relation::parse(row.relation.as_deref().unwrap_or(""))
+        .ok_or("relation: responsible, holder or empty (responsible)")?;
     Ok(pb::OwnershipEntry {
+        relation: relation.as_i32(),
         kind: kind.as_i32(),
         value: row.value,
         origin_asn: row.origin_asn.unwrap_or_default(),
@@ -208,9 +214,20 @@ impl OwnershipCommand {
                     .await?
                     .into_inner();
                 let via = answer.matched.map(|m| m.value).unwrap_or_default();
+                let holders: Vec<String> = answer
+                    .holders
+                    .iter()
+                    .map(|h| format!("{} ({})", h.owner_organisation_id, h.value))
+                    .collect();
                 println!(
-                    "{} province={} via {via}",
-                    answer.organisation_id, answer.province
+                    "{} province={} via {via}{}",
+                    answer.organisation_id,
+                    answer.province,
+                    if holders.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" held by {}", holders.join(", "))
+                    }
                 );
             }
         }

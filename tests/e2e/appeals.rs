@@ -48,6 +48,7 @@ async fn blocking_notice(app: &TestApp, request_id: &str) -> (pb::Notice, Vec<St
                 kind: pb::OwnershipKind::IpPrefix as i32,
                 value: "58.60.1.0/24".into(),
                 owner_organisation_id: "party-gd".into(),
+                relation: pb::OwnershipRelation::Holder as i32,
                 ..Default::default()
             }],
             replace_owner_entries: false,

@@ -18,6 +18,7 @@ mod identity;
 mod notice_cli;
 mod ownership;
 mod registry;
+mod routing_rules;
 mod threats;
 mod timers;
 mod tokens;

@@ -111,18 +111,18 @@ fn candidate_kinds(r: &Resource) -> Vec<i64> {
     }
 }
 
-/// The caller's own entries of the ownership registry, as a routing table.
+/// The organisation's holder entries of the ownership registry, as a table (one owner, so
+/// its longest match is a containment test).
 async fn own_table(store: &Store, org: &str) -> Result<RoutingTable, sqlx::Error> {
-    let rows = ownership::in_force(store, None).await?;
+    let rows = ownership::holdings(store, Some(org)).await?;
     Ok(RoutingTable::build(
         rows.iter()
-            .filter(|r| r.owner_org == org)
             .filter_map(crate::ownership::entry)
             .collect::<Vec<_>>(),
     ))
 }
 
-/// Whether a target (kind, value) lies in resources registered to `org` (Art. 10 standing).
+/// Whether a target (kind, value) lies in resources `org` holds (Art. 10 standing).
 pub async fn registered_to(
     store: &Store,
     org: &str,

@@ -400,6 +400,22 @@ impl DisposalApi {
                     },
                 });
         }
+        // Art. 8: whoever the addressee — routed or named — its role must be able to act.
+        for addressee in by_addressee.keys() {
+            let roles = registry::get_organisation(&self.store, addressee)
+                .await
+                .map_err(internal)?
+                .map(|o| o.roles())
+                .unwrap_or_default();
+            notice::check_addressee(measure_type as i32, addressee, &roles).map_err(|e| {
+                let subject = if named.is_some() {
+                    field("addressee_organisation_id")
+                } else {
+                    field("targets")
+                };
+                precondition("ADDRESSEE_ROLE", &subject, e.to_string())
+            })?;
+        }
         let time_limit = time_limit(&field("time_limit"), m.time_limit.as_ref())?;
         let mut calls = Vec::new();
         if !m.emergency && !m.emergency_calls.is_empty() {

@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::domain::clock::to_micros;
 use crate::domain::echo::{ECHO_LIMIT, shorten};
-use crate::domain::organisation::OrganisationId;
+use crate::domain::organisation::{OrganisationId, Province};
 use crate::domain::routing::{
     self, ClaimError, OwnershipEntry, OwnershipKind, Relation, RoutingTable,
 };
@@ -70,7 +70,9 @@ fn pending_reason(
             other.id, other.owner, other.kind, other.value, entry.province
         ));
     }
-    if entry.province != owner_province && caller.scope != Scope::Allow {
+    // A national owner's regulator reaches every province: it names any one freely.
+    let national_owner = owner_province == Province::National.as_str();
+    if entry.province != owner_province && !national_owner && caller.scope != Scope::Allow {
         return Some(format!(
             "province {} is not its owner's ({owner_province}): a unit cannot move its resources out of its regulator's reach; the regulator of {} or the national regulator approves",
             entry.province, entry.province

@@ -58,8 +58,8 @@ struct Line {
 }
 
 /// Every row is checked here first with the server's own rules, so a file with a bad line
-/// commits nothing. What only the server can refuse (an unknown owner, a resource held by
-/// another unit, jurisdiction) stops the import at that line; the batches before it stay
+/// commits nothing. What only the server can refuse (an unknown owner, a role that cannot be
+/// responsible for the kind, jurisdiction) stops the import at that line; the batches before it stay
 /// committed, and a re-run is safe: entries already current as given count as unchanged.
 async fn import(
     file: &std::path::Path,
@@ -122,7 +122,7 @@ async fn import(
     } else {
         batches.extend(lines.chunks(BATCH).map(|c| (false, c)));
     }
-    let (mut imported, mut replaced, mut unchanged) = (0u64, 0u64, 0u64);
+    let (mut imported, mut replaced, mut unchanged, mut pending) = (0u64, 0u64, 0u64, 0u64);
     for (replace_owner_entries, chunk) in batches {
         let request = pb::ImportOwnershipEntriesRequest {
             entries: chunk.iter().map(|l| l.entry.clone()).collect(),
@@ -153,10 +153,13 @@ async fn import(
         imported += u64::from(answer.imported);
         replaced += u64::from(answer.replaced);
         unchanged += u64::from(answer.unchanged);
+        pending += answer.pending_entry_ids.len() as u64;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    println!("imported {imported} entries, replaced {replaced}, unchanged {unchanged}");
+    println!(
+        "imported {imported} entries, replaced {replaced}, unchanged {unchanged}; {pending} of them wait for the regulator's approval (ListPendingOwnershipEntries)"
+    );
     Ok(())
 }
 

@@ -224,3 +224,351 @@ async fn a_measure_is_refused_when_its_addressee_cannot_carry_it_out(backend: Ba
     .unwrap();
     app.stop().await;
 }
+
+async fn pending(app: &TestApp, regulator: &str) -> Vec<pb::OwnershipEntry> {
+    app.client(regulator)
+        .await
+        .registry()
+        .list_pending_ownership_entries(pb::ListPendingOwnershipEntriesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .entries
+}
+
+async fn decide(
+    app: &TestApp,
+    regulator: &str,
+    entry_id: &str,
+    approve: bool,
+) -> Result<pb::OwnershipEntry, tonic::Status> {
+    let mut registry = app.officer(regulator).await.registry();
+    let req = pb::DecideOwnershipEntryRequest {
+        entry_id: entry_id.into(),
+        reason: "Contract with the address holder checked".into(),
+    };
+    if approve {
+        registry.approve_ownership_entry(req).await
+    } else {
+        registry.refuse_ownership_entry(req).await
+    }
+    .map(|r| r.into_inner())
+}
+
+/// The addressee of the one disposal notice an 8(1) block on `ip` yields.
+async fn blocked_by(app: &TestApp, request_id: &str, threat: &str, ip: &str) -> String {
+    let notices = issue(
+        app,
+        request_id,
+        threat,
+        measure(pb::MeasureType::StopServiceOrBlock, vec![target(K::Ip, ip)]),
+    )
+    .await
+    .unwrap();
+    let bodies: Vec<pb::NoticeBody> = notices
+        .iter()
+        .map(|n| verified_body(app, n))
+        .filter(|b| b.kind == pb::NoticeKind::Disposal as i32)
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    bodies[0].addressee_organisation_id.clone()
+}
+
+on_both_backends!(
+    an_overlapping_claim_routes_nothing_until_the_regulator_of_its_province_approves_it,
+    a_refused_claim_never_routes_and_a_units_claims_inside_its_own_space_need_no_approval,
+);
+
+async fn an_overlapping_claim_routes_nothing_until_the_regulator_of_its_province_approves_it(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.add_organisation("idc-gd", pb::Role::InternetEnterprise, "440000", "")
+        .await;
+    app.add_organisation("bjca", pb::Role::ProvincialRegulator, "110000", "")
+        .await;
+    let threat = confirmed_threat(&app, pb::EventGrade::Major).await;
+    // A data centre in Guangdong claims a /24 inside telecom-gd's 58.60.0.0/14.
+    let idc = app.client("idc-gd").await;
+    let answer = import(&idc, vec![entry(O::IpPrefix, "58.60.1.0/24", "idc-gd")])
+        .await
+        .unwrap();
+    assert_eq!(answer.imported, 1);
+    assert_eq!(answer.pending_entry_ids.len(), 1);
+    let id = answer.pending_entry_ids[0].clone();
+    let listed = idc
+        .registry()
+        .list_ownership_entries(pb::ListOwnershipEntriesRequest {
+            owner_organisation_id: "idc-gd".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].approval, pb::OwnershipApproval::Pending as i32);
+    assert!(
+        listed[0].pending_reason.contains("telecom-gd")
+            && listed[0].pending_reason.contains("58.60.0.0/14"),
+        "{}",
+        listed[0].pending_reason
+    );
+    // Unapproved, it routes nothing: look-ups and notices still go to the telecom.
+    assert_eq!(
+        lookup(&app, "58.60.1.1").await.organisation_id,
+        "telecom-gd"
+    );
+    assert_eq!(
+        blocked_by(&app, "overlap-1", &threat, "58.60.1.1").await,
+        "telecom-gd"
+    );
+    // The Guangdong regulator sees it waiting, Beijing's does not and cannot decide it.
+    assert_eq!(
+        pending(&app, "gdca")
+            .await
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>(),
+        [id.clone()]
+    );
+    assert!(pending(&app, "bjca").await.is_empty());
+    let err = decide(&app, "bjca", &id, true).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+    // Approval is a decision: an officer's token, and a reason.
+    let err = app
+        .client("gdca")
+        .await
+        .registry()
+        .approve_ownership_entry(pb::DecideOwnershipEntryRequest {
+            entry_id: id.clone(),
+            reason: "ok".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+    let err = app
+        .officer("gdca")
+        .await
+        .registry()
+        .approve_ownership_entry(pb::DecideOwnershipEntryRequest {
+            entry_id: id.clone(),
+            reason: " ".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.get_details_bad_request().unwrap().field_violations[0].field,
+        "reason"
+    );
+
+    let approved = decide(&app, "gdca", &id, true).await.unwrap();
+    assert_eq!(approved.approval, pb::OwnershipApproval::Approved as i32);
+    assert!(
+        approved.decided_by.starts_with("gdca"),
+        "{}",
+        approved.decided_by
+    );
+    assert_eq!(lookup(&app, "58.60.1.1").await.organisation_id, "idc-gd");
+    assert_eq!(
+        lookup(&app, "58.60.2.1").await.organisation_id,
+        "telecom-gd"
+    );
+    assert_eq!(
+        blocked_by(&app, "overlap-2", &threat, "58.60.1.1").await,
+        "idc-gd"
+    );
+    assert!(pending(&app, "gdca").await.is_empty());
+    let err = decide(&app, "gdca", &id, true).await.unwrap_err();
+    assert_eq!(precondition_kind(&err), "NOT_PENDING");
+    let audit = app
+        .client("miit")
+        .await
+        .audit()
+        .query_audit(pb::QueryAuditRequest {
+            subject: "ownership:idc-gd".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == "registry.ownership.approve" && r.organisation_id == "gdca"),
+        "{audit:?}"
+    );
+    app.stop().await;
+}
+
+async fn a_refused_claim_never_routes_and_a_units_claims_inside_its_own_space_need_no_approval(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.add_organisation("telecom-gd2", pb::Role::BasicTelecom, "440000", "")
+        .await;
+    confirmed_threat(&app, pb::EventGrade::Major).await;
+    // The same value as another telecom's entry waits too, and a refusal closes it.
+    let answer = import(
+        &app.client("telecom-gd2").await,
+        vec![entry(O::IpPrefix, "58.60.0.0/14", "telecom-gd2")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.pending_entry_ids.len(), 1);
+    let refused = decide(&app, "miit", &answer.pending_entry_ids[0], false)
+        .await
+        .unwrap();
+    assert_eq!(refused.approval, pb::OwnershipApproval::Refused as i32);
+    assert!(refused.valid_until.is_some());
+    assert_eq!(
+        lookup(&app, "58.60.1.1").await.organisation_id,
+        "telecom-gd"
+    );
+    assert!(pending(&app, "miit").await.is_empty());
+    // A telecom splitting its own space needs nobody's approval.
+    let answer = import(
+        &app.client("telecom-gd").await,
+        vec![entry(O::IpPrefix, "58.60.7.0/24", "telecom-gd")],
+    )
+    .await
+    .unwrap();
+    assert!(answer.pending_entry_ids.is_empty());
+    assert_eq!(
+        lookup(&app, "58.60.7.1").await.matched.unwrap().value,
+        "58.60.7.0/24"
+    );
+    // Nor does a holding inside another's space: it routes nothing anyway.
+    let answer = import(
+        &app.client("party-gd").await,
+        vec![holding(O::IpPrefix, "58.60.8.0/24", "party-gd")],
+    )
+    .await
+    .unwrap();
+    assert!(answer.pending_entry_ids.is_empty());
+    app.stop().await;
+}
+
+on_both_backends!(
+    a_unit_cannot_move_its_resources_out_of_its_regulators_reach_and_national_is_never_a_resource_province,
+);
+
+async fn a_unit_cannot_move_its_resources_out_of_its_regulators_reach_and_national_is_never_a_resource_province(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.add_organisation("bjca", pb::Role::ProvincialRegulator, "110000", "")
+        .await;
+    app.add_organisation("telecom-hq", pb::Role::BasicTelecom, "national", "")
+        .await;
+    let telecom = app.client("telecom-gd").await;
+    let with_province = |value: &str, owner: &str, province: &str| pb::OwnershipEntry {
+        province: province.into(),
+        ..entry(O::IpPrefix, value, owner)
+    };
+    let field = |err: tonic::Status| {
+        assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+        (
+            err.get_details_bad_request().unwrap().field_violations[0]
+                .field
+                .clone(),
+            err.message().to_owned(),
+        )
+    };
+    // "national" would put the resource beyond the provincial regulator: refused.
+    let (f, message) = field(
+        import(
+            &telecom,
+            vec![
+                entry(O::IpPrefix, "59.1.0.0/16", "telecom-gd"),
+                with_province("59.2.0.0/16", "telecom-gd", "national"),
+            ],
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(f, "entries[1].province");
+    assert!(message.contains("never a resource's province"), "{message}");
+    // A national group names the province where each resource is used.
+    let (f, _) = field(
+        import(
+            &app.client("telecom-hq").await,
+            vec![entry(O::IpPrefix, "59.3.0.0/16", "telecom-hq")],
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(f, "entries[0].province");
+    import(
+        &app.client("telecom-hq").await,
+        vec![with_province("59.3.0.0/16", "telecom-hq", "440000")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(lookup(&app, "59.3.0.1").await.province, "440000");
+
+    // Without a province the entry lies in its owner's.
+    let answer = import(
+        &telecom,
+        vec![entry(O::IpPrefix, "59.1.0.0/16", "telecom-gd")],
+    )
+    .await
+    .unwrap();
+    assert!(answer.pending_entry_ids.is_empty());
+    assert_eq!(lookup(&app, "59.1.0.1").await.province, "440000");
+    // Another province waits for that province's regulator, not the owner's.
+    let answer = import(
+        &telecom,
+        vec![with_province("59.4.0.0/16", "telecom-gd", "110000")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.pending_entry_ids.len(), 1);
+    let id = answer.pending_entry_ids[0].clone();
+    let waiting = pending(&app, "bjca").await;
+    assert_eq!(waiting.len(), 1);
+    assert!(
+        waiting[0].pending_reason.contains("regulator's reach"),
+        "{}",
+        waiting[0].pending_reason
+    );
+    assert!(pending(&app, "gdca").await.is_empty());
+    assert_eq!(
+        app.client("miit")
+            .await
+            .registry()
+            .lookup_responsible(pb::LookupResponsibleRequest {
+                resource: "59.4.0.1".into(),
+                at: None,
+            })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    let err = decide(&app, "gdca", &id, true).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+    decide(&app, "bjca", &id, true).await.unwrap();
+    let found = lookup(&app, "59.4.0.1").await;
+    assert_eq!(
+        (found.organisation_id.as_str(), found.province.as_str()),
+        ("telecom-gd", "110000")
+    );
+    // The national regulator may place a resource in any province directly.
+    let answer = import(
+        &app.client("miit").await,
+        vec![with_province("59.5.0.0/16", "telecom-gd", "110000")],
+    )
+    .await
+    .unwrap();
+    assert!(answer.pending_entry_ids.is_empty());
+    assert_eq!(lookup(&app, "59.5.0.1").await.province, "110000");
+    app.stop().await;
+}

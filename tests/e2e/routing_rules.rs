@@ -1,11 +1,15 @@
 //! Who receives a notice and who is affected by it (Art. 8, 9, 10 of the 2017 Measures;
 //! issue #11 items 1, 2, 13, 14 and issue #18 item 5), over mTLS on both backends.
 
+use std::time::Duration;
+
+use chrono::TimeZone;
 use fenghuo_client::{Client, pb};
+use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::disposal::{confirmed_threat, decision, measure, target, verified_body};
+use crate::disposal::{acknowledge, confirmed_threat, decision, measure, target, verified_body};
 use crate::on_both_backends;
 use crate::support::{Backend, TestApp, spawn_app};
 
@@ -570,5 +574,136 @@ async fn a_unit_cannot_move_its_resources_out_of_its_regulators_reach_and_nation
     .unwrap();
     assert!(answer.pending_entry_ids.is_empty());
     assert_eq!(lookup(&app, "59.5.0.1").await.province, "110000");
+    app.stop().await;
+}
+
+/// 10:00 Asia/Shanghai on `date`.
+pub fn shanghai_ten(date: &str) -> chrono::DateTime<chrono::Utc> {
+    let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&d.and_hms_opt(10, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+fn date(y: i32, m: i32, d: i32) -> Option<pb::Date> {
+    Some(pb::Date {
+        year: y,
+        month: m,
+        day: d,
+    })
+}
+
+on_both_backends!(a_holder_learns_of_a_blocking_measure_on_its_resource_and_of_its_appeal_window,);
+
+async fn a_holder_learns_of_a_blocking_measure_on_its_resource_and_of_its_appeal_window(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // Monday 21 September 2026; the National Day holidays fall inside the window.
+    app.clock.set(shanghai_ten("2026-09-21"));
+    let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
+    let party = app.client("party-gd").await;
+    import(
+        &party,
+        vec![holding(O::IpPrefix, "58.60.1.0/24", "party-gd")],
+    )
+    .await
+    .unwrap();
+    let mut stream = party
+        .disposal()
+        .subscribe_notices(pb::SubscribeNoticesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let notices = issue(
+        &app,
+        "holder-1",
+        &threat,
+        measure(
+            pb::MeasureType::StopServiceOrBlock,
+            vec![target(K::Ip, "58.60.1.1"), target(K::Ip, "58.60.2.2")],
+        ),
+    )
+    .await
+    .unwrap();
+    let disposal = notices
+        .iter()
+        .map(|n| verified_body(&app, n))
+        .find(|b| b.kind == pb::NoticeKind::Disposal as i32)
+        .unwrap();
+    assert_eq!(disposal.addressee_organisation_id, "telecom-gd");
+
+    let delivered = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("the holder's notice arrives on its stream")
+        .unwrap()
+        .unwrap()
+        .notice
+        .unwrap();
+    let body = verified_body(&app, &delivered);
+    assert_eq!(body.kind, pb::NoticeKind::Informational as i32);
+    assert_eq!(
+        body.informational_kind,
+        pb::InformationalAddresseeKind::ResourceHolder as i32
+    );
+    assert_eq!(body.addressee_organisation_id, "party-gd");
+    assert_eq!(
+        body.measure_type,
+        pb::MeasureType::StopServiceOrBlock as i32
+    );
+    assert_eq!(body.informs_of_notice_id, disposal.notice_id);
+    // Only its own resource, under the target id it can appeal against.
+    let held = disposal
+        .targets
+        .iter()
+        .find(|t| t.target.as_ref().unwrap().value == "58.60.1.1")
+        .unwrap();
+    assert_eq!(body.targets, vec![held.clone()]);
+    assert!(body.threat_summary.is_empty() && body.instructions.is_empty());
+    // Deadline 14:00 the same day; ten working days after it, past the holidays: 12 October.
+    assert_eq!(body.appeal_window_opens_on, date(2026, 9, 21));
+    assert_eq!(body.appeal_window_closes_on, date(2026, 10, 12));
+    assert!(body.deadline.is_none());
+    // It needs no result, and a missed receipt is no Art. 12 record.
+    acknowledge(&party, &delivered).await;
+    app.clock.advance(chrono::Duration::days(40));
+    app.drive_timers_until_idle().await;
+    let records = app
+        .client("miit")
+        .await
+        .disposal()
+        .list_non_compliance(pb::ListNonComplianceRequest {
+            organisation_id: "party-gd".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert!(records.is_empty(), "{records:?}");
+
+    // Removal of malware (8(2)) is not appealable: the holder is not informed of it.
+    let notices = issue(
+        &app,
+        "holder-2",
+        &threat,
+        pb::DecisionMeasure {
+            addressee_organisation_id: "telecom-gd".into(),
+            ..measure(
+                pb::MeasureType::RemoveMalware,
+                vec![target(K::Ip, "58.60.1.1")],
+            )
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        notices
+            .iter()
+            .all(|n| verified_body(&app, n).addressee_organisation_id != "party-gd")
+    );
     app.stop().await;
 }

@@ -330,14 +330,9 @@ async fn an_overlapping_claim_routes_nothing_until_the_regulator_of_its_province
         "telecom-gd"
     );
     // The Guangdong regulator sees it waiting, Beijing's does not and cannot decide it.
-    assert_eq!(
-        pending(&app, "gdca")
-            .await
-            .iter()
-            .map(|e| e.id.clone())
-            .collect::<Vec<_>>(),
-        [id.clone()]
-    );
+    let waiting = pending(&app, "gdca").await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].id, id);
     assert!(pending(&app, "bjca").await.is_empty());
     let err = decide(&app, "bjca", &id, true).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err}");
@@ -705,5 +700,183 @@ async fn a_holder_learns_of_a_blocking_measure_on_its_resource_and_of_its_appeal
             .iter()
             .all(|n| verified_body(&app, n).addressee_organisation_id != "party-gd")
     );
+    app.stop().await;
+}
+
+on_both_backends!(
+    any_organisation_holding_the_target_may_appeal_and_an_addressee_filing_for_a_customer_attaches_its_mandate,
+);
+
+async fn any_organisation_holding_the_target_may_appeal_and_an_addressee_filing_for_a_customer_attaches_its_mandate(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
+    // A security vendor hosts its own site at 58.60.5.0/24: it holds it, it is not its provider.
+    let vendor = app.client("vendor-bj").await;
+    import(
+        &vendor,
+        vec![holding(O::IpPrefix, "58.60.5.0/24", "vendor-bj")],
+    )
+    .await
+    .unwrap();
+    let notices = issue(
+        &app,
+        "standing-1",
+        &threat,
+        measure(
+            pb::MeasureType::StopServiceOrBlock,
+            vec![target(K::Ip, "58.60.5.5"), target(K::Ip, "58.60.6.6")],
+        ),
+    )
+    .await
+    .unwrap();
+    let notice = notices
+        .iter()
+        .find(|n| verified_body(&app, n).kind == pb::NoticeKind::Disposal as i32)
+        .unwrap();
+    let body = verified_body(&app, notice);
+    let target_id = |ip: &str| {
+        body.targets
+            .iter()
+            .find(|t| t.target.as_ref().unwrap().value == ip)
+            .unwrap()
+            .target_id
+            .clone()
+    };
+    let own = |target_id: String| pb::FileAppealRequest {
+        notice_id: notice.notice_id.clone(),
+        target_id,
+        grounds: "This is our own web site; it was never a control server.".into(),
+        appellant: Some(pb::file_appeal_request::Appellant::AffectedParty(
+            pb::AffectedPartyFiling {
+                contact: "Security desk, +86 10 5555 0000".into(),
+            },
+        )),
+        ..Default::default()
+    };
+    // Not an affected party by role, but the holder of the target: it may appeal.
+    let appeal = vendor
+        .appeals()
+        .file_appeal(own(target_id("58.60.5.5")))
+        .await
+        .unwrap()
+        .into_inner()
+        .appeal
+        .unwrap();
+    assert_eq!(
+        appeal.appellant_kind,
+        pb::AppellantKind::AffectedParty as i32
+    );
+    // A resource it does not hold it may not.
+    let err = vendor
+        .appeals()
+        .file_appeal(own(target_id("58.60.6.6")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+    // And it sees the measures on what it holds.
+    let seen = vendor
+        .appeals()
+        .list_measures_against(pb::ListMeasuresAgainstRequest {
+            resource: Some(target(K::Ip, "58.60.5.0/24")),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .measures;
+    assert_eq!(seen.len(), 1);
+
+    // The addressee appeals for a customer only with the customer's mandate.
+    let telecom = app.client("telecom-gd").await;
+    let for_customer = |mandate: Option<pb::CustomerMandate>| pb::FileAppealRequest {
+        appellant: Some(pb::file_appeal_request::Appellant::Customer(
+            pb::AppellantIdentity {
+                name: "Wang Wu".into(),
+                identity_number: "440106199001010000".into(),
+                contact: "+86 139 0000 0000".into(),
+            },
+        )),
+        mandate,
+        ..own(target_id("58.60.6.6"))
+    };
+    let bad_field = |err: tonic::Status| {
+        assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+        assert!(err.message().contains("Art. 10"), "{}", err.message());
+        err.get_details_bad_request().unwrap().field_violations[0]
+            .field
+            .clone()
+    };
+    let err = telecom
+        .appeals()
+        .file_appeal(for_customer(None))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(err), "mandate");
+    let err = telecom
+        .appeals()
+        .file_appeal(for_customer(Some(pb::CustomerMandate {
+            document_sha256: "not-a-digest".into(),
+            customer_contact: "+86 139 0000 0000".into(),
+        })))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(err), "mandate.document_sha256");
+    let err = telecom
+        .appeals()
+        .file_appeal(for_customer(Some(pb::CustomerMandate {
+            document_sha256: "A".repeat(64),
+            customer_contact: " ".into(),
+        })))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(err), "mandate.customer_contact");
+    let filed = telecom
+        .appeals()
+        .file_appeal(for_customer(Some(pb::CustomerMandate {
+            document_sha256: "AB".repeat(32),
+            customer_contact: "Wang Wu, +86 139 0000 0000".into(),
+        })))
+        .await
+        .unwrap()
+        .into_inner()
+        .appeal
+        .unwrap();
+    // Recorded in the appeal and shown by GetAppeal, to the filer and the deciding regulator.
+    for client in [&telecom, &app.client("miit").await] {
+        let got = client
+            .appeals()
+            .get_appeal(pb::GetAppealRequest {
+                appeal_id: filed.id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .appeal
+            .unwrap();
+        assert_eq!(
+            got.mandate,
+            Some(pb::CustomerMandate {
+                document_sha256: "ab".repeat(32),
+                customer_contact: "Wang Wu, +86 139 0000 0000".into(),
+            })
+        );
+    }
+    // A mandate belongs only to a filing for a customer.
+    let err = vendor
+        .appeals()
+        .file_appeal(pb::FileAppealRequest {
+            mandate: Some(pb::CustomerMandate {
+                document_sha256: "ab".repeat(32),
+                customer_contact: "x".into(),
+            }),
+            ..own(target_id("58.60.5.5"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
     app.stop().await;
 }

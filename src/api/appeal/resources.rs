@@ -1,5 +1,5 @@
 //! Which measures lie on a resource (Art. 10 `ListMeasuresAgainst`), and whether
-//! a resource is registered to an affected party.
+//! an organisation holds a resource (its standing to appeal).
 
 use std::net::IpAddr;
 
@@ -178,17 +178,18 @@ pub async fn measures_against(
     let (addressee, province) = match caller.scope {
         Scope::Allow => (None, None),
         Scope::OwnProvince => (None, Some(caller.province.as_str())),
-        _ if affected_party => {
-            if !resource_registered_to(store, &caller.organisation_id, &r)
-                .await
-                .map_err(internal)?
-            {
-                return Err(Status::permission_denied(format!(
-                    "{} may look up only resources registered to it (RegistryService.ImportOwnershipEntries)",
-                    caller.organisation_id
-                )));
-            }
+        // A holder of the whole resource, whatever its role, sees every measure on it (Art. 10).
+        _ if resource_registered_to(store, &caller.organisation_id, &r)
+            .await
+            .map_err(internal)? =>
+        {
             (None, None)
+        }
+        _ if affected_party => {
+            return Err(Status::permission_denied(format!(
+                "{} may look up only resources it holds (RegistryService.ImportOwnershipEntries, relation HOLDER)",
+                caller.organisation_id
+            )));
         }
         _ => (Some(caller.organisation_id.as_str()), None),
     };

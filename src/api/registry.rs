@@ -874,6 +874,42 @@ impl RegistryService for RegistryApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn list_pending_ownership_entries(
+        &self,
+        request: Request<pb::ListPendingOwnershipEntriesRequest>,
+    ) -> Result<Response<pb::ListPendingOwnershipEntriesResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.list_pending_ownership(&caller, request.into_inner())
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn approve_ownership_entry(
+        &self,
+        request: Request<pb::DecideOwnershipEntryRequest>,
+    ) -> Result<Response<pb::OwnershipEntry>, Status> {
+        let caller = Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.decide_ownership(&caller, request.into_inner(), true)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn refuse_ownership_entry(
+        &self,
+        request: Request<pb::DecideOwnershipEntryRequest>,
+    ) -> Result<Response<pb::OwnershipEntry>, Status> {
+        let caller = Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.decide_ownership(&caller, request.into_inner(), false)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn register_signing_key(
         &self,
         request: Request<pb::RegisterSigningKeyRequest>,

@@ -15,9 +15,10 @@ const BATCH: usize = 5_000;
 #[derive(Subcommand)]
 pub enum OwnershipCommand {
     /// Import entries from a CSV file with the header
-    /// `kind,value,origin_asn,owner,province` (kind: ip_prefix, asn, prefix_origin,
-    /// registered_domain, registry_suffix, mail_domain, number_prefix; origin_asn and
-    /// province may be empty).
+    /// `kind,value,origin_asn,owner,province[,relation]` (kind: ip_prefix, asn, prefix_origin,
+    /// registered_domain, registry_suffix, mail_domain, number_prefix; relation: responsible
+    /// or holder; origin_asn, province and relation may be empty: relation then means
+    /// responsible, province the owner's).
     Import {
         file: PathBuf,
         /// Close every current entry of the owners in the file first
@@ -43,6 +44,8 @@ struct Row {
     owner: String,
     #[serde(default)]
     province: Option<String>,
+    #[serde(default)]
+    relation: Option<String>,
 }
 
 /// At most this many bad lines are listed before giving up on a file.
@@ -55,8 +58,8 @@ struct Line {
 }
 
 /// Every row is checked here first with the server's own rules, so a file with a bad line
-/// commits nothing. What only the server can refuse (an unknown owner, a resource held by
-/// another unit, jurisdiction) stops the import at that line; the batches before it stay
+/// commits nothing. What only the server can refuse (an unknown owner, a role that cannot be
+/// responsible for the kind, jurisdiction) stops the import at that line; the batches before it stay
 /// committed, and a re-run is safe: entries already current as given count as unchanged.
 async fn import(
     file: &std::path::Path,
@@ -119,7 +122,7 @@ async fn import(
     } else {
         batches.extend(lines.chunks(BATCH).map(|c| (false, c)));
     }
-    let (mut imported, mut replaced, mut unchanged) = (0u64, 0u64, 0u64);
+    let (mut imported, mut replaced, mut unchanged, mut pending) = (0u64, 0u64, 0u64, 0u64);
     for (replace_owner_entries, chunk) in batches {
         let request = pb::ImportOwnershipEntriesRequest {
             entries: chunk.iter().map(|l| l.entry.clone()).collect(),
@@ -150,10 +153,13 @@ async fn import(
         imported += u64::from(answer.imported);
         replaced += u64::from(answer.replaced);
         unchanged += u64::from(answer.unchanged);
+        pending += answer.pending_entry_ids.len() as u64;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    println!("imported {imported} entries, replaced {replaced}, unchanged {unchanged}");
+    println!(
+        "imported {imported} entries, replaced {replaced}, unchanged {unchanged}; {pending} of them wait for the regulator's approval (ListPendingOwnershipEntries)"
+    );
     Ok(())
 }
 
@@ -175,7 +181,10 @@ fn check_row(row: Result<Row, csv::Error>) -> Result<pb::OwnershipEntry, String>
     if let Some(p) = row.province.as_deref().filter(|p| !p.is_empty()) {
         fenghuo::domain::organisation::Province::parse(p).map_err(|e| format!("province: {e}"))?;
     }
+    let relation = fenghuo::domain::routing::Relation::parse(row.relation.as_deref().unwrap_or(""))
+        .ok_or("relation: responsible, holder or empty (responsible)")?;
     Ok(pb::OwnershipEntry {
+        relation: relation.as_i32(),
         kind: kind.as_i32(),
         value: row.value,
         origin_asn: row.origin_asn.unwrap_or_default(),
@@ -208,9 +217,20 @@ impl OwnershipCommand {
                     .await?
                     .into_inner();
                 let via = answer.matched.map(|m| m.value).unwrap_or_default();
+                let holders: Vec<String> = answer
+                    .holders
+                    .iter()
+                    .map(|h| format!("{} ({})", h.owner_organisation_id, h.value))
+                    .collect();
                 println!(
-                    "{} province={} via {via}",
-                    answer.organisation_id, answer.province
+                    "{} province={} via {via}{}",
+                    answer.organisation_id,
+                    answer.province,
+                    if holders.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" held by {}", holders.join(", "))
+                    }
                 );
             }
         }

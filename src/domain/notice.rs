@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::organisation::Role;
 use super::policy::{DeadlinePolicy, Document, Level, Step, TimeLimit, TimerKey};
 
 /// The kind of a notice, as numbered in the contract.
@@ -35,6 +36,54 @@ pub struct TargetFacts {
     pub verified: bool,
     pub revoked: bool,
     pub lifted: bool,
+}
+
+/// The roles that can carry out a measure type (Art. 8), and how the rule reads; `None`:
+/// any unit (8(3) rectification and 8(4) other measures name no provider).
+pub fn addressee_roles(measure_type: i32) -> Option<(&'static [Role], &'static str)> {
+    match measure_type {
+        1 => Some((
+            &[
+                Role::BasicTelecom,
+                Role::InternetEnterprise,
+                Role::DomainRegistry,
+                Role::DomainRegistrar,
+            ],
+            "Art. 8(1): stopping service or blocking is ordered to a basic telecom enterprise, internet enterprise, domain registry or registrar",
+        )),
+        2 => Some((
+            &[Role::BasicTelecom, Role::InternetEnterprise],
+            "Art. 8(2): malware is removed by the provider of the network, system or site (a basic telecom or internet enterprise)",
+        )),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{rule}; {addressee} is {roles}")]
+pub struct AddresseeRoleError {
+    pub rule: &'static str,
+    pub addressee: String,
+    pub roles: String,
+}
+
+/// Whether `addressee` with `roles` can carry out a measure of `measure_type`.
+///
+/// # Errors
+/// [`AddresseeRoleError`] naming the rule of [`addressee_roles`].
+pub fn check_addressee(
+    measure_type: i32,
+    addressee: &str,
+    roles: &[Role],
+) -> Result<(), AddresseeRoleError> {
+    match addressee_roles(measure_type) {
+        Some((fit, rule)) if !roles.iter().any(|r| fit.contains(r)) => Err(AddresseeRoleError {
+            rule,
+            addressee: addressee.to_owned(),
+            roles: super::routing::role_list(roles),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Art. 10: a revoked 8(1) or 8(4) measure must be reported lifted; 8(2) and
@@ -185,6 +234,16 @@ mod tests {
             revoked,
             lifted,
         }
+    }
+
+    #[test]
+    fn each_measure_type_accepts_only_addressees_that_can_carry_it_out() {
+        assert!(check_addressee(1, "registrar-bj", &[Role::DomainRegistrar]).is_ok());
+        let err = check_addressee(1, "party-gd", &[Role::AffectedParty]).unwrap_err();
+        assert!(err.to_string().contains("Art. 8(1)"), "{err}");
+        assert!(check_addressee(2, "registrar-bj", &[Role::DomainRegistrar]).is_err());
+        assert!(check_addressee(2, "ie-gd", &[Role::InternetEnterprise]).is_ok());
+        assert!(check_addressee(3, "party-gd", &[Role::AffectedParty]).is_ok());
     }
 
     #[test]

@@ -5,12 +5,17 @@
 //! an `Arc`; no I/O.
 
 mod bench;
+mod claim;
 mod entry;
 mod table;
 
 use super::threat::indicator;
 
 pub use bench::{LookupReport, lookup_benchmark};
+pub use claim::{
+    Approval, ClaimError, OwnedTarget, Relation, Target, check_claim, covers, entry_province,
+    holds, role_list, target_of,
+};
 pub use entry::{EntryError, OwnershipEntry, OwnershipKind, asn, normalise, prefix};
 pub use table::{Route, RouteRef, RoutingTable};
 

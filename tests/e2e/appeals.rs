@@ -48,6 +48,7 @@ async fn blocking_notice(app: &TestApp, request_id: &str) -> (pb::Notice, Vec<St
                 kind: pb::OwnershipKind::IpPrefix as i32,
                 value: "58.60.1.0/24".into(),
                 owner_organisation_id: "party-gd".into(),
+                relation: pb::OwnershipRelation::Holder as i32,
                 ..Default::default()
             }],
             replace_owner_entries: false,
@@ -110,6 +111,7 @@ fn by_party(notice: &pb::Notice, target_id: &str) -> pb::FileAppealRequest {
                 contact: "IT manager, +86 20 5555 0000".into(),
             },
         )),
+        mandate: None,
     }
 }
 
@@ -122,6 +124,12 @@ fn for_customer(notice: &pb::Notice, target_id: &str, id_number: &str) -> pb::Fi
                 contact: "+86 138 0000 0000".into(),
             },
         )),
+        // Art. 10: the customer's signed authorisation, kept by the addressee.
+        mandate: Some(pb::CustomerMandate {
+            document_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                .into(),
+            customer_contact: "+86 138 0000 0000".into(),
+        }),
         ..by_party(notice, target_id)
     }
 }

@@ -18,6 +18,14 @@ fn entry(kind: pb::OwnershipKind, value: &str, owner: &str) -> pb::OwnershipEntr
     }
 }
 
+/// A holding: the party uses the resource, the provider stays responsible (Art. 8, 10).
+fn holder(kind: pb::OwnershipKind, value: &str, owner: &str) -> pb::OwnershipEntry {
+    pb::OwnershipEntry {
+        relation: pb::OwnershipRelation::Holder as i32,
+        ..entry(kind, value, owner)
+    }
+}
+
 async fn import(
     client: &Client,
     entries: Vec<pb::OwnershipEntry>,
@@ -53,7 +61,7 @@ async fn seed(app: &TestApp) {
         &app.client("miit").await,
         vec![
             entry(K::IpPrefix, "58.60.0.0/14", "telecom-gd"),
-            entry(K::IpPrefix, "58.60.1.0/24", "party-gd"),
+            holder(K::IpPrefix, "58.60.1.0/24", "party-gd"),
             entry(K::IpPrefix, "240e::/20", "telecom-gd"),
             entry(K::Asn, "AS4134", "telecom-gd"),
             prefix_origin,
@@ -79,7 +87,8 @@ async fn lookups_route_each_kind_of_resource_to_the_responsible_unit(backend: Ba
     seed(&app).await;
     let gdca = app.client("gdca").await;
     for (resource, owner) in [
-        ("58.60.1.7", "party-gd"),
+        // The party holding 58.60.1.0/24 is not responsible for it: its provider is.
+        ("58.60.1.7", "telecom-gd"),
         ("58.61.200.1", "telecom-gd"),
         ("240e:1::1", "telecom-gd"),
         ("61.140.0.9", "telecom-gd"),
@@ -99,7 +108,33 @@ async fn lookups_route_each_kind_of_resource_to_the_responsible_unit(backend: Ba
         err.message()
     );
 
-    // Removing the /24 hands its addresses back to the /14, and history still answers.
+    let holders = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        let gdca = gdca.clone();
+        async move {
+            gdca.registry()
+                .lookup_responsible(pb::LookupResponsibleRequest {
+                    resource: "58.60.1.7".into(),
+                    at: at.map(|t| prost_types::Timestamp {
+                        seconds: t.timestamp(),
+                        nanos: 0,
+                    }),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let now = holders(None).await;
+    assert_eq!(now.matched.unwrap().value, "58.60.0.0/14");
+    assert_eq!(
+        now.holders
+            .iter()
+            .map(|h| (h.owner_organisation_id.as_str(), h.value.as_str()))
+            .collect::<Vec<_>>(),
+        [("party-gd", "58.60.1.0/24")]
+    );
+
+    // Removing the holding ends it, and history still answers.
     app.clock.advance(chrono::Duration::minutes(1));
     let before = app.clock.now();
     app.clock.advance(chrono::Duration::minutes(1));
@@ -115,6 +150,7 @@ async fn lookups_route_each_kind_of_resource_to_the_responsible_unit(backend: Ba
         .into_inner()
         .entries;
     assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].relation, pb::OwnershipRelation::Holder as i32);
     party
         .registry()
         .remove_ownership_entry(pb::RemoveOwnershipEntryRequest {
@@ -122,21 +158,11 @@ async fn lookups_route_each_kind_of_resource_to_the_responsible_unit(backend: Ba
         })
         .await
         .unwrap();
-    assert_eq!(who(&gdca, "58.60.1.7").await.unwrap(), "telecom-gd");
-    let then = gdca
-        .registry()
-        .lookup_responsible(pb::LookupResponsibleRequest {
-            resource: "58.60.1.7".into(),
-            at: Some(prost_types::Timestamp {
-                seconds: before.timestamp(),
-                nanos: 0,
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(then.organisation_id, "party-gd");
-    assert_eq!(then.matched.unwrap().value, "58.60.1.0/24");
+    assert!(holders(None).await.holders.is_empty());
+    let then = holders(Some(before)).await;
+    assert_eq!(then.organisation_id, "telecom-gd");
+    assert_eq!(then.holders.len(), 1);
+    assert_eq!(then.holders[0].owner_organisation_id, "party-gd");
 
     // A unit declares only its own resources, and cannot take another's.
     let telecom = app.client("telecom-gd").await;
@@ -161,8 +187,13 @@ async fn lookups_route_each_kind_of_resource_to_the_responsible_unit(backend: Ba
     )
     .await
     .unwrap_err();
+    // A telecom is not a registrar: it cannot be responsible for a registered domain.
     assert_eq!(err.code(), Code::FailedPrecondition);
-    assert!(err.message().contains("registrar-bj"), "{}", err.message());
+    assert!(
+        err.message().contains("domain_registrar"),
+        "{}",
+        err.message()
+    );
     let err = import(
         &telecom,
         vec![entry(
@@ -216,7 +247,7 @@ async fn the_cli_imports_a_csv_file_and_looks_up_a_resource() {
     let csv = dir.path().join("entries.csv");
     std::fs::write(
         &csv,
-        "kind,value,origin_asn,owner,province\nip_prefix,58.60.0.0/14,,telecom-gd,\nip_prefix,58.60.1.0/24,,party-gd,440000\nasn,4134,,telecom-gd,\n",
+        "kind,value,origin_asn,owner,province,relation\nip_prefix,58.60.0.0/14,,telecom-gd,,\nip_prefix,58.60.1.0/24,,party-gd,440000,holder\nasn,4134,,telecom-gd,,responsible\n",
     )
     .unwrap();
     let miit = app.pki().client_dir("miit");
@@ -237,7 +268,12 @@ async fn the_cli_imports_a_csv_file_and_looks_up_a_resource() {
     assert!(out.contains("imported 3 entries"), "{out}");
     let (ok, out, err) = run(&["ownership", "lookup", "58.60.1.200"]);
     assert!(ok, "{err}");
-    assert!(out.starts_with("party-gd province=440000"), "{out}");
+    assert!(
+        out.starts_with(
+            "telecom-gd province=440000 via 58.60.0.0/14 held by party-gd (58.60.1.0/24)"
+        ),
+        "{out}"
+    );
     std::fs::write(
         &csv,
         "kind,value,origin_asn,owner,province\nprefix,58.60.0.0/14,,telecom-gd,\n",

@@ -21,7 +21,6 @@ use crate::delivery::FALLBACK_POLL;
 use crate::domain::appeal::{self, AppealState};
 use crate::domain::calendar::{CalendarError, WorkingCalendar, local_date, start_of_day};
 use crate::domain::clock::{from_micros, to_micros};
-use crate::domain::organisation::Role;
 use crate::domain::policy::TimeLimit;
 use crate::pb;
 use crate::pb::appeal_service_server::AppealService;
@@ -194,12 +193,49 @@ async fn close(
 }
 
 struct Filing {
+    mandate: Option<pb::CustomerMandate>,
     kind: pb::AppellantKind,
     key: String,
     appellant: Option<pb::AppellantIdentity>,
     channel: i32,
     filed_on: NaiveDate,
     contact: String,
+}
+
+/// The customer's mandate an addressee attaches when it appeals for a customer (Art. 10: the
+/// appeal is the customer's, so the addressee shows it was asked to file it).
+fn mandate(m: Option<&pb::CustomerMandate>) -> Result<pb::CustomerMandate, Status> {
+    let why = "Art. 10: an addressee appealing for its customer attaches the customer's mandate";
+    let m = m.ok_or_else(|| invalid("mandate", format!("{why}: required")))?;
+    let digest = m.document_sha256.trim().to_ascii_lowercase();
+    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid(
+            "mandate.document_sha256",
+            format!("{why}: the SHA-256 of the signed mandate, 64 hex digits"),
+        ));
+    }
+    let contact = m.customer_contact.trim();
+    if contact.is_empty() || contact.chars().count() > 200 {
+        return Err(invalid(
+            "mandate.customer_contact",
+            format!("{why}: how to reach the customer, 1 to 200 characters"),
+        ));
+    }
+    Ok(pb::CustomerMandate {
+        document_sha256: digest,
+        customer_contact: contact.to_owned(),
+    })
+}
+
+/// A mandate belongs only to a filing for a customer.
+fn no_mandate(req: &pb::FileAppealRequest) -> Result<(), Status> {
+    match req.mandate {
+        Some(_) => Err(invalid(
+            "mandate",
+            "only an addressee appealing for its customer attaches a mandate",
+        )),
+        None => Ok(()),
+    }
 }
 
 fn identity(
@@ -250,13 +286,8 @@ impl AppealApi {
                 "appellant",
                 "an affected party, a customer named by the addressee, or a recorded paper or phone appeal",
             )),
+            // Art. 10 "相关组织或个人": whoever holds the resource, whatever its role.
             Some(Appellant::AffectedParty(f)) => {
-                if !caller.roles.contains(&Role::AffectedParty) {
-                    return Err(refuse(format!(
-                        "{} is not registered as an affected party",
-                        caller.organisation_id
-                    )));
-                }
                 if !resources::registered_to(
                     self.store(),
                     &caller.organisation_id,
@@ -267,7 +298,7 @@ impl AppealApi {
                 .map_err(internal)?
                 {
                     return Err(refuse(format!(
-                        "{} is not among the resources registered to {}",
+                        "{} is not among the resources {} holds (RegistryService.ImportOwnershipEntries, relation HOLDER)",
                         target.value, caller.organisation_id
                     )));
                 }
@@ -278,7 +309,9 @@ impl AppealApi {
                         "who receives the answer: 1 to 200 characters",
                     ));
                 }
+                no_mandate(req)?;
                 Ok(Filing {
+                    mandate: None,
                     kind: pb::AppellantKind::AffectedParty,
                     key: format!("org:{}", caller.organisation_id),
                     appellant: None,
@@ -295,7 +328,9 @@ impl AppealApi {
                     )));
                 }
                 let person = identity("customer", Some(c), true)?;
+                let mandate = mandate(req.mandate.as_ref())?;
                 Ok(Filing {
+                    mandate: Some(mandate),
                     kind: pb::AppellantKind::AddresseeForCustomer,
                     key: format!(
                         "customer:{}:{}",
@@ -334,7 +369,9 @@ impl AppealApi {
                 } else {
                     &person.identity_number
                 };
+                no_mandate(req)?;
                 Ok(Filing {
+                    mandate: None,
                     kind: pb::AppellantKind::RecordedByRegulator,
                     key: format!("person:{}:{who}", person.name),
                     contact: person.contact.clone(),
@@ -458,6 +495,7 @@ impl AppealApi {
             filed_at: Some(timestamp(to_micros(now))),
             window_closes_on: Some(date_to_pb(window.closes_on)),
             answer_due_on: due.map(|d| date_to_pb(d.0)),
+            mandate: filing.mandate.clone(),
             ..Default::default()
         };
         let row = AppealRow {
@@ -521,6 +559,7 @@ impl AppealApi {
                 "window_closes_on": window.closes_on.to_string(),
                 "answer_due_on": due.map(|d| d.0.to_string()),
                 "contact": filing.contact,
+                "mandate_sha256": filing.mandate.as_ref().map(|m| m.document_sha256.clone()),
             }),
         )
         .await

@@ -1,5 +1,5 @@
 //! Which measures lie on a resource (Art. 10 `ListMeasuresAgainst`), and whether
-//! a resource is registered to an affected party.
+//! an organisation holds a resource (its standing to appeal).
 
 use std::net::IpAddr;
 
@@ -111,18 +111,18 @@ fn candidate_kinds(r: &Resource) -> Vec<i64> {
     }
 }
 
-/// The caller's own entries of the ownership registry, as a routing table.
+/// The organisation's holder entries of the ownership registry, as a table (one owner, so
+/// its longest match is a containment test).
 async fn own_table(store: &Store, org: &str) -> Result<RoutingTable, sqlx::Error> {
-    let rows = ownership::in_force(store, None).await?;
+    let rows = ownership::holdings(store, Some(org)).await?;
     Ok(RoutingTable::build(
         rows.iter()
-            .filter(|r| r.owner_org == org)
             .filter_map(crate::ownership::entry)
             .collect::<Vec<_>>(),
     ))
 }
 
-/// Whether a target (kind, value) lies in resources registered to `org` (Art. 10 standing).
+/// Whether a target (kind, value) lies in resources `org` holds (Art. 10 standing).
 pub async fn registered_to(
     store: &Store,
     org: &str,
@@ -178,17 +178,18 @@ pub async fn measures_against(
     let (addressee, province) = match caller.scope {
         Scope::Allow => (None, None),
         Scope::OwnProvince => (None, Some(caller.province.as_str())),
-        _ if affected_party => {
-            if !resource_registered_to(store, &caller.organisation_id, &r)
-                .await
-                .map_err(internal)?
-            {
-                return Err(Status::permission_denied(format!(
-                    "{} may look up only resources registered to it (RegistryService.ImportOwnershipEntries)",
-                    caller.organisation_id
-                )));
-            }
+        // A holder of the whole resource, whatever its role, sees every measure on it (Art. 10).
+        _ if resource_registered_to(store, &caller.organisation_id, &r)
+            .await
+            .map_err(internal)? =>
+        {
             (None, None)
+        }
+        _ if affected_party => {
+            return Err(Status::permission_denied(format!(
+                "{} may look up only resources it holds (RegistryService.ImportOwnershipEntries, relation HOLDER)",
+                caller.organisation_id
+            )));
         }
         _ => (Some(caller.organisation_id.as_str()), None),
     };

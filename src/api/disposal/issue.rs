@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use tonic::Status;
 
 use super::{DisposalApi, view};
+use crate::api::calendar::date_to_pb;
 use crate::api::identification::measure_targets;
 use crate::api::{from_timestamp, internal, invalid, precondition, timestamp};
 use crate::auth::Caller;
@@ -18,7 +19,7 @@ use crate::delivery::NoticeSignal;
 use crate::domain::clock::to_micros;
 use crate::domain::notice::{self, DisposalLimits, NoticeKind};
 use crate::domain::policy::TimeLimit;
-use crate::domain::routing::RoutingTable;
+use crate::domain::routing::{self, OwnedTarget, OwnershipEntry, RoutingTable};
 use crate::domain::threat::ThreatStatus;
 use crate::pb;
 use crate::pki::signing::NoticeSigner;
@@ -42,6 +43,45 @@ pub struct Measure {
     protected_system: Option<pb::ProtectedSystem>,
     /// Routed targets grouped by addressee.
     by_addressee: BTreeMap<String, Vec<pb::NoticeTarget>>,
+    /// 8(1) only (Art. 10): per addressee, the holders of its targets and the targets each holds.
+    holders: BTreeMap<String, BTreeMap<String, Vec<pb::NoticeTarget>>>,
+}
+
+/// A measure target as a holding is matched against it.
+fn owned_target(t: &pb::MeasureTarget) -> Option<OwnedTarget> {
+    use pb::MeasureTargetKind as T;
+    match T::try_from(t.kind).unwrap_or(T::Unspecified) {
+        T::Ip => OwnedTarget::ip(&t.value),
+        T::Domain => OwnedTarget::domain(&t.value),
+        T::Url => OwnedTarget::url(&t.value),
+        T::EmailAccount => OwnedTarget::email(&t.value),
+        T::PhoneNumber => OwnedTarget::phone(&t.value),
+        _ => None,
+    }
+}
+
+/// Per holder, the targets of `targets` its holdings contain (Art. 10: the affected party).
+fn holders_of(
+    holdings: &[OwnershipEntry],
+    targets: &[pb::NoticeTarget],
+) -> BTreeMap<String, Vec<pb::NoticeTarget>> {
+    let mut by_holder: BTreeMap<String, Vec<pb::NoticeTarget>> = BTreeMap::new();
+    for t in targets {
+        let Some(owned) = t.target.as_ref().and_then(owned_target) else {
+            continue;
+        };
+        let mut holders: Vec<&str> = holdings
+            .iter()
+            .filter(|h| routing::holds(h, owned.as_target()))
+            .map(|h| h.owner.as_str())
+            .collect();
+        holders.sort_unstable();
+        holders.dedup();
+        for h in holders {
+            by_holder.entry(h.to_owned()).or_default().push(t.clone());
+        }
+    }
+    by_holder
 }
 
 /// A time limit from the contract.
@@ -333,6 +373,7 @@ impl DisposalApi {
     async fn measure(
         &self,
         table: &RoutingTable,
+        holdings: &[OwnershipEntry],
         list_field: &str,
         index: usize,
         m: &pb::DecisionMeasure,
@@ -399,6 +440,22 @@ impl DisposalApi {
                         province
                     },
                 });
+        }
+        // Art. 8: whoever the addressee — routed or named — its role must be able to act.
+        for addressee in by_addressee.keys() {
+            let roles = registry::get_organisation(&self.store, addressee)
+                .await
+                .map_err(internal)?
+                .map(|o| o.roles())
+                .unwrap_or_default();
+            notice::check_addressee(measure_type as i32, addressee, &roles).map_err(|e| {
+                let subject = if named.is_some() {
+                    field("addressee_organisation_id")
+                } else {
+                    field("targets")
+                };
+                precondition("ADDRESSEE_ROLE", &subject, e.to_string())
+            })?;
         }
         let time_limit = time_limit(&field("time_limit"), m.time_limit.as_ref())?;
         let mut calls = Vec::new();
@@ -467,7 +524,17 @@ impl DisposalApi {
             b if b.is_empty() => notice::default_legal_basis(measure_type as i32).to_owned(),
             b => b,
         };
+        let holders = if measure_type == pb::MeasureType::StopServiceOrBlock {
+            by_addressee
+                .iter()
+                .map(|(a, targets)| (a.clone(), holders_of(holdings, targets)))
+                .filter(|(_, h)| !h.is_empty())
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         Ok(Measure {
+            holders,
             index,
             measure_type,
             legal_basis,
@@ -503,6 +570,12 @@ impl DisposalApi {
         for (i, a) in p.informational_addressees.iter().enumerate() {
             let af = |f: &str| format!("{field}.informational_addressees[{i}].{f}");
             let k = match pb::InformationalAddresseeKind::try_from(a.kind) {
+                Ok(pb::InformationalAddresseeKind::ResourceHolder) => {
+                    return Err(invalid(
+                        &af("kind"),
+                        "resource holders are informed by the server from the ownership registry (Art. 10), never named",
+                    ));
+                }
                 Ok(k) if k != pb::InformationalAddresseeKind::Unspecified => k,
                 _ => return Err(invalid(&af("kind"), "required")),
             };
@@ -691,9 +764,18 @@ impl DisposalApi {
         now: DateTime<Utc>,
     ) -> Result<Vec<Measure>, Status> {
         let table = self.router.current().await.map_err(internal)?;
+        let holdings: Vec<OwnershipEntry> = crate::store::ownership::holdings(&self.store, None)
+            .await
+            .map_err(internal)?
+            .iter()
+            .filter_map(crate::ownership::entry)
+            .collect();
         let mut measures = Vec::with_capacity(raw.len());
         for (i, m) in raw.iter().enumerate() {
-            measures.push(self.measure(&table, list_field, i, m, now).await?);
+            measures.push(
+                self.measure(&table, &holdings, list_field, i, m, now)
+                    .await?,
+            );
         }
         let outside = outside_province(caller, &measures);
         if !outside.is_empty() {
@@ -722,7 +804,8 @@ impl DisposalApi {
                 .flat_map(|p| p.informational_addressees.iter())
                 .filter(|a| a.name.is_empty())
                 .map(|a| &a.organisation_id);
-            for id in m.by_addressee.keys().chain(informational) {
+            let holders = m.holders.values().flat_map(|h| h.keys());
+            for id in m.by_addressee.keys().chain(informational).chain(holders) {
                 if !names.contains_key(id) {
                     names.insert(id.clone(), self.organisation_name(id).await?);
                 }
@@ -818,11 +901,19 @@ impl DisposalApi {
                     appeal_id: d.replaces.map(|r| r.1.to_owned()).unwrap_or_default(),
                     ..Default::default()
                 };
+                let holder_notices = self
+                    .holder_notices(tx, m, addressee, &body, name_of)
+                    .await?;
                 new.push(NewNotice {
                     body,
                     province: province.clone(),
                     targets: targets.clone(),
                 });
+                new.extend(holder_notices.into_iter().map(|body| NewNotice {
+                    body,
+                    province: province.clone(),
+                    targets: Vec::new(),
+                }));
             }
             for a in m
                 .protected_system
@@ -868,6 +959,70 @@ impl DisposalApi {
             }
         }
         store_notices(self, tx, signer, new).await.map(Some)
+    }
+
+    /// Art. 10: one informational notice per holder of the targets of the disposal notice
+    /// `disposal`, with the measure, its own targets and the appeal window's dates.
+    async fn holder_notices(
+        &self,
+        tx: &mut Tx,
+        m: &Measure,
+        addressee: &str,
+        disposal: &pb::NoticeBody,
+        name_of: impl Fn(&str) -> String,
+    ) -> Result<Vec<pb::NoticeBody>, Status> {
+        let Some(holders) = m.holders.get(addressee) else {
+            return Ok(Vec::new());
+        };
+        let calendar = crate::store::calendar::effective(tx)
+            .await
+            .map_err(internal)?;
+        let deadline = disposal
+            .deadline
+            .as_ref()
+            .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
+        // Without the calendar year of the deadline the dates stay unset; the measure stands.
+        let closes_on = deadline
+            .and_then(|d| crate::domain::appeal::window(&calendar, None, d).ok())
+            .map(|w| date_to_pb(w.closes_on));
+        let opens_on = disposal
+            .issued_at
+            .as_ref()
+            .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32))
+            .map(|t| date_to_pb(crate::domain::calendar::local_date(t)));
+        Ok(holders
+            .iter()
+            .map(|(holder, targets)| pb::NoticeBody {
+                notice_id: uuid::Uuid::now_v7().to_string(),
+                kind: NoticeKind::Informational as i32,
+                decision_id: disposal.decision_id.clone(),
+                threat_id: disposal.threat_id.clone(),
+                issuer_organisation_id: disposal.issuer_organisation_id.clone(),
+                issuing_officer_name: disposal.issuing_officer_name.clone(),
+                issued_at: disposal.issued_at,
+                addressee_organisation_id: holder.clone(),
+                addressee_name: name_of(holder),
+                informational_kind: pb::InformationalAddresseeKind::ResourceHolder as i32,
+                measure_type: disposal.measure_type,
+                targets: targets.clone(),
+                legal_basis: disposal.legal_basis.clone(),
+                emergency: disposal.emergency,
+                replaces_notice_id: disposal.replaces_notice_id.clone(),
+                informs_of_notice_id: disposal.notice_id.clone(),
+                appeal_window_opens_on: opens_on,
+                appeal_window_closes_on: closes_on,
+                reason: format!(
+                    "Art. 10: a measure under Art. 8(1) on resources registered to you as holder, ordered to {}; you may appeal to {} until the window closes",
+                    if disposal.addressee_name.is_empty() {
+                        &disposal.addressee_organisation_id
+                    } else {
+                        &disposal.addressee_name
+                    },
+                    disposal.issuer_organisation_id
+                ),
+                ..Default::default()
+            })
+            .collect())
     }
 
     /// The answer already given to this request id, or ALREADY_EXISTS for other content.

@@ -153,6 +153,40 @@ impl RoutingTable {
         }
     }
 
+    /// The most specific indexed entry of `entry`'s kind that covers its value (the same
+    /// value, a containing prefix, a parent domain or suffix, a shorter number prefix): whose
+    /// claim an entry would override (issue #18 item 5). `entry` is canonical.
+    pub fn covering(&self, entry: &OwnershipEntry) -> Option<&OwnershipEntry> {
+        let at = |i: &Idx| &self.entries[*i as usize];
+        match entry.kind {
+            OwnershipKind::IpPrefix => match entry.value.parse::<IpNet>().ok()? {
+                IpNet::V4(n) => self.v4.get_lpm(&n).map(|(_, i)| at(i)),
+                IpNet::V6(n) => self.v6.get_lpm(&n).map(|(_, i)| at(i)),
+            },
+            // Few entries of these kinds: a scan.
+            OwnershipKind::PrefixOrigin | OwnershipKind::Asn => self
+                .entries
+                .iter()
+                .filter(|e| super::claim::covers(e, entry))
+                .max_by_key(|e| e.value.parse::<IpNet>().map_or(0, |n| n.prefix_len())),
+            OwnershipKind::RegisteredDomain => {
+                parents(&entry.value).find_map(|n| self.registered.get(n).map(at))
+            }
+            OwnershipKind::RegistrySuffix => {
+                parents(&entry.value).find_map(|n| self.suffixes.get(n).map(at))
+            }
+            OwnershipKind::MailDomain => {
+                parents(&entry.value).find_map(|n| self.mail.get(n).map(at))
+            }
+            OwnershipKind::NumberPrefix => {
+                let digits = entry.value.strip_prefix('+')?;
+                (1..=digits.len().min(self.longest_number))
+                    .rev()
+                    .find_map(|n| self.numbers.get(&digits[..n]).map(at))
+            }
+        }
+    }
+
     /// Longest matching `ip_prefix`; else the longest `prefix_origin` whose
     /// origin AS has an owner → that owner (Art. 9: the unit responsible for
     /// the address). The hot path: no allocation.

@@ -269,3 +269,23 @@ fn one_million_mixed_prefixes_answer_five_million_lookups_a_second_on_one_thread
     let r = lookup_benchmark(1_000_000, 10_000_000, 42);
     assert!(r.lookups_per_sec >= 5_000_000.0, "{r:?}");
 }
+
+#[test]
+fn the_covering_entry_is_the_most_specific_one_of_the_same_kind() {
+    use OwnershipKind::*;
+    let t = table();
+    let probe = |kind, value: &str| {
+        let e = entry("new", kind, value, 0, "claimant");
+        t.covering(&e).map(|c| c.id.clone())
+    };
+    assert_eq!(probe(IpPrefix, "202.96.200.0/24").as_deref(), Some("p2"));
+    assert_eq!(probe(IpPrefix, "202.96.0.0/12").as_deref(), Some("p1"));
+    assert_eq!(probe(IpPrefix, "203.0.0.0/24"), None);
+    assert_eq!(
+        probe(RegisteredDomain, "shop.example.cn").as_deref(),
+        Some("d1")
+    );
+    assert_eq!(probe(RegistrySuffix, "gd.cn").as_deref(), Some("s1"));
+    assert_eq!(probe(NumberPrefix, "+8613800138").as_deref(), Some("n3"));
+    assert_eq!(probe(MailDomain, "example.cn"), None);
+}

@@ -345,19 +345,19 @@ impl IdentificationService for IdentificationApi {
             }
         };
         let scale = self.reported_scale(&mut tx, &threat_id).await?;
-        if event == Identification::Confirm {
-            if let Some((by_thresholds, bots)) = scale {
-                if by_thresholds.as_i32() as i64 != grade && grade_reason.is_empty() {
-                    let given = EventGrade::from_i32(grade as i32).map_or("?", EventGrade::as_str);
-                    return Err(invalid(
-                        "grade_reason",
-                        format!(
-                            "the sightings report {bots} bots, which the thresholds grade {} (2009 mechanism Art. 7); grading it {given} needs a grade_reason",
-                            by_thresholds.as_str()
-                        ),
-                    ));
-                }
-            }
+        if event == Identification::Confirm
+            && let Some((by_thresholds, bots)) = scale
+            && i64::from(by_thresholds.as_i32()) != grade
+            && grade_reason.is_empty()
+        {
+            let given = EventGrade::from_i32(grade as i32).map_or("?", EventGrade::as_str);
+            return Err(invalid(
+                "grade_reason",
+                format!(
+                    "the sightings report {bots} bots, which the thresholds grade {} (2009 mechanism Art. 7); grading it {given} needs a grade_reason",
+                    by_thresholds.as_str()
+                ),
+            ));
         }
         let (reported_bot_count, threshold_grade) = match scale {
             Some((g, bots)) => (bots, g.as_i32()),

@@ -34,10 +34,10 @@ pub fn particulars(
         let Ok(report) = pb::ThreatReport::decode(raw.as_slice()) else {
             continue;
         };
-        if let Some(at) = report.discovered_at {
-            if first.is_none_or(|f| (at.seconds, at.nanos) < (f.seconds, f.nanos)) {
-                first = Some(at);
-            }
+        if let Some(at) = report.discovered_at
+            && first.is_none_or(|f| (at.seconds, at.nanos) < (f.seconds, f.nanos))
+        {
+            first = Some(at);
         }
         let harm = match &report.information {
             Some(Information::Event(e)) => e.estimated_harm_and_impact.trim(),
@@ -75,10 +75,8 @@ pub fn particulars(
                     bots = bots.max(c.bot_count);
                 }
             }
-            Some(Payload::MaliciousProgram(p)) => {
-                if !p.family.trim().is_empty() {
-                    families.insert(p.family.trim().to_owned());
-                }
+            Some(Payload::MaliciousProgram(p)) if !p.family.trim().is_empty() => {
+                families.insert(p.family.trim().to_owned());
             }
             Some(Payload::SecurityHazard(pb::SecurityHazard {
                 affected_asset: Some(a),

@@ -24,3 +24,4 @@ mod routing_rules;
 mod threats;
 mod timers;
 mod tokens;
+mod traceability;

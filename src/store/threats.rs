@@ -704,14 +704,34 @@ pub async fn responsible_for(
     org: &str,
     ids: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
+    threats_keyed(store, "threat_responsible", "org_id", org, ids).await
+}
+
+/// Threats among `ids` about a resource lying in `province` (Art. 6).
+pub async fn in_province(
+    store: &Store,
+    province: &str,
+    ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    threats_keyed(store, "threat_provinces", "province", province, ids).await
+}
+
+/// Threats among `ids` with a row (threat_id, `column` = `key`) in `table`.
+async fn threats_keyed(
+    store: &Store,
+    table: &str,
+    column: &str,
+    key: &str,
+    ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let mut st = Statement::new(
         store.dialect(),
-        "SELECT threat_id FROM threat_responsible WHERE org_id = ",
+        &format!("SELECT threat_id FROM {table} WHERE {column} = "),
     );
-    st.bind(SqlValue::Text(org.to_owned()))
+    st.bind(SqlValue::Text(key.to_owned()))
         .push(" AND threat_id IN (");
     st.bind_list(ids.iter().map(|i| SqlValue::Text(i.clone())))
         .push(")");
@@ -727,27 +747,6 @@ pub async fn reports_of(tx: &mut Tx, threat_id: &str) -> Result<Vec<(i64, Vec<u8
         .bind(threat_id)
         .fetch_all(&mut **tx)
         .await
-}
-
-/// Threats among `ids` about a resource lying in `province` (Art. 6).
-pub async fn in_province(
-    store: &Store,
-    province: &str,
-    ids: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut st = Statement::new(
-        store.dialect(),
-        "SELECT threat_id FROM threat_provinces WHERE province = ",
-    );
-    st.bind(SqlValue::Text(province.to_owned()))
-        .push(" AND threat_id IN (");
-    st.bind_list(ids.iter().map(|i| SqlValue::Text(i.clone())))
-        .push(")");
-    let rows: Vec<(String,)> = st.query_as().fetch_all(store.pool()).await?;
-    Ok(rows.into_iter().map(|(t,)| t).collect())
 }
 
 /// Records `org` as responsible for the threat's indicators (Art. 9 routing).

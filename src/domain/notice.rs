@@ -208,6 +208,13 @@ pub fn receipt_due(receipt_by_policy: DateTime<Utc>, deadline: DateTime<Utc>) ->
     receipt_by_policy.min(deadline)
 }
 
+/// Art. 12 binds the units ordered to act: a missing result (Art. 9) or lift (Art. 10) is a
+/// breach an enforcement may cite; a missing receipt (1) is a delivery figure (the Measures
+/// set no receipt duty) and a missing verification (4) the institution's KPI.
+pub fn is_art12_breach(non_compliance_kind: i64) -> bool {
+    matches!(non_compliance_kind, 2 | 3)
+}
+
 /// Whether a duty met at `met` (or still open) was met on time for `due`.
 pub fn on_time(met: Option<DateTime<Utc>>, due: DateTime<Utc>) -> bool {
     met.is_some_and(|m| m < due)

@@ -101,6 +101,17 @@ pub async fn by_threat(
     .await
 }
 
+/// The institution that identified `threat_id`, read in `tx`.
+pub async fn institution_in_tx(
+    tx: &mut Tx,
+    threat_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT institution FROM identifications WHERE threat_id = $1")
+        .bind(threat_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
 pub async fn by_id(store: &Store, id: &str) -> Result<Option<IdentificationRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM identifications WHERE id = $1"

@@ -383,6 +383,22 @@ pub async fn set_received(
     Ok(())
 }
 
+/// Moves a disposal notice's result deadline, and its targets', to `deadline` (receipt
+/// before the receipt deadline brings it forward: 2009 mechanism Art. 9(2)).
+pub async fn set_deadline(tx: &mut Tx, id: &str, deadline: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE notices SET deadline = $1 WHERE id = $2")
+        .bind(deadline)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE notice_targets SET deadline = $1 WHERE notice_id = $2")
+        .bind(deadline)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_offline(tx: &mut Tx, id: &str, offline: &[u8]) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE notices SET offline = $1 WHERE id = $2")
         .bind(offline)
@@ -492,14 +508,20 @@ pub struct ReviewRow {
     pub queued_at: i64,
     pub settled_at: Option<i64>,
     pub settled_by: Option<String>,
+    /// [`REVIEW_NOT_EFFECTIVE`] or [`REVIEW_NOT_DISPOSED`], as numbered in the contract.
+    pub reason: i64,
 }
 
+/// Review reasons, as numbered in the contract (`ReviewReason`).
+pub const REVIEW_NOT_EFFECTIVE: i64 = 1;
+pub const REVIEW_NOT_DISPOSED: i64 = 2;
+
 const REVIEW_COLUMNS: &str = "id, notice_id, target_id, threat_id, addressee, province, verifier, \
-     body, queued_at, settled_at, settled_by";
+     body, queued_at, settled_at, settled_by, reason";
 
 pub async fn insert_review(tx: &mut Tx, r: &ReviewRow) -> Result<(), sqlx::Error> {
     sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO review_items ({REVIEW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL)"
+        "INSERT INTO review_items ({REVIEW_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10)"
     )))
     .bind(&r.id)
     .bind(&r.notice_id)
@@ -510,8 +532,36 @@ pub async fn insert_review(tx: &mut Tx, r: &ReviewRow) -> Result<(), sqlx::Error
     .bind(&r.verifier)
     .bind(&r.body)
     .bind(r.queued_at)
+    .bind(r.reason)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// The open review item of `reason` on one target, if any.
+pub async fn open_review_of_target(
+    tx: &mut Tx,
+    notice_id: &str,
+    target_id: &str,
+    reason: i64,
+) -> Result<Option<ReviewRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {REVIEW_COLUMNS} FROM review_items \
+         WHERE notice_id = $1 AND target_id = $2 AND reason = $3 AND settled_at IS NULL"
+    )))
+    .bind(notice_id)
+    .bind(target_id)
+    .bind(reason)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn set_review_body(tx: &mut Tx, id: &str, body: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE review_items SET body = $1 WHERE id = $2")
+        .bind(body)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -744,11 +794,14 @@ pub async fn insert_enforcement(
 // --- compliance summary (Art. 12) ---
 
 /// One duty: when it fell due and when (if) it was met.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct DutyRow {
     pub org_id: String,
     pub due_at: i64,
     pub met_at: Option<i64>,
+    /// Result duties: 1 when the latest result is NOT_DISPOSED (a measure not taken).
+    #[sqlx(default)]
+    pub not_disposed: i64,
 }
 
 /// Receipt duties of disposal and revocation notices due in `[from, before)`.
@@ -780,7 +833,8 @@ pub async fn result_duties(
 ) -> Result<Vec<DutyRow>, sqlx::Error> {
     duties(
         store,
-        "SELECT addressee AS org_id, deadline AS due_at, first_reported_at AS met_at FROM notice_targets \
+        "SELECT addressee AS org_id, deadline AS due_at, first_reported_at AS met_at, \
+         CASE WHEN result_outcome = 2 THEN 1 ELSE 0 END AS not_disposed FROM notice_targets \
          WHERE deadline >= $1 AND deadline < $2 \
          AND NOT (revocation_notice_id IS NOT NULL AND first_reported_at IS NULL)",
         "addressee",
@@ -807,6 +861,39 @@ pub async fn lift_duties(
         before,
     )
     .await
+}
+
+/// An institution's verification duties (2009 mechanism Art. 9(3)), per target with a
+/// result, due in `[from, before)`; a target revoked before verification owes none.
+pub async fn verification_duties(
+    store: &Store,
+    orgs: &[String],
+    from: i64,
+    before: i64,
+) -> Result<Vec<DutyRow>, sqlx::Error> {
+    duties(
+        store,
+        "SELECT i.institution AS org_id, t.verification_due AS due_at, t.verified_at AS met_at \
+         FROM notice_targets t JOIN notices n ON n.id = t.notice_id \
+         JOIN identifications i ON i.threat_id = n.threat_id \
+         WHERE t.verification_due IS NOT NULL AND t.verification_due >= $1 AND t.verification_due < $2 \
+         AND NOT (t.revocation_notice_id IS NOT NULL AND t.verified_at IS NULL)",
+        "i.institution",
+        orgs,
+        from,
+        before,
+    )
+    .await
+}
+
+/// Whether `org` was ever the addressee of a disposal notice (Art. 12 binds those units).
+pub async fn was_addressee(store: &Store, org: &str) -> Result<bool, sqlx::Error> {
+    let n: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM notices WHERE addressee = $1 AND kind = 1 LIMIT 1")
+            .bind(org)
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(n.is_some())
 }
 
 async fn duties(

@@ -413,6 +413,7 @@ async fn targeted(
                         day: today.day() as i32,
                     }),
                     description: "scope test".into(),
+                    legal_basis: "Art. 12 of the 2017 Measures".into(),
                     ..Default::default()
                 }),
                 resolves_review_item_ids: vec![],

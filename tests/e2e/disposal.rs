@@ -325,10 +325,12 @@ async fn every_measure_type_walks_from_decision_to_verified_disposal(backend: Ba
         assert_eq!(b.issuing_officer_name, "duty-officer");
         assert!(b.legal_basis.starts_with("Art. 8("), "{}", b.legal_basis);
         if b.kind == pb::NoticeKind::Disposal as i32 {
-            // Serious: 4 h to act, receipt within 1 h (policy defaults).
+            // Serious: receipt within 1 h, then 4 h to act from receipt (policy defaults;
+            // 2009 mechanism 9(2)); the signed deadline is the latest, from the receipt due.
             let issued_at = b.issued_at.unwrap().seconds;
-            assert_eq!(b.deadline.unwrap().seconds - issued_at, 4 * 3600);
             assert_eq!(b.receipt_due.unwrap().seconds - issued_at, 3600);
+            assert_eq!(b.deadline.unwrap().seconds - issued_at, 5 * 3600);
+            assert!(b.deadline_runs_from_receipt);
         }
     }
     // Targets are normalised and routed with their province.
@@ -376,6 +378,11 @@ async fn every_measure_type_walks_from_decision_to_verified_disposal(backend: Ba
         );
         let status = acknowledge(&telecom, notice).await;
         assert_eq!(state(&status), pb::NoticeState::Received);
+        // Received at once: the result deadline now runs 4 h from the receipt.
+        assert_eq!(
+            status.result_deadline.unwrap().seconds,
+            status.received_at.unwrap().seconds + 4 * 3600
+        );
         let results: Vec<_> = body
             .targets
             .iter()
@@ -953,9 +960,13 @@ async fn a_unit_never_sees_or_touches_another_units_notices(backend: Backend) {
     assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
 }
 
-on_both_backends!(missed_receipts_and_results_become_records_the_regulator_enforces);
+on_both_backends!(
+    a_missed_result_is_an_art12_breach_the_regulator_enforces_and_a_missed_receipt_a_delivery_figure
+);
 
-async fn missed_receipts_and_results_become_records_the_regulator_enforces(backend: Backend) {
+async fn a_missed_result_is_an_art12_breach_the_regulator_enforces_and_a_missed_receipt_a_delivery_figure(
+    backend: Backend,
+) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -1001,8 +1012,9 @@ async fn missed_receipts_and_results_become_records_the_regulator_enforces(backe
     assert_eq!(first[0].kind, pb::NonComplianceKind::MissingReceipt as i32);
     assert_eq!(first[0].due_at, body.receipt_due);
     assert!(first[0].fulfilled_at.is_none());
+    assert!(!first[0].art12_breach, "receipt is a delivery figure");
     acknowledge(&telecom, notice).await;
-    // One target is reported not disposed, with its reason, in time: not overdue.
+    // One target is reported not disposed, with its reason, in time: no missing-result record.
     telecom
         .disposal()
         .report_result(pb::ReportResultRequest {
@@ -1032,8 +1044,9 @@ async fn missed_receipts_and_results_become_records_the_regulator_enforces(backe
         .unwrap_err();
     assert_eq!(bad_field(&err), "results[0].reason");
 
-    // Past the 4 h deadline: a missing-result record for the other target only.
-    app.clock.advance(chrono::Duration::hours(3));
+    // A late receipt leaves the deadline where it was signed: 4 h after the receipt deadline.
+    // Past it: a missing-result record for the other target only.
+    app.clock.advance(chrono::Duration::hours(4));
     app.drive_timers_until_idle().await;
     // Officers' tokens live 15 minutes: a fresh one after the clock moved.
     let miit = app.officer("miit").await;
@@ -1050,6 +1063,7 @@ async fn missed_receipts_and_results_become_records_the_regulator_enforces(backe
         .find(|r| r.kind == pb::NonComplianceKind::MissingResult as i32)
         .unwrap();
     assert_eq!(missing_result.target_id, body.targets[1].target_id);
+    assert!(missing_result.art12_breach);
     // The unit sees its own records; another unit may not look.
     assert_eq!(records(telecom.clone(), "").await.unwrap().len(), 2);
     assert_eq!(
@@ -1080,9 +1094,19 @@ async fn missed_receipts_and_results_become_records_the_regulator_enforces(backe
         .remove(0);
     let receipts = summary.receipts.unwrap();
     assert_eq!((receipts.due, receipts.on_time, receipts.late), (1, 0, 1));
+    // Not disposed is its own column: neither on time nor late.
     let results = summary.results.unwrap();
-    assert_eq!((results.due, results.on_time, results.missing), (2, 1, 1));
-    assert!((results.on_time_rate - 0.5).abs() < 1e-9);
+    assert_eq!(
+        (
+            results.due,
+            results.on_time,
+            results.late,
+            results.missing,
+            results.not_disposed
+        ),
+        (2, 0, 0, 1, 1)
+    );
+    assert!(results.on_time_rate.abs() < 1e-9);
 
     // Enforcement answers the records.
     let today = app
@@ -1091,29 +1115,53 @@ async fn missed_receipts_and_results_become_records_the_regulator_enforces(backe
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
     use chrono::Datelike;
+    let warning = |ids: Vec<String>, legal_basis: &str| pb::RecordEnforcementRequest {
+        enforcement: Some(pb::Enforcement {
+            organisation_id: "telecom-gd".into(),
+            kind: pb::EnforcementKind::Warning as i32,
+            decided_on: Some(pb::Date {
+                year: today.year(),
+                month: today.month() as i32,
+                day: today.day() as i32,
+            }),
+            description: "A missing result (Art. 12)".into(),
+            non_compliance_ids: ids,
+            legal_basis: legal_basis.into(),
+            ..Default::default()
+        }),
+        resolves_review_item_ids: vec![],
+    };
+    let basis = "Cybersecurity Law Art. 56; Art. 12 of the 2017 Measures";
+    // The missed receipt is no breach to enforce; an enforcement names its legal basis.
+    let err = miit
+        .disposal()
+        .record_enforcement(warning(all.iter().map(|r| r.id.clone()).collect(), basis))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("delivery figure"), "{err:?}");
+    let err = miit
+        .disposal()
+        .record_enforcement(warning(vec![missing_result.id.clone()], " "))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_field(&err), "enforcement.legal_basis");
     let enforcement = miit
         .disposal()
-        .record_enforcement(pb::RecordEnforcementRequest {
-            enforcement: Some(pb::Enforcement {
-                organisation_id: "telecom-gd".into(),
-                kind: pb::EnforcementKind::Warning as i32,
-                decided_on: Some(pb::Date {
-                    year: today.year(),
-                    month: today.month() as i32,
-                    day: today.day() as i32,
-                }),
-                description: "Late receipt and a missing result (Art. 12)".into(),
-                non_compliance_ids: all.iter().map(|r| r.id.clone()).collect(),
-                ..Default::default()
-            }),
-            resolves_review_item_ids: vec![],
-        })
+        .record_enforcement(warning(vec![missing_result.id.clone()], basis))
         .await
         .unwrap()
         .into_inner()
         .enforcement
         .unwrap();
     assert_eq!(enforcement.regulator_organisation_id, "miit");
+    assert_eq!(enforcement.legal_basis, basis);
+    // Only a unit that was an addressee can be the subject of an enforcement.
+    let mut other = warning(vec![], basis);
+    other.enforcement.as_mut().unwrap().organisation_id = "registrar-bj".into();
+    let err = miit.disposal().record_enforcement(other).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("never the addressee"), "{err:?}");
     let unenforced = miit
         .disposal()
         .list_non_compliance(pb::ListNonComplianceRequest {
@@ -1125,15 +1173,20 @@ async fn missed_receipts_and_results_become_records_the_regulator_enforces(backe
         .unwrap()
         .into_inner()
         .records;
-    assert!(unenforced.is_empty());
+    assert_eq!(unenforced.len(), 1);
+    assert_eq!(
+        unenforced[0].kind,
+        pb::NonComplianceKind::MissingReceipt as i32
+    );
     let listed = records(app.officer("miit").await, "telecom-gd")
         .await
         .unwrap();
-    assert!(
-        listed
-            .iter()
-            .all(|r| r.enforcement_ids == [enforcement.id.clone()])
-    );
+    let enforced: Vec<_> = listed
+        .iter()
+        .filter(|r| r.enforcement_ids == [enforcement.id.clone()])
+        .collect();
+    assert_eq!(enforced.len(), 1);
+    assert_eq!(enforced[0].id, missing_result.id);
     let summary = miit
         .disposal()
         .get_compliance_summary(pb::GetComplianceSummaryRequest::default())
@@ -1159,6 +1212,7 @@ async fn missed_receipts_and_results_become_records_the_regulator_enforces(backe
                     day: today.day() as i32,
                 }),
                 description: "fine".into(),
+                legal_basis: basis.into(),
                 ..Default::default()
             }),
             resolves_review_item_ids: vec![],

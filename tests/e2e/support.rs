@@ -87,6 +87,19 @@ pub struct TestApp {
 /// A change to [`Settings::development`] before the server starts.
 pub type Adjust = Arc<dyn Fn(&mut Settings) + Send + Sync>;
 
+/// Server warnings and errors (an INTERNAL's cause, say) go to the test's captured output,
+/// which nextest prints when the test fails; `FENGHUO_TEST_LOG` sets another filter.
+fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = std::env::var("FENGHUO_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// Starts the server on a fresh database. `None` means PostgreSQL is not
 /// reachable and `CI` is unset: the caller skips. With `CI=true` it panics.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -104,6 +117,7 @@ pub async fn spawn_app_configured(
     handlers: TimerHandlers,
     adjust: Adjust,
 ) -> Option<TestApp> {
+    init_test_log();
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let (database_url, pg) = match backend {

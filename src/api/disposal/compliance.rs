@@ -50,6 +50,8 @@ fn counts(duties: &[&DutyRow], now: i64) -> pb::DutyCounts {
     let mut c = pb::DutyCounts::default();
     for d in duties {
         match d.met_at {
+            // Art. 12: a measure reported not taken is its own figure, never on time.
+            Some(_) if d.not_disposed != 0 => c.not_disposed += 1,
             Some(m) if m < d.due_at => c.on_time += 1,
             Some(_) => c.late += 1,
             None if d.due_at <= now => c.missing += 1,
@@ -80,7 +82,7 @@ impl DisposalApi {
         )?;
         let mut kinds = Vec::new();
         for (i, k) in req.kinds.iter().enumerate() {
-            if !(1..=3).contains(k) {
+            if !(1..=4).contains(k) {
                 return Err(invalid(
                     &format!("kinds[{i}]"),
                     "unknown non-compliance kind",
@@ -185,6 +187,9 @@ impl DisposalApi {
         let lifts = notices::lift_duties(&self.store, &orgs, from, before)
             .await
             .map_err(internal)?;
+        let verifications = notices::verification_duties(&self.store, &orgs, from, before)
+            .await
+            .map_err(internal)?;
         let enforcements: HashMap<String, i64> = notices::enforcement_counts(&self.store, &orgs)
             .await
             .map_err(internal)?
@@ -205,6 +210,7 @@ impl DisposalApi {
                     receipts: Some(of(&receipts, o)),
                     results: Some(of(&results, o)),
                     lifts: Some(of(&lifts, o)),
+                    verifications: Some(of(&verifications, o)),
                     enforcements: enforcements.get(o).copied().unwrap_or(0) as u32,
                 })
                 .collect(),
@@ -272,7 +278,28 @@ impl DisposalApi {
                 "at most 100 characters",
             ));
         }
+        let legal_basis = e.legal_basis.trim();
+        if legal_basis.is_empty() || legal_basis.chars().count() > 500 {
+            return Err(invalid(
+                "enforcement.legal_basis",
+                "required, at most 500 characters: the law the measure stands on (e.g. Cybersecurity Law Art. 56; Art. 12 of the 2017 Measures)",
+            ));
+        }
         let nc_ids = parse_ids("enforcement.non_compliance_ids", &e.non_compliance_ids)?;
+        // Art. 12 binds the units a notice ordered to act.
+        if !notices::was_addressee(&self.store, &org.id)
+            .await
+            .map_err(internal)?
+        {
+            return Err(precondition(
+                "NOT_AN_ADDRESSEE",
+                &format!("organisation:{}", org.id),
+                format!(
+                    "Art. 12: {} was never the addressee of a disposal notice, so it has no notice to have failed to carry out",
+                    org.id
+                ),
+            ));
+        }
         let review_ids = parse_ids("resolves_review_item_ids", &req.resolves_review_item_ids)?;
         let enforcement = pb::Enforcement {
             id: uuid::Uuid::now_v7().to_string(),
@@ -286,6 +313,7 @@ impl DisposalApi {
             regulator_organisation_id: caller.organisation_id.clone(),
             officer_name: caller.officer.clone().unwrap_or_default(),
             recorded_at: Some(timestamp(to_micros(now))),
+            legal_basis: legal_basis.to_owned(),
         };
         let mut tx = self.store.begin().await.map_err(internal)?;
         for (i, id) in nc_ids.iter().enumerate() {
@@ -302,6 +330,13 @@ impl DisposalApi {
                 return Err(invalid(
                     &format!("enforcement.non_compliance_ids[{i}]"),
                     format!("record of {}, not of {}", nc.org_id, org.id),
+                ));
+            }
+            if !crate::domain::notice::is_art12_breach(nc.kind) {
+                return Err(precondition(
+                    "NOT_AN_ART12_BREACH",
+                    &format!("non_compliance:{id}"),
+                    "a missing receipt is a delivery figure and a missing verification the institution's KPI, not an Art. 12 breach: an enforcement cites missing results or lifts",
                 ));
             }
         }
@@ -348,12 +383,68 @@ impl DisposalApi {
                 "fine_amount_fen": enforcement.fine_amount_fen,
                 "non_compliance_ids": nc_ids,
                 "settles_review_items": review_ids,
+                "legal_basis": enforcement.legal_basis,
             }),
         )
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
         Ok(enforcement)
+    }
+
+    /// Art. 9, 12: the regulator accepts a unit's reason for not disposing of a target.
+    pub(super) async fn accept_not_disposed(
+        &self,
+        caller: &Caller,
+        req: pb::AcceptNotDisposedReasonRequest,
+    ) -> Result<pb::ReviewQueueItem, Status> {
+        let id = parse_id("review_item_id", &req.review_item_id)?;
+        let note = req.note.trim();
+        if note.is_empty() || note.chars().count() > 2000 {
+            return Err(invalid(
+                "note",
+                "required, at most 2000 characters: why the reason is accepted",
+            ));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let item = notices::get_review_in_tx(&mut tx, &id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found(format!("review item {id} does not exist")))?;
+        if item.reason != notices::REVIEW_NOT_DISPOSED {
+            caller.check_scope(false, &item.province, &format!("review item {id}"))?;
+            return Err(precondition(
+                "NOT_A_NOT_DISPOSED_ITEM",
+                &format!("review_item:{id}"),
+                "only a target reported NOT_DISPOSED has a reason to accept; a failed verification is settled by a reissue or an enforcement",
+            ));
+        }
+        let by = format!(
+            "accepted:{}",
+            caller.officer.as_deref().unwrap_or(&caller.organisation_id)
+        );
+        let item = self
+            .settle_review(&mut tx, caller, &id, "", &by, now)
+            .await?;
+        audit::append(
+            &mut tx,
+            self.store.dialect(),
+            now,
+            &caller.actor(),
+            "disposal.accept_not_disposed_reason",
+            &format!("notice:{}", item.notice_id),
+            serde_json::json!({
+                "review_item_id": id,
+                "target_id": item.target_id,
+                "addressee": item.addressee,
+                "note": note,
+            }),
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        view::review_item(&item)
     }
 
     pub(super) async fn review_queue(
@@ -399,11 +490,25 @@ mod tests {
             org_id: "u".into(),
             due_at,
             met_at,
+            not_disposed: 0,
         };
-        let rows = [d(10, Some(5)), d(10, Some(10)), d(10, None), d(100, None)];
+        let not_disposed = DutyRow {
+            not_disposed: 1,
+            ..d(10, Some(5))
+        };
+        let rows = [
+            d(10, Some(5)),
+            d(10, Some(10)),
+            d(10, None),
+            d(100, None),
+            not_disposed,
+        ];
         let c = counts(&rows.iter().collect::<Vec<_>>(), 50);
-        assert_eq!((c.due, c.on_time, c.late, c.missing), (3, 1, 1, 1));
-        assert!((c.on_time_rate - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(
+            (c.due, c.on_time, c.late, c.missing, c.not_disposed),
+            (4, 1, 1, 1, 1)
+        );
+        assert!((c.on_time_rate - 1.0 / 4.0).abs() < 1e-9);
         assert_eq!(counts(&[], 0).on_time_rate, 1.0);
         assert!(crate::domain::notice::on_time(
             Some(crate::domain::clock::from_micros(5)),

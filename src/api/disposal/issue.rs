@@ -855,22 +855,24 @@ impl DisposalApi {
         }
         let mut new = Vec::new();
         for m in measures {
-            let limits = DisposalLimits::from_policy(
-                &self.policy,
-                &caller.province,
-                threat.grade,
-                m.emergency,
-            );
-            let limit = m.time_limit.unwrap_or(limits.disposal);
             let all_targets: Vec<pb::NoticeTarget> =
                 m.by_addressee.values().flatten().cloned().collect();
-            let province = common_province(&all_targets);
             for (addressee, targets) in &m.by_addressee {
+                // Art. 14: the rules of the province where the measure is carried out, the
+                // province of this notice's targets (national when they lie in several).
+                let province = common_province(targets);
+                let limits =
+                    DisposalLimits::from_policy(&self.policy, &province, threat.grade, m.emergency);
+                let limit = m.time_limit.unwrap_or(limits.disposal);
                 let call = m.calls.iter().find(|c| &c.0 == addressee);
-                let event = call.map(|c| c.1).unwrap_or(now);
                 let field = format!("measures[{}].time_limit", m.index);
-                let deadline = due(tx, &field, event, limit).await?;
                 let receipt = due(tx, &field, now, limits.receipt).await?;
+                // 2009 mechanism 9(2): feedback is due a time after the unit *receives* the
+                // notice. A phoned emergency was received at the call; otherwise the deadline
+                // signed here runs from the receipt deadline, the latest receipt can come, and
+                // AcknowledgeReceipt brings it forward to run from the actual receipt.
+                let event = call.map(|c| c.1).unwrap_or(receipt);
+                let deadline = due(tx, &field, event, limit).await?;
                 let body = pb::NoticeBody {
                     notice_id: uuid::Uuid::now_v7().to_string(),
                     kind: NoticeKind::Disposal as i32,
@@ -893,6 +895,7 @@ impl DisposalApi {
                     receipt_due: Some(timestamp(to_micros(notice::receipt_due(receipt, deadline)))),
                     emergency: m.emergency,
                     emergency_called_at: call.map(|c| timestamp(to_micros(c.1))),
+                    deadline_runs_from_receipt: call.is_none(),
                     protected_system: m.protected_system.clone(),
                     reason: call
                         .map(|c| format!("phoned first; {} took the call", c.2))
@@ -915,6 +918,9 @@ impl DisposalApi {
                     targets: Vec::new(),
                 }));
             }
+            let province = common_province(&all_targets);
+            let limits =
+                DisposalLimits::from_policy(&self.policy, &province, threat.grade, m.emergency);
             for a in m
                 .protected_system
                 .iter()

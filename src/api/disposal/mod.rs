@@ -362,6 +362,20 @@ impl DisposalService for DisposalApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn accept_not_disposed_reason(
+        &self,
+        request: Request<pb::AcceptNotDisposedReasonRequest>,
+    ) -> Result<Response<pb::AcceptNotDisposedReasonResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let item = self
+            .accept_not_disposed(&caller, request.into_inner())
+            .await?;
+        Ok(Response::new(pb::AcceptNotDisposedReasonResponse {
+            item: Some(item),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn record_enforcement(
         &self,
         request: Request<pb::RecordEnforcementRequest>,

@@ -22,6 +22,10 @@ use crate::store::{Tx, audit, identifications, timers};
 pub const MISSING_RECEIPT: i64 = 1;
 pub const MISSING_RESULT: i64 = 2;
 pub const MISSING_LIFT: i64 = 3;
+/// The identifying institution's KPI (2009 mechanism Art. 9(3)), not an Art. 12 breach.
+pub const MISSING_VERIFICATION: i64 = 4;
+/// The kind of the timer that records a missed verification.
+pub const VERIFICATION_TIMER: &str = "notice.verification_due";
 
 fn not_found(id: &str) -> Status {
     Status::not_found(format!("no notice {id} addressed to the caller"))
@@ -110,6 +114,7 @@ impl DisposalApi {
             notices::set_received(&mut tx, &id, at, &hex::encode(actual))
                 .await
                 .map_err(internal)?;
+            let deadline = self.deadline_from_receipt(&mut tx, &row, now).await?;
             notices::fulfil_non_compliance(&mut tx, MISSING_RECEIPT, &id, "", at)
                 .await
                 .map_err(internal)?;
@@ -123,6 +128,7 @@ impl DisposalApi {
                     "body_sha256": hex::encode(actual),
                     "receipt_due": row.receipt_due,
                     "late": row.receipt_due.is_some_and(|d| at >= d),
+                    "result_deadline": deadline.map(to_micros),
                 }),
             )
             .await?;
@@ -130,6 +136,55 @@ impl DisposalApi {
         let status = self.refresh(&mut tx, &id).await?;
         tx.commit().await.map_err(internal)?;
         Ok(status)
+    }
+
+    /// 2009 mechanism Art. 9(2): feedback is due `time_limit` after the unit receives the
+    /// notice. The signed deadline runs from the receipt deadline; a receipt before it brings
+    /// the deadline (and its Art. 12 timer) forward. Returns the deadline if it moved.
+    async fn deadline_from_receipt(
+        &self,
+        tx: &mut Tx,
+        row: &NoticeRow,
+        received: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, Status> {
+        if view::kind(row) != NoticeKind::Disposal {
+            return Ok(None);
+        }
+        let body = view::body(row)?;
+        let (Some(receipt_due), Some(current)) = (row.receipt_due, row.deadline) else {
+            return Ok(None);
+        };
+        let limit = issue::time_limit("time_limit", body.time_limit.as_ref())?;
+        let (true, Some(limit)) = (body.deadline_runs_from_receipt, limit) else {
+            return Ok(None);
+        };
+        if to_micros(received) >= receipt_due {
+            return Ok(None);
+        }
+        // A calendar year not loaded: the signed (latest) deadline stands.
+        let Ok(deadline) = issue::due(tx, "time_limit", received, limit).await else {
+            return Ok(None);
+        };
+        let at = to_micros(deadline);
+        if at >= current {
+            return Ok(None);
+        }
+        notices::set_deadline(tx, &row.id, at)
+            .await
+            .map_err(internal)?;
+        timers::cancel_for(tx, issue::RESULT_TIMER, &row.id, received)
+            .await
+            .map_err(internal)?;
+        timers::schedule(
+            tx,
+            deadline,
+            issue::RESULT_TIMER,
+            &row.id,
+            serde_json::Value::Null,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(Some(deadline))
     }
 
     pub(super) async fn report(
@@ -209,11 +264,12 @@ impl DisposalApi {
             i64::from(body.grade),
             body.emergency,
         );
-        let verification_due = issue::due(&mut tx, "verification", now, limits.verification)
+        let verification_at = issue::due(&mut tx, "verification", now, limits.verification)
             .await
-            .ok()
-            .map(to_micros);
+            .ok();
+        let verification_due = verification_at.map(to_micros);
         let at = to_micros(now);
+        let mut review_ids = Vec::new();
         for (i, r) in results.iter().enumerate() {
             let t = targets
                 .iter()
@@ -241,13 +297,33 @@ impl DisposalApi {
                 &r.encode_to_vec(),
                 i64::from(r.outcome),
                 at,
-                verification_due,
+                // A measure not taken has nothing to verify.
+                verification_due.filter(|_| r.outcome == pb::DisposalOutcome::Disposed as i32),
             )
             .await
             .map_err(internal)?;
             notices::fulfil_non_compliance(&mut tx, MISSING_RESULT, &id, &t.target_id, at)
                 .await
                 .map_err(internal)?;
+            if let Some(review) = self
+                .review_not_disposed(&mut tx, &row, &body, r, now)
+                .await?
+            {
+                review_ids.push(review);
+            }
+        }
+        // 2009 mechanism Art. 9(3): the institution verifies by verification_due; a timer
+        // records it if not (the institution's KPI).
+        if let Some(due) = verification_at {
+            timers::schedule(
+                &mut tx,
+                due,
+                VERIFICATION_TIMER,
+                &id,
+                serde_json::Value::Null,
+            )
+            .await
+            .map_err(internal)?;
         }
         self.audit(
             &mut tx,
@@ -262,12 +338,87 @@ impl DisposalApi {
                 "contact_person": req.contact_person.trim(),
                 "deadline": row.deadline,
                 "late": row.deadline.is_some_and(|d| at >= d),
+                "review_items": review_ids,
             }),
         )
         .await?;
         let status = self.refresh(&mut tx, &id).await?;
         tx.commit().await.map_err(internal)?;
         Ok(status)
+    }
+
+    /// Art. 9, 12: a target reported NOT_DISPOSED waits in the review queue for the
+    /// regulator (one open item per target, showing the latest such report); a later
+    /// DISPOSED report settles it. Returns the id of an item opened.
+    async fn review_not_disposed(
+        &self,
+        tx: &mut Tx,
+        row: &NoticeRow,
+        body: &pb::NoticeBody,
+        result: &pb::TargetResult,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, Status> {
+        let open = notices::open_review_of_target(
+            tx,
+            &row.id,
+            &result.target_id,
+            notices::REVIEW_NOT_DISPOSED,
+        )
+        .await
+        .map_err(internal)?;
+        if result.outcome != pb::DisposalOutcome::NotDisposed as i32 {
+            if let Some(open) = open {
+                notices::settle_review(tx, &open.id, to_micros(now), "result:disposed")
+                    .await
+                    .map_err(internal)?;
+            }
+            return Ok(None);
+        }
+        let item = pb::ReviewQueueItem {
+            id: open
+                .as_ref()
+                .map_or_else(|| uuid::Uuid::now_v7().to_string(), |o| o.id.clone()),
+            notice_id: row.id.clone(),
+            threat_id: row.threat_id.clone(),
+            addressee_organisation_id: row.addressee.clone().unwrap_or_default(),
+            target: body
+                .targets
+                .iter()
+                .find(|x| x.target_id == result.target_id)
+                .cloned(),
+            queued_at: Some(timestamp(
+                open.as_ref().map_or(to_micros(now), |o| o.queued_at),
+            )),
+            reason: pb::ReviewReason::NotDisposed as i32,
+            result: Some(result.clone()),
+            ..Default::default()
+        };
+        if let Some(open) = open {
+            notices::set_review_body(tx, &open.id, &item.encode_to_vec())
+                .await
+                .map_err(internal)?;
+            return Ok(None);
+        }
+        notices::insert_review(
+            tx,
+            &ReviewRow {
+                id: item.id.clone(),
+                notice_id: row.id.clone(),
+                target_id: result.target_id.clone(),
+                threat_id: row.threat_id.clone(),
+                addressee: item.addressee_organisation_id.clone(),
+                province: row.province.clone(),
+                verifier: String::new(),
+                body: item.encode_to_vec(),
+                queued_at: to_micros(now),
+                settled_at: None,
+                settled_by: None,
+                reason: notices::REVIEW_NOT_DISPOSED,
+            },
+        )
+        .await
+        .map_err(internal)?;
+        Ok(Some(item.id))
     }
 
     pub(super) async fn verify(
@@ -367,6 +518,15 @@ impl DisposalApi {
             )
             .await
             .map_err(internal)?;
+            notices::fulfil_non_compliance(
+                &mut tx,
+                MISSING_VERIFICATION,
+                &id,
+                &t.target_id,
+                to_micros(now),
+            )
+            .await
+            .map_err(internal)?;
             if v.outcome == pb::VerificationOutcome::NotEffective as i32 {
                 let item = pb::ReviewQueueItem {
                     id: uuid::Uuid::now_v7().to_string(),
@@ -380,6 +540,8 @@ impl DisposalApi {
                     verification: Some(v.clone()),
                     verifier_organisation_id: caller.organisation_id.clone(),
                     queued_at: Some(timestamp(to_micros(now))),
+                    reason: pb::ReviewReason::VerificationNotEffective as i32,
+                    result: None,
                 };
                 notices::insert_review(
                     &mut tx,
@@ -395,6 +557,7 @@ impl DisposalApi {
                         queued_at: to_micros(now),
                         settled_at: None,
                         settled_by: None,
+                        reason: notices::REVIEW_NOT_EFFECTIVE,
                     },
                 )
                 .await

@@ -1,15 +1,18 @@
 //! Art. 12 records, made by timers at the due instant: a missing receipt per
-//! notice, a missing result per target, a missing lift per revoked target.
+//! notice, a missing result per target, a missing lift per revoked target; and the
+//! institution's missing verification per reported target (2009 mechanism Art. 9(3)).
 //! Each runs in the firing transaction, so a record exists exactly once.
 
 use chrono::{DateTime, Utc};
 
 use super::issue::{LIFT_TIMER, RECEIPT_TIMER, RESULT_TIMER};
-use super::progress::{MISSING_LIFT, MISSING_RECEIPT, MISSING_RESULT};
+use super::progress::{
+    MISSING_LIFT, MISSING_RECEIPT, MISSING_RESULT, MISSING_VERIFICATION, VERIFICATION_TIMER,
+};
 use crate::domain::clock::to_micros;
 use crate::store::audit::{self, Actor};
 use crate::store::notices::{self, NonComplianceRow};
-use crate::store::{Dialect, Tx};
+use crate::store::{Dialect, Tx, identifications};
 use crate::timers::{DueTimer, TimerHandler, TimerHandlers};
 
 /// The handlers of the disposal timers.
@@ -34,6 +37,13 @@ pub fn handlers(dialect: Dialect) -> TimerHandlers {
             Missed {
                 dialect,
                 kind: MISSING_LIFT,
+            },
+        )
+        .with(
+            VERIFICATION_TIMER,
+            Missed {
+                dialect,
+                kind: MISSING_VERIFICATION,
             },
         )
 }
@@ -73,6 +83,29 @@ impl TimerHandler for Missed {
                                 t.addressee,
                                 n.province.clone(),
                                 t.deadline,
+                            ));
+                        }
+                    }
+                }
+            }
+            MISSING_VERIFICATION => {
+                if let Some(n) = notices::notice_in_tx(tx, &timer.subject).await?
+                    && let Some(institution) =
+                        identifications::institution_in_tx(tx, &n.threat_id).await?
+                {
+                    let fired = to_micros(timer.due_at);
+                    for t in notices::targets_in_tx(tx, &n.id).await? {
+                        // A later report moves verification_due on; its own timer covers it.
+                        if let (Some(due), None, None) =
+                            (t.verification_due, t.verified_at, &t.revocation_notice_id)
+                            && due <= fired
+                        {
+                            missed.push((
+                                n.id.clone(),
+                                t.target_id,
+                                institution.clone(),
+                                n.province.clone(),
+                                due,
                             ));
                         }
                     }

@@ -66,6 +66,11 @@ pub fn status(row: &NoticeRow, targets: &[TargetRow]) -> pb::NoticeStatus {
             .collect(),
         offline_notification: decode(row.offline.as_ref()),
         open_appeal_ids: Vec::new(),
+        result_deadline: if kind(row) == NoticeKind::Disposal {
+            optional_timestamp(row.deadline)
+        } else {
+            None
+        },
     }
 }
 
@@ -126,5 +131,6 @@ pub fn non_compliance(
         recorded_at: Some(timestamp(row.recorded_at)),
         fulfilled_at: optional_timestamp(row.fulfilled_at),
         enforcement_ids,
+        art12_breach: notice::is_art12_breach(row.kind),
     }
 }

@@ -53,7 +53,7 @@ pub fn decision(
     }
 }
 
-fn bad_field(status: &tonic::Status) -> String {
+pub fn bad_field(status: &tonic::Status) -> String {
     assert_eq!(status.code(), Code::InvalidArgument, "{status}");
     status.get_details_bad_request().unwrap().field_violations[0]
         .field
@@ -160,7 +160,7 @@ pub async fn acknowledge(client: &Client, notice: &pb::Notice) -> pb::NoticeStat
         .unwrap()
 }
 
-fn disposed(target_id: &str) -> pb::TargetResult {
+pub fn disposed(target_id: &str) -> pb::TargetResult {
     pb::TargetResult {
         target_id: target_id.into(),
         outcome: pb::DisposalOutcome::Disposed as i32,
@@ -169,7 +169,7 @@ fn disposed(target_id: &str) -> pb::TargetResult {
     }
 }
 
-fn state(status: &pb::NoticeStatus) -> pb::NoticeState {
+pub fn state(status: &pb::NoticeStatus) -> pb::NoticeState {
     pb::NoticeState::try_from(status.state).unwrap()
 }
 

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod disposal;
 pub mod identification;
 pub mod ownership;
+pub mod protection;
 pub mod registry;
 pub mod threat;
 pub mod trailers;

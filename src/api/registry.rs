@@ -76,6 +76,7 @@ pub fn organisation_to_pb(o: &OrganisationRow) -> pb::Organisation {
             .and_then(|d| d.parse().ok())
             .map(super::calendar::date_to_pb),
         contacts_reported_late: o.contacts_reported_late != 0,
+        protection: o.protection().map(super::protection::mark_to_pb),
     }
 }
 
@@ -305,6 +306,7 @@ impl RegistryService for RegistryApi {
             contacts_updated_at: (!contacts.is_empty()).then_some(now),
             contacts_effective_on: (!contacts.is_empty()).then(|| creation.effective_on.clone()),
             contacts_reported_late: 0,
+            protection_json: String::new(),
         };
         let details = serde_json::json!({"name": row.name, "roles": row.roles, "province": row.province, "parent_id": row.parent_id});
         let mut tx = self.store.begin().await.map_err(internal)?;
@@ -437,6 +439,18 @@ impl RegistryService for RegistryApi {
             .map_err(internal)?
             .unwrap_or(org);
         Ok(Response::new(organisation_to_pb(&org)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_protection_mark(
+        &self,
+        request: Request<pb::SetProtectionMarkRequest>,
+    ) -> Result<Response<pb::Organisation>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let org = self
+            .set_protection_mark(&caller, request.into_inner())
+            .await?;
+        Ok(Response::new(org))
     }
 
     #[tracing::instrument(skip_all)]

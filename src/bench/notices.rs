@@ -362,6 +362,7 @@ async fn issue(
                 ..Default::default()
             }],
             resolves_review_item_ids: vec![],
+            public_security_referral: None,
         };
         let mut client = miit.disposal();
         let ledger = ledger.clone();

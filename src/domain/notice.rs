@@ -210,7 +210,8 @@ pub fn receipt_due(receipt_by_policy: DateTime<Utc>, deadline: DateTime<Utc>) ->
 
 /// Art. 12 binds the units ordered to act: a missing result (Art. 9) or lift (Art. 10) is a
 /// breach an enforcement may cite; a missing receipt (1) is a delivery figure (the Measures
-/// set no receipt duty) and a missing verification (4) the institution's KPI.
+/// set no receipt duty), a missing verification (4) the institution's KPI and a missing
+/// offline notification (5) the issuing regulator's own duty.
 pub fn is_art12_breach(non_compliance_kind: i64) -> bool {
     matches!(non_compliance_kind, 2 | 3)
 }

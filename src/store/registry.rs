@@ -11,6 +11,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::bulk::{SqlValue, Statement};
 use super::{Store, Tx};
 use crate::domain::organisation::{Contact, Role};
+use crate::domain::protection::ProtectionMark;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrganisationRow {
@@ -26,6 +27,8 @@ pub struct OrganisationRow {
     /// The latest change of contacts (Asia/Shanghai, YYYY-MM-DD) and whether it was reported late.
     pub contacts_effective_on: Option<String>,
     pub contacts_reported_late: i64,
+    /// [`ProtectionMark`] as JSON; empty when the organisation is not marked (Art. 8(3)).
+    pub protection_json: String,
 }
 
 impl OrganisationRow {
@@ -43,6 +46,7 @@ impl OrganisationRow {
             contacts_updated_at: None,
             contacts_effective_on: None,
             contacts_reported_late: 0,
+            protection_json: String::new(),
         }
     }
 
@@ -56,6 +60,11 @@ impl OrganisationRow {
 
     pub fn contacts(&self) -> Vec<Contact> {
         serde_json::from_str(&self.contacts_json).unwrap_or_default()
+    }
+
+    /// The registry's Art. 8(3) mark, if any.
+    pub fn protection(&self) -> Option<ProtectionMark> {
+        serde_json::from_str(&self.protection_json).ok()
     }
 }
 
@@ -117,7 +126,7 @@ pub struct OfficerKeyRow {
 }
 
 const ORG_COLUMNS: &str = "id, name, roles, province, parent_id, enabled, contacts_json, created_at, contacts_updated_at, \
-     contacts_effective_on, contacts_reported_late";
+     contacts_effective_on, contacts_reported_late, protection_json";
 const CERT_COLUMNS: &str = "fingerprint, org_id, subject, not_before, not_after, registered_at, revoked_at, revocation_reason, pem";
 
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -128,7 +137,7 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub async fn insert_organisation(tx: &mut Tx, org: &OrganisationRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO organisations (id, name, roles, province, parent_id, enabled, contacts_json, created_at, contacts_updated_at, \
-         contacts_effective_on, contacts_reported_late) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         contacts_effective_on, contacts_reported_late, protection_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&org.id)
     .bind(&org.name)
@@ -141,6 +150,7 @@ pub async fn insert_organisation(tx: &mut Tx, org: &OrganisationRow) -> Result<(
     .bind(org.contacts_updated_at)
     .bind(org.contacts_effective_on.clone())
     .bind(org.contacts_reported_late)
+    .bind(&org.protection_json)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -248,6 +258,25 @@ pub async fn set_organisation_enabled(
         .rows_affected();
     bump_access_epoch(tx).await?;
     Ok(n == 1)
+}
+
+/// Sets (or, with `None`, clears) an organisation's Art. 8(3) mark.
+pub async fn set_protection(
+    tx: &mut Tx,
+    org_id: &str,
+    mark: Option<&ProtectionMark>,
+) -> Result<(), sqlx::Error> {
+    let json = mark
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?
+        .unwrap_or_default();
+    sqlx::query("UPDATE organisations SET protection_json = $1 WHERE id = $2")
+        .bind(json)
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Replaces the register with `change` and records it in the history.

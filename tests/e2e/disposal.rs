@@ -50,6 +50,7 @@ pub fn decision(
         threat_id: threat_id.into(),
         measures,
         resolves_review_item_ids: vec![],
+        public_security_referral: None,
     }
 }
 
@@ -242,6 +243,7 @@ async fn every_measure_type_walks_from_decision_to_verified_disposal(backend: Ba
                 ..Default::default()
             },
         ],
+        marked_organisation_id: String::new(),
     });
     let request = decision(
         "walk-1",

@@ -19,6 +19,7 @@ mod identification;
 mod identity;
 mod notice_cli;
 mod ownership;
+mod protection;
 mod registry;
 mod report_rules;
 mod routing_rules;

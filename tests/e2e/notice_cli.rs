@@ -70,6 +70,7 @@ async fn issue_notice(app: &TestApp) -> pb::Notice {
                 ..Default::default()
             }],
             resolves_review_item_ids: vec![],
+            public_security_referral: None,
         })
         .await
         .unwrap()

@@ -696,6 +696,7 @@ impl AppealApi {
                         threat: &threat,
                         replaces: Some((&notice.id, &id)),
                         names: &names,
+                        referral: None,
                     },
                     &measures,
                     &signer,

@@ -82,7 +82,7 @@ impl DisposalApi {
         )?;
         let mut kinds = Vec::new();
         for (i, k) in req.kinds.iter().enumerate() {
-            if !(1..=4).contains(k) {
+            if !(1..=5).contains(k) {
                 return Err(invalid(
                     &format!("kinds[{i}]"),
                     "unknown non-compliance kind",

@@ -30,6 +30,8 @@ use crate::store::{Tx, audit, registry, threats, timers};
 pub const RECEIPT_TIMER: &str = "notice.receipt_due";
 pub const RESULT_TIMER: &str = "notice.result_due";
 pub const LIFT_TIMER: &str = "notice.lift_due";
+/// An off-platform informational notice not yet recorded as told (Art. 8(3); 2009 mechanism Art. 17).
+pub const OFFLINE_TIMER: &str = "notice.offline_notification_due";
 
 /// A measure after validation and routing.
 pub struct Measure {
@@ -41,6 +43,9 @@ pub struct Measure {
     emergency: bool,
     calls: Vec<(String, DateTime<Utc>, String)>,
     protected_system: Option<pb::ProtectedSystem>,
+    /// Art. 8(3) without a flag: the protected systems the registry marks among the
+    /// addressees and the holders of the targets, each with the parties its mark names.
+    marked: Vec<pb::ProtectedSystem>,
     /// Routed targets grouped by addressee.
     by_addressee: BTreeMap<String, Vec<pb::NoticeTarget>>,
     /// 8(1) only (Art. 10): per addressee, the holders of its targets and the targets each holds.
@@ -203,6 +208,8 @@ pub struct DecisionContext<'a> {
     pub replaces: Option<(&'a str, &'a str)>,
     /// [`DisposalApi::addressee_names`], read before the transaction.
     pub names: &'a BTreeMap<String, String>,
+    /// 2009 mechanism Art. 17, checked by [`DisposalApi::referral`].
+    pub referral: Option<&'a pb::PublicSecurityReferral>,
 }
 
 /// Signs and stores one notice with its targets and timers.
@@ -246,7 +253,8 @@ pub async fn store_notices(
             province: n.province.clone(),
             issued_at: ts(&b.issued_at).unwrap_or_default(),
             deadline: ts(&b.deadline),
-            receipt_due: ts(&b.receipt_due),
+            // Off the platform the issuer's offline-notification deadline takes receipt's place.
+            receipt_due: ts(&b.receipt_due).or_else(|| ts(&b.offline_notification_due)),
             body: bytes,
             signature: sig.signature,
             key_id: sig.key_id,
@@ -297,6 +305,17 @@ pub async fn store_notices(
         }
         // Art. 12 binds the units ordered to act; an informational addressee's receipt is
         // shown but owes no record.
+        if let (None, Some(d)) = (&addressee, ts(&b.offline_notification_due)) {
+            timers::schedule(
+                tx,
+                crate::domain::clock::from_micros(d),
+                OFFLINE_TIMER,
+                &row.id,
+                serde_json::Value::Null,
+            )
+            .await
+            .map_err(internal)?;
+        }
         let owes_receipt = b.kind != NoticeKind::Informational as i32;
         if let (true, Some(_), Some(d)) = (owes_receipt, &addressee, row.receipt_due) {
             timers::schedule(
@@ -524,6 +543,7 @@ impl DisposalApi {
             b if b.is_empty() => notice::default_legal_basis(measure_type as i32).to_owned(),
             b => b,
         };
+        let marked = self.marked_systems(&by_addressee, holdings).await?;
         let holders = if measure_type == pb::MeasureType::StopServiceOrBlock {
             by_addressee
                 .iter()
@@ -543,7 +563,101 @@ impl DisposalApi {
             emergency: m.emergency,
             calls,
             protected_system,
+            marked,
             by_addressee,
+        })
+    }
+
+    /// Art. 8(3): every addressee or holder of the targets that the registry marks as a
+    /// protected system, with the parties its mark says are informed.
+    async fn marked_systems(
+        &self,
+        by_addressee: &BTreeMap<String, Vec<pb::NoticeTarget>>,
+        holdings: &[OwnershipEntry],
+    ) -> Result<Vec<pb::ProtectedSystem>, Status> {
+        let mut orgs: Vec<String> = by_addressee.keys().cloned().collect();
+        for targets in by_addressee.values() {
+            orgs.extend(holders_of(holdings, targets).into_keys());
+        }
+        orgs.sort();
+        orgs.dedup();
+        let mut out = Vec::new();
+        for id in orgs {
+            let Some(org) = registry::get_organisation(&self.store, &id)
+                .await
+                .map_err(internal)?
+            else {
+                continue;
+            };
+            if let Some(mark) = org.protection() {
+                out.push(pb::ProtectedSystem {
+                    kind: mark.kind as i32,
+                    system_name: mark.system_name,
+                    operator_name: org.name.clone(),
+                    informational_addressees: mark
+                        .informed
+                        .into_iter()
+                        .map(crate::api::protection::party_to_pb)
+                        .collect(),
+                    marked_organisation_id: org.id,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// 2009 mechanism Art. 17: a referral to public security, checked.
+    pub(crate) async fn referral(
+        &self,
+        r: &pb::PublicSecurityReferral,
+    ) -> Result<pb::PublicSecurityReferral, Status> {
+        let a = r.addressee.clone().unwrap_or_default();
+        let field = |f: &str| format!("public_security_referral.{f}");
+        if !matches!(
+            pb::InformationalAddresseeKind::try_from(a.kind),
+            Ok(pb::InformationalAddresseeKind::Unspecified
+                | pb::InformationalAddresseeKind::PublicSecurity)
+        ) {
+            return Err(invalid(
+                &field("addressee.kind"),
+                "PUBLIC_SECURITY (or unset)",
+            ));
+        }
+        let organisation_id = if a.organisation_id.trim().is_empty() {
+            String::new()
+        } else {
+            self.existing_organisation(&field("addressee.organisation_id"), &a.organisation_id)
+                .await?
+        };
+        let mut name = text(&field("addressee.name"), &a.name, 300)?;
+        if name.is_empty() && !organisation_id.is_empty() {
+            name = registry::get_organisation(&self.store, &organisation_id)
+                .await
+                .map_err(internal)?
+                .map(|o| o.name)
+                .unwrap_or_default();
+        }
+        if organisation_id.is_empty() && name.is_empty() {
+            return Err(invalid(
+                &field("addressee.name"),
+                "required for a public security organ off the platform",
+            ));
+        }
+        let offence = text(&field("suspected_offence"), &r.suspected_offence, 1000)?;
+        if offence.is_empty() {
+            return Err(invalid(
+                &field("suspected_offence"),
+                "required: what crime is suspected (2009 mechanism Art. 17)",
+            ));
+        }
+        Ok(pb::PublicSecurityReferral {
+            addressee: Some(pb::InformationalAddressee {
+                kind: pb::InformationalAddresseeKind::PublicSecurity as i32,
+                organisation_id,
+                name,
+                contact: text(&field("addressee.contact"), &a.contact, 300)?,
+            }),
+            suspected_offence: offence,
         })
     }
 
@@ -566,6 +680,7 @@ impl DisposalApi {
             system_name: text(&format!("{field}.system_name"), &p.system_name, 300)?,
             operator_name: text(&format!("{field}.operator_name"), &p.operator_name, 300)?,
             informational_addressees: Vec::new(),
+            marked_organisation_id: String::new(),
         };
         for (i, a) in p.informational_addressees.iter().enumerate() {
             let af = |f: &str| format!("{field}.informational_addressees[{i}].{f}");
@@ -673,6 +788,10 @@ impl DisposalApi {
         let measures = self
             .prepare_measures(caller, "measures", &req.measures, now)
             .await?;
+        let referral = match &req.public_security_referral {
+            Some(r) => Some(self.referral(r).await?),
+            None => None,
+        };
         let signer = signer(self, &caller.organisation_id, now).await?;
         let decision_id = uuid::Uuid::now_v7().to_string();
 
@@ -690,6 +809,7 @@ impl DisposalApi {
                     threat: &threat,
                     replaces: None,
                     names: &names,
+                    referral: referral.as_ref(),
                 },
                 &measures,
                 &signer,
@@ -801,6 +921,7 @@ impl DisposalApi {
             let informational = m
                 .protected_system
                 .iter()
+                .chain(m.marked.iter())
                 .flat_map(|p| p.informational_addressees.iter())
                 .filter(|a| a.name.is_empty())
                 .map(|a| &a.organisation_id);
@@ -921,15 +1042,20 @@ impl DisposalApi {
             let province = common_province(&all_targets);
             let limits =
                 DisposalLimits::from_policy(&self.policy, &province, threat.grade, m.emergency);
-            for a in m
-                .protected_system
-                .iter()
-                .flat_map(|p| p.informational_addressees.iter())
-            {
-                let receipt = if a.organisation_id.is_empty() {
-                    None
+            let mut informed: Vec<(pb::ProtectedSystem, pb::InformationalAddressee)> = Vec::new();
+            for p in m.protected_system.iter().chain(m.marked.iter()) {
+                for a in &p.informational_addressees {
+                    informed.push((p.clone(), a.clone()));
+                }
+            }
+            for (system, a) in &informed {
+                // On the platform: receipt shown (owed by no one). Off it: the issuer owes the
+                // offline notification by the same limit.
+                let due_at = due(tx, "receipt", now, limits.receipt).await?;
+                let (receipt, offline) = if a.organisation_id.is_empty() {
+                    (None, Some(due_at))
                 } else {
-                    Some(due(tx, "receipt", now, limits.receipt).await?)
+                    (Some(due_at), None)
                 };
                 new.push(NewNotice {
                     body: pb::NoticeBody {
@@ -955,8 +1081,9 @@ impl DisposalApi {
                         particulars: Some(particulars.clone()),
                         grade: threat.grade as i32,
                         receipt_due: receipt.map(|r| timestamp(to_micros(r))),
+                        offline_notification_due: offline.map(|r| timestamp(to_micros(r))),
                         emergency: m.emergency,
-                        protected_system: m.protected_system.clone(),
+                        protected_system: Some(system.clone()),
                         ..Default::default()
                     },
                     province: province.clone(),
@@ -964,7 +1091,65 @@ impl DisposalApi {
                 });
             }
         }
+        if let Some(r) = d.referral {
+            new.push(
+                self.referral_notice(tx, caller, d, measures, r, &summary, &particulars, now)
+                    .await?,
+            );
+        }
         store_notices(self, tx, signer, new).await.map(Some)
+    }
+
+    /// 2009 mechanism Art. 17: the informational notice referring the event to public security,
+    /// with every target of the decision.
+    #[allow(clippy::too_many_arguments)]
+    async fn referral_notice(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        d: &DecisionContext<'_>,
+        measures: &[Measure],
+        r: &pb::PublicSecurityReferral,
+        summary: &str,
+        particulars: &pb::ThreatParticulars,
+        now: DateTime<Utc>,
+    ) -> Result<NewNotice, Status> {
+        let a = r.addressee.clone().unwrap_or_default();
+        let targets: Vec<pb::NoticeTarget> = measures
+            .iter()
+            .flat_map(|m| m.by_addressee.values().flatten().cloned())
+            .collect();
+        let province = common_province(&targets);
+        let limits = DisposalLimits::from_policy(&self.policy, &province, d.threat.grade, false);
+        let due_at = due(tx, "receipt", now, limits.receipt).await?;
+        let on_platform = !a.organisation_id.is_empty();
+        let first = &measures[0];
+        Ok(NewNotice {
+            body: pb::NoticeBody {
+                notice_id: uuid::Uuid::now_v7().to_string(),
+                kind: NoticeKind::Informational as i32,
+                decision_id: d.decision_id.to_owned(),
+                threat_id: d.threat.id.clone(),
+                issuer_organisation_id: caller.organisation_id.clone(),
+                issuing_officer_name: caller.officer.clone().unwrap_or_default(),
+                issued_at: Some(timestamp(to_micros(now))),
+                addressee_organisation_id: a.organisation_id.clone(),
+                addressee_name: a.name.clone(),
+                informational_kind: pb::InformationalAddresseeKind::PublicSecurity as i32,
+                measure_type: first.measure_type as i32,
+                targets,
+                legal_basis: "Art. 17 of the trojan and botnet monitoring and disposal mechanism (MIIT 2009): suspected crimes are referred to public security".into(),
+                threat_summary: summary.to_owned(),
+                particulars: Some(particulars.clone()),
+                grade: d.threat.grade as i32,
+                receipt_due: on_platform.then(|| timestamp(to_micros(due_at))),
+                offline_notification_due: (!on_platform).then(|| timestamp(to_micros(due_at))),
+                reason: format!("suspected offence: {}", r.suspected_offence),
+                ..Default::default()
+            },
+            province,
+            targets: Vec::new(),
+        })
     }
 
     /// Art. 10: one informational notice per holder of the targets of the disposal notice

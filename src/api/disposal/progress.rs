@@ -24,6 +24,8 @@ pub const MISSING_RESULT: i64 = 2;
 pub const MISSING_LIFT: i64 = 3;
 /// The identifying institution's KPI (2009 mechanism Art. 9(3)), not an Art. 12 breach.
 pub const MISSING_VERIFICATION: i64 = 4;
+/// The issuer's own duty to tell an off-platform addressee (Art. 8(3); 2009 mechanism Art. 17).
+pub const MISSING_OFFLINE_NOTIFICATION: i64 = 5;
 /// The kind of the timer that records a missed verification.
 pub const VERIFICATION_TIMER: &str = "notice.verification_due";
 
@@ -950,7 +952,7 @@ impl DisposalApi {
             return Err(precondition(
                 "NOT_OFFLINE",
                 &format!("notice:{id}"),
-                "only an Art. 8(3) informational notice to an addressee off the platform is notified offline",
+                "only an informational notice (Art. 8(3), public security) to an addressee off the platform is notified offline",
             ));
         }
         if let Some(existing) = &row.offline {
@@ -972,6 +974,15 @@ impl DisposalApi {
         notices::set_offline(&mut tx, &id, &record.encode_to_vec())
             .await
             .map_err(internal)?;
+        notices::fulfil_non_compliance(
+            &mut tx,
+            MISSING_OFFLINE_NOTIFICATION,
+            &id,
+            "",
+            to_micros(now),
+        )
+        .await
+        .map_err(internal)?;
         self.audit(
             &mut tx,
             caller,

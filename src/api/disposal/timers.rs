@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::issue::{LIFT_TIMER, RECEIPT_TIMER, RESULT_TIMER};
+use super::issue::{LIFT_TIMER, OFFLINE_TIMER, RECEIPT_TIMER, RESULT_TIMER};
 use super::progress::{
-    MISSING_LIFT, MISSING_RECEIPT, MISSING_RESULT, MISSING_VERIFICATION, VERIFICATION_TIMER,
+    MISSING_LIFT, MISSING_OFFLINE_NOTIFICATION, MISSING_RECEIPT, MISSING_RESULT,
+    MISSING_VERIFICATION, VERIFICATION_TIMER,
 };
 use crate::domain::clock::to_micros;
 use crate::store::audit::{self, Actor};
@@ -37,6 +38,13 @@ pub fn handlers(dialect: Dialect) -> TimerHandlers {
             Missed {
                 dialect,
                 kind: MISSING_LIFT,
+            },
+        )
+        .with(
+            OFFLINE_TIMER,
+            Missed {
+                dialect,
+                kind: MISSING_OFFLINE_NOTIFICATION,
             },
         )
         .with(
@@ -86,6 +94,20 @@ impl TimerHandler for Missed {
                             ));
                         }
                     }
+                }
+            }
+            MISSING_OFFLINE_NOTIFICATION => {
+                // The issuing regulator owes it: it alone can tell a party off the platform.
+                if let Some(n) = notices::notice_in_tx(tx, &timer.subject).await?
+                    && let (None, None, Some(due)) = (&n.offline, &n.addressee, n.receipt_due)
+                {
+                    missed.push((
+                        n.id.clone(),
+                        String::new(),
+                        n.issuer.clone(),
+                        n.province.clone(),
+                        due,
+                    ));
                 }
             }
             MISSING_VERIFICATION => {

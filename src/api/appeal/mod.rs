@@ -443,6 +443,25 @@ impl AppealApi {
             ));
         }
         let mut tx = self.store().begin().await.map_err(internal)?;
+        // Decide on the target as it stands under the notice's lock: a revocation or a result
+        // committed since the read above (they lock the notice too) is seen here, not missed.
+        notices::lock_notice(self.store(), &mut tx, &notice_id)
+            .await
+            .map_err(internal)?;
+        let fresh = notices::targets_in_tx(&mut tx, &notice_id)
+            .await
+            .map_err(internal)?;
+        let target = fresh
+            .iter()
+            .find(|t| t.target_id == target_id)
+            .ok_or_else(|| internal("a notice's target vanished"))?;
+        if let Some(r) = &target.revocation_notice_id {
+            return Err(precondition(
+                "ALREADY_REVOKED",
+                &format!("target:{target_id}"),
+                format!("the measure on this target was revoked by notice {r}"),
+            ));
+        }
         let calendar = crate::store::calendar::effective(&mut tx)
             .await
             .map_err(internal)?;

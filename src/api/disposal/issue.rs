@@ -875,7 +875,7 @@ impl DisposalApi {
     }
 
     /// Validates and routes every measure, then checks the caller's jurisdiction over
-    /// every target (Art. 4, 9).
+    /// every target (Art. 3, 9).
     pub(crate) async fn prepare_measures(
         &self,
         caller: &Caller,
@@ -900,7 +900,7 @@ impl DisposalApi {
         let outside = outside_province(caller, &measures);
         if !outside.is_empty() {
             return Err(Status::permission_denied(format!(
-                "{} may order measures only on targets in its province {}; outside it: {} (Art. 4, Art. 8)",
+                "{} may order measures only on targets in its province {}; outside it: {} (Art. 3: a provincial administration acts in its own region; Art. 8)",
                 caller.organisation_id,
                 caller.province,
                 outside.join(", ")

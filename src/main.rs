@@ -51,6 +51,18 @@ enum Command {
     /// Signed disposal notices (Art. 8): fetch one as it travels, verify one offline.
     #[command(subcommand)]
     Notice(cli::notice::NoticeCommand),
+    /// Decisions (Art. 8): issue one measure on a confirmed threat, revoke a notice.
+    #[command(subcommand)]
+    Decision(cli::disposal::DecisionCommand),
+    /// A unit's notices (Art. 8, 9): list, follow into a directory, acknowledge, report results.
+    #[command(subcommand)]
+    Notices(cli::notices::NoticesCommand),
+    /// The regulator's review queue (Art. 9, 12).
+    #[command(subcommand)]
+    Review(cli::disposal::ReviewCommand),
+    /// Compliance (Art. 12): summaries, non-compliance records, enforcement.
+    #[command(subcommand)]
+    Compliance(cli::disposal::ComplianceCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Read threats (as the connecting organisation sees them).
@@ -265,7 +277,10 @@ async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            match e.downcast_ref::<tonic::Status>() {
+                Some(status) => eprintln!("{}", cli::output::describe_status(status)),
+                None => eprintln!("error: {e:#}"),
+            }
             std::process::ExitCode::from(2)
         }
     }
@@ -456,6 +471,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Calendar(command) => command.run().await?,
         Command::Ownership(command) => command.run().await?,
         Command::Notice(command) => command.run().await?,
+        Command::Decision(command) => command.run().await?,
+        Command::Notices(command) => command.run().await?,
+        Command::Review(command) => command.run().await?,
+        Command::Compliance(command) => command.run().await?,
         Command::Bench(BenchCommand::Timers {
             count,
             due_fraction,

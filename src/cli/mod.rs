@@ -2,7 +2,10 @@
 
 pub mod bench;
 pub mod calendar;
+pub mod disposal;
 pub mod notice;
+pub mod notices;
+pub mod output;
 pub mod ownership;
 
 use std::path::PathBuf;
@@ -35,12 +38,17 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    pub async fn client(&self) -> anyhow::Result<fenghuo_client::Client> {
-        let dir = match (&self.pki, &self.org) {
+    /// The directory of ca.crt, client.crt and client.key.
+    pub fn pki_dir(&self) -> anyhow::Result<PathBuf> {
+        Ok(match (&self.pki, &self.org) {
             (Some(dir), _) => dir.clone(),
             (None, Some(org)) => fenghuo::pki::DevPki::new(&self.data_dir).client_dir(org),
             (None, None) => anyhow::bail!("name the identity: --pki DIR or --org ID (dev PKI)"),
-        };
+        })
+    }
+
+    pub async fn client(&self) -> anyhow::Result<fenghuo_client::Client> {
+        let dir = self.pki_dir()?;
         let pki = fenghuo_client::ClientPki::from_dir(&dir)?;
         let client = fenghuo_client::Client::connect(&self.endpoint, &pki).await?;
         let Some(token) = &self.token else {

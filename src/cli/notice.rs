@@ -95,6 +95,15 @@ fn verify(file: &std::path::Path, ca: &std::path::Path) -> anyhow::Result<Vec<St
         std::fs::read_to_string(ca).with_context(|| format!("reading {}", ca.display()))?;
     let signed = pb::SignedNotice::decode(bytes.as_slice())
         .with_context(|| format!("{} is not a SignedNotice", file.display()))?;
+    verify_signed(&signed, &ca_pem, &ca.display().to_string())
+}
+
+/// [`verify`] on a notice in hand; `ca_name` names the CA in the lines.
+pub(super) fn verify_signed(
+    signed: &pb::SignedNotice,
+    ca_pem: &str,
+    ca_name: &str,
+) -> anyhow::Result<Vec<String>> {
     // Decoded only to learn whom the signer must be and when; the signature is checked
     // over `signed.body`, the bytes as received.
     let body = pb::NoticeBody::decode(signed.body.as_slice())
@@ -108,7 +117,7 @@ fn verify(file: &std::path::Path, ca: &std::path::Path) -> anyhow::Result<Vec<St
     signing::verify(
         &signed.body,
         &signature,
-        &ca_pem,
+        ca_pem,
         &body.issuer_organisation_id,
         issued_at,
     )
@@ -141,7 +150,7 @@ fn verify(file: &std::path::Path, ca: &std::path::Path) -> anyhow::Result<Vec<St
             "signer certificate {:?} names {}, issued by the CA in {}, valid {} to {}: covers the issue time",
             signer.subject,
             signer.organisation.as_str(),
-            ca.display(),
+            ca_name,
             signer.not_before.to_rfc3339(),
             signer.not_after.to_rfc3339()
         ),

@@ -12,6 +12,7 @@ mod calendar_cli;
 mod cli;
 mod contacts;
 mod disposal;
+mod disposal_cli;
 mod disposal_rules;
 mod durability;
 mod hostile;

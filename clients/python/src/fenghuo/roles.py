@@ -173,8 +173,17 @@ class Addressee(Reader):
     def declare(
         self, entries: Iterable[registry_pb2.OwnershipEntry], *, replace: bool = False
     ) -> registry_pb2.ImportOwnershipEntriesResponse:
-        """Declares resources in the ownership registry (Art. 9; holdings for Art. 10)."""
-        request = registry_pb2.ImportOwnershipEntriesRequest(entries=entries, replace_owner_entries=replace)
+        """Declares resources in the ownership registry (Art. 9; holdings for Art. 10); an entry
+        without an owner is this organisation's."""
+        own = []
+        for entry in entries:
+            if not entry.owner_organisation_id:
+                copy = registry_pb2.OwnershipEntry()
+                copy.CopyFrom(entry)
+                copy.owner_organisation_id = self.client.organisation
+                entry = copy
+            own.append(entry)
+        request = registry_pb2.ImportOwnershipEntriesRequest(entries=own, replace_owner_entries=replace)
         return self.client.registry.ImportOwnershipEntries(request, timeout=self._timeout)
 
 

@@ -113,9 +113,13 @@ class BuildPy(build_py):
     """Generates the stubs into the build tree (an editable install: into src/)."""
 
     def run(self) -> None:
-        target = HERE / "src" if getattr(self, "editable_mode", False) else pathlib.Path(self.build_lib)
-        generate(target)
-        super().run()
+        if getattr(self, "editable_mode", False):
+            generate(HERE / "src")
+            super().run()
+        else:
+            # After copying src/, so that files an editable install left there never win.
+            super().run()
+            generate(pathlib.Path(self.build_lib))
 
 
 class Sdist(sdist):

@@ -82,7 +82,11 @@ class Server:
             self.process.kill()
             self.process.wait()
 
-    def restart(self) -> None:
+    def restart(self, *, kill: bool = False) -> None:
+        """Stops (SIGTERM, or SIGKILL: a crash) and starts again on the same port and data."""
+        if kill and self.process is not None:
+            self.process.kill()
+            self.process.wait()
         self.stop()
         self.start()
 

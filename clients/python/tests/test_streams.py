@@ -4,6 +4,7 @@ resume from their last cursor when the server goes away or a new subscription st
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import fenghuo
 from conftest import Server
@@ -20,6 +21,23 @@ def test_a_submit_stream_acknowledges_every_item_once(server: Server) -> None:
     acks = list(server.client("vendor-bj").unit.submit_stream(requests))
     assert sorted(a.submission_id for a in acks) == sorted(f"{run}-{i}" for i in range(500))
     assert all(fenghuo.refusal(a) is None for a in acks)
+
+
+def test_a_submit_stream_resends_what_was_not_acknowledged_when_the_server_crashes(own_server: Server) -> None:
+    run = uuid.uuid4().hex
+
+    def requests() -> Iterator[threat_pb2.SubmitThreatRequest]:
+        for i in range(600):
+            if i == 300:
+                own_server.restart(kill=True)  # mid-stream, from gRPC's sending thread
+            yield threat_pb2.SubmitThreatRequest(submission_id=f"{run}-{i}", report=botnet_c2(f"45.2.{i >> 8}.{i & 255}"))
+
+    acks = list(own_server.client("vendor-bj").unit.submit_stream(requests()))
+    assert {a.submission_id for a in acks} == {f"{run}-{i}" for i in range(600)}
+    assert all(fenghuo.refusal(a) is None for a in acks)
+    # Everything was committed once: a resent item that had been stored is a replayed ack.
+    threats = own_server.client("miit").unit.search(category=threat_pb2.THREAT_CATEGORY_MALICIOUS_RESOURCE)
+    assert len([t for t in threats if t.indicator.startswith("45.2.")]) == 600
 
 
 def test_the_feed_resumes_after_a_stored_cursor(server: Server) -> None:

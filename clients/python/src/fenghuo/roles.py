@@ -241,6 +241,8 @@ class Unit(Addressee):
                     raise
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            finally:
+                call.cancel()  # the caller stopped early: end the stream (a no-op once it ended)
 
     def report_result(
         self,

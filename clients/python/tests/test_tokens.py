@@ -4,15 +4,18 @@ expire, and sent only to the RPCs that take one (docs/authorization.md)."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import grpc
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 import fenghuo
 from conftest import Server
 from fenghuo import tokens
-from fenghuo.v1 import common_pb2
+from fenghuo.v1 import common_pb2, registry_pb2
 from scenario import botnet_c2
 
 
@@ -67,3 +70,23 @@ def test_a_token_is_signed_anew_before_its_fifteen_minutes_run_out(server: Serve
     second = vendor.submit(botnet_c2("58.60.7.8")).threat_id
     assert client.institution.confirm(second, common_pb2.EVENT_GRADE_MAJOR).officer_name == "duty-officer"
     assert source.signed == 2 and source.token() != old
+
+
+def test_a_p256_key_the_organisation_registered_signs_es256_tokens_found_by_its_key(server: Server) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    kid = f"es256-{uuid.uuid4().hex[:8]}"
+    server.officer("registrar-bj").registry.RegisterOfficerKey(
+        registry_pb2.RegisterOfficerKeyRequest(
+            organisation_id="registrar-bj", kid=kid, algorithm="ES256", public_key_pem=tokens.public_key_pem(key).decode()
+        )
+    )
+    key_file = server.data_dir.parent / f"{kid}.key"
+    key_file.write_bytes(pem)
+    # No key_id: the client finds the registered key that matches its own (ListOfficerKeys).
+    officer = fenghuo.Client.from_pki_dir(
+        server.endpoint, server.pki("registrar-bj"), token_key=key_file, officer="duty-officer"
+    )
+    assert isinstance(officer.token_source, fenghuo.KeyFileTokens) and officer.token_source.key_id == kid
+    assert jwt.get_unverified_header(officer.token_source.token())["alg"] == "ES256"
+    assert officer.who_am_i().officer == "duty-officer"

@@ -63,6 +63,12 @@ enum Command {
     /// Compliance (Art. 12): summaries, non-compliance records, enforcement.
     #[command(subcommand)]
     Compliance(cli::disposal::ComplianceCommand),
+    /// The institution's identification (Art. 7): queue, confirm, reject.
+    #[command(subcommand)]
+    Identify(cli::identify::IdentifyCommand),
+    /// Appeals (Art. 10): measures on a resource, file, withdraw, answer, watch, list.
+    #[command(subcommand)]
+    Appeal(cli::appeals::AppealCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Read threats (as the connecting organisation sees them).
@@ -472,6 +478,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Ownership(command) => command.run().await?,
         Command::Notice(command) => command.run().await?,
         Command::Decision(command) => command.run().await?,
+        Command::Identify(command) => command.run().await?,
+        Command::Appeal(command) => command.run().await?,
         Command::Notices(command) => command.run().await?,
         Command::Review(command) => command.run().await?,
         Command::Compliance(command) => command.run().await?,

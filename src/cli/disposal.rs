@@ -73,7 +73,7 @@ pub struct IssueArgs {
     connect: ConnectArgs,
 }
 
-fn measure_type(m: MeasureKind) -> pb::MeasureType {
+pub fn measure_type(m: MeasureKind) -> pb::MeasureType {
     match m {
         MeasureKind::Block => pb::MeasureType::StopServiceOrBlock,
         MeasureKind::Remove => pb::MeasureType::RemoveMalware,

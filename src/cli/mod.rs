@@ -1,8 +1,10 @@
 //! The operator's subcommands beyond `serve`; their output is the CLI's stdout.
 
+pub mod appeals;
 pub mod bench;
 pub mod calendar;
 pub mod disposal;
+pub mod identify;
 pub mod notice;
 pub mod notices;
 pub mod output;

@@ -10,7 +10,7 @@ use crate::on_both_backends;
 use crate::support::{Backend, TestApp, spawn_app};
 
 /// The binary as a process, as `org` of the dev PKI, with `token` exported as FENGHUO_TOKEN.
-fn cli(app: &TestApp, org: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
+pub fn cli(app: &TestApp, org: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"));
     command
         .args(args)
@@ -30,7 +30,7 @@ fn cli(app: &TestApp, org: &str, token: Option<&str>, args: &[&str]) -> (bool, S
     )
 }
 
-fn json_lines(out: &str) -> Vec<Value> {
+pub fn json_lines(out: &str) -> Vec<Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()

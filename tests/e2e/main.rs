@@ -3,6 +3,7 @@
 
 mod support;
 
+mod appeal_cli;
 mod appeals;
 mod audit;
 mod authorization;

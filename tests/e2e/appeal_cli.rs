@@ -1,0 +1,166 @@
+//! The institution's and the appeal jobs from the CLI, the binary run as a process over real
+//! mTLS: identify a threat; an affected party finds the measure on its resource and appeals;
+//! the regulator answers.
+
+use fenghuo_client::pb;
+
+use crate::disposal::{confirmed_threat, decision, measure, target};
+use crate::disposal_cli::{cli, json_lines};
+use crate::on_both_backends;
+use crate::routing_rules::{holding, import};
+use crate::support::{Backend, spawn_app};
+use crate::threats::{ip, report};
+
+on_both_backends!(an_institution_identifies_and_an_affected_party_appeals_from_the_cli);
+
+async fn an_institution_identifies_and_an_affected_party_appeals_from_the_cli(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // The institution's queue and identification.
+    let submitted = app
+        .client("vendor-bj")
+        .await
+        .unit()
+        .submit(
+            "cli-identify-1",
+            report(&app, pb::Tlp::Green, ip("45.33.32.156")),
+        )
+        .await
+        .unwrap()
+        .threat_id;
+    let cncert_token = app.token("cncert", "duty-officer");
+    let cncert = |args: &[&str]| cli(&app, "cncert", Some(&cncert_token), args);
+    let (ok, out, err) = cncert(&["identify", "queue", "--json"]);
+    assert!(ok, "{err}");
+    assert!(
+        json_lines(&out)
+            .iter()
+            .any(|t| t["threat_id"] == submitted.as_str()),
+        "{out}"
+    );
+    let (ok, _, err) = cncert(&["identify", "confirm", "not-a-threat", "--grade", "serious"]);
+    assert!(!ok);
+    assert!(err.contains("field threat_id"), "{err}");
+    let (ok, out, err) = cncert(&[
+        "identify",
+        "confirm",
+        &submitted,
+        "--grade",
+        "serious",
+        "--grade-reason",
+        "three botnets of one family this week",
+        "--recommend",
+        "block",
+        "--target",
+        "ip:45.33.32.156",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        json_lines(&out)[0]["outcome"],
+        "IDENTIFICATION_OUTCOME_CONFIRMED"
+    );
+    let (ok, _, err) = cncert(&["identify", "reject", &submitted, "--reason", "again"]);
+    assert!(!ok, "a threat is identified once");
+    assert!(err.contains("FailedPrecondition"), "{err}");
+
+    // A block on an address party-gd holds.
+    let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
+    import(
+        &app.client("party-gd").await,
+        vec![holding(
+            pb::OwnershipKind::IpPrefix,
+            "58.60.1.0/24",
+            "party-gd",
+        )],
+    )
+    .await
+    .unwrap();
+    let notices = app
+        .officer("miit")
+        .await
+        .disposal()
+        .issue_decision(decision(
+            "cli-appeal-1",
+            &threat,
+            vec![measure(
+                pb::MeasureType::StopServiceOrBlock,
+                vec![target(pb::MeasureTargetKind::Ip, "58.60.1.1")],
+            )],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .notices;
+    let notice = &notices[0].notice_id;
+
+    let party = |args: &[&str]| cli(&app, "party-gd", None, args);
+    let (ok, out, err) = party(&["appeal", "measures", "ip:58.60.1.0/24", "--json"]);
+    assert!(ok, "{err}");
+    let measures = json_lines(&out);
+    assert_eq!(measures.len(), 1, "{out}");
+    assert_eq!(measures[0]["notice_id"], notice.as_str());
+    assert_eq!(measures[0]["appealable"], true);
+    assert!(measures[0]["appeal_window_closes_on"].is_string(), "{out}");
+    let target_id = measures[0]["target_id"].as_str().unwrap().to_owned();
+
+    let file = || {
+        party(&[
+            "appeal",
+            "file",
+            notice,
+            "--target",
+            &target_id,
+            "--grounds",
+            "the address serves our public portal, not a botnet",
+            "--contact",
+            "IT office",
+            "--json",
+        ])
+    };
+    let (ok, out, err) = file();
+    assert!(ok, "{err}");
+    let appeal = &json_lines(&out)[0];
+    assert_eq!(appeal["state"], "APPEAL_STATE_OPEN");
+    assert_eq!(appeal["deciding_regulator"], "miit");
+    let appeal_id = appeal["appeal_id"].as_str().unwrap().to_owned();
+    let (ok, _, err) = file();
+    assert!(!ok, "one open appeal per appellant and target");
+    assert!(err.contains("AlreadyExists"), "{err}");
+    let (ok, out, _) = party(&["appeal", "list", "--open", "--json"]);
+    assert!(ok);
+    assert_eq!(json_lines(&out).len(), 1);
+    let (ok, out, err) = party(&["appeal", "watch", &appeal_id, "--exit-after", "1", "--json"]);
+    assert!(ok, "{err}");
+    assert_eq!(json_lines(&out)[0]["kind"], "APPEAL_EVENT_KIND_FILED");
+
+    // The deciding regulator answers: revoked.
+    let miit_token = app.token("miit", "duty-officer");
+    let (ok, _, err) = cli(
+        &app,
+        "miit",
+        Some(&miit_token),
+        &["appeal", "answer", &appeal_id, "--reasons", "x"],
+    );
+    assert!(!ok);
+    assert!(err.contains("--upheld, --revoked or --modified"), "{err}");
+    let (ok, out, err) = cli(
+        &app,
+        "miit",
+        Some(&miit_token),
+        &[
+            "appeal",
+            "answer",
+            &appeal_id,
+            "--revoked",
+            "--reasons",
+            "the portal was misattributed",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let answered = &json_lines(&out)[0];
+    assert_eq!(answered["state"], "APPEAL_STATE_ANSWERED");
+    assert_eq!(answered["decision"], "APPEAL_DECISION_REVOKED");
+}

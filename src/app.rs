@@ -224,6 +224,12 @@ impl Application {
                     disposal: disposal.clone(),
                 },
             ))
+            .add_service(pb::operations_service_server::OperationsServiceServer::new(
+                crate::api::operations::OperationsApi {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                },
+            ))
             .add_service(pb::calendar_service_server::CalendarServiceServer::new(
                 CalendarApi {
                     store: store.clone(),

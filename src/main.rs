@@ -69,6 +69,16 @@ enum Command {
     /// Appeals (Art. 10): measures on a resource, file, withdraw, answer, watch, list.
     #[command(subcommand)]
     Appeal(cli::appeals::AppealCommand),
+    /// The platform's status: version, backend, calendar years, timers, open alerts.
+    Status {
+        #[command(flatten)]
+        out: cli::output::Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Operator alerts.
+    #[command(subcommand)]
+    Alerts(cli::operations::AlertsCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Read threats (as the connecting organisation sees them).
@@ -479,6 +489,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Notice(command) => command.run().await?,
         Command::Decision(command) => command.run().await?,
         Command::Identify(command) => command.run().await?,
+        Command::Status { out, connect } => cli::operations::status(out, connect).await?,
+        Command::Alerts(command) => command.run().await?,
         Command::Appeal(command) => command.run().await?,
         Command::Notices(command) => command.run().await?,
         Command::Review(command) => command.run().await?,

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod contacts;
 pub mod disposal;
 pub mod identification;
+pub mod operations;
 pub mod ownership;
 pub mod protection;
 pub mod registry;

@@ -409,6 +409,42 @@ pub async fn open_alerts(store: &Store) -> Result<Vec<AlertRow>, sqlx::Error> {
     .await
 }
 
+/// Alerts oldest first, the resolved ones too when asked; at most `limit`.
+pub async fn alerts(
+    store: &Store,
+    include_resolved: bool,
+    limit: u32,
+) -> Result<Vec<AlertRow>, sqlx::Error> {
+    let filter = if include_resolved {
+        ""
+    } else {
+        "WHERE resolved_at IS NULL"
+    };
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, raised_at, kind, subject, message, resolved_at FROM operator_alerts \
+         {filter} ORDER BY raised_at, id LIMIT {limit}"
+    )))
+    .fetch_all(store.pool())
+    .await
+}
+
+/// Open timers: (all, overdue at `now`, waiting for a calendar year, last firing failed).
+pub async fn open_counts(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<(i64, i64, i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*), \
+         COALESCE(SUM(CASE WHEN due_at IS NOT NULL AND due_at <= $1 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN due_at IS NULL THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) \
+         FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(to_micros(now))
+    .fetch_one(store.pool())
+    .await
+}
+
 /// Inserts timers in multi-row statements, for the benchmark: `(due_at, kind, subject)`.
 pub async fn insert_many(
     tx: &mut Tx,

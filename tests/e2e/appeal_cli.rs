@@ -128,6 +128,36 @@ async fn an_institution_identifies_and_an_affected_party_appeals_from_the_cli(ba
     let (ok, _, err) = file();
     assert!(!ok, "one open appeal per appellant and target");
     assert!(err.contains("AlreadyExists"), "{err}");
+    // The operator sees the appeal's answer timer: due, or waiting for next year's calendar
+    // with an alert when the 30th working day lies past the loaded years.
+    let miit_token = app.token("miit", "duty-officer");
+    let (ok, out, err) = cli(&app, "miit", None, &["status", "--json"]);
+    assert!(ok, "{err}");
+    let status = &json_lines(&out)[0];
+    assert!(
+        status["calendar_years"]
+            .as_array()
+            .is_some_and(|y| !y.is_empty()),
+        "{out}"
+    );
+    assert!(status["timers_open"].as_u64().unwrap() >= 1, "{out}");
+    let (ok, out, err) = cli(&app, "miit", None, &["alerts", "list", "--json"]);
+    assert!(ok, "{err}");
+    let alerts = json_lines(&out);
+    if appeal["answer_due_on"].is_null() {
+        assert!(
+            status["timers_pending_calendar"].as_u64().unwrap() >= 1,
+            "{status}"
+        );
+        assert!(
+            alerts.iter().any(|a| a["kind"] == "calendar.year_missing"),
+            "{out}"
+        );
+    }
+    let (ok, _, err) = cli(&app, "party-gd", None, &["status"]);
+    assert!(!ok);
+    assert!(err.contains("PermissionDenied"), "{err}");
+
     let (ok, out, _) = party(&["appeal", "list", "--open", "--json"]);
     assert!(ok);
     assert_eq!(json_lines(&out).len(), 1);
@@ -136,7 +166,6 @@ async fn an_institution_identifies_and_an_affected_party_appeals_from_the_cli(ba
     assert_eq!(json_lines(&out)[0]["kind"], "APPEAL_EVENT_KIND_FILED");
 
     // The deciding regulator answers: revoked.
-    let miit_token = app.token("miit", "duty-officer");
     let (ok, _, err) = cli(
         &app,
         "miit",

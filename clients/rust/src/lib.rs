@@ -216,4 +216,9 @@ impl Client {
     pub fn calendar(&self) -> pb::calendar_service_client::CalendarServiceClient<AuthedChannel> {
         pb::calendar_service_client::CalendarServiceClient::new(self.authed())
     }
+    pub fn operations(
+        &self,
+    ) -> pb::operations_service_client::OperationsServiceClient<AuthedChannel> {
+        pb::operations_service_client::OperationsServiceClient::new(self.authed())
+    }
 }

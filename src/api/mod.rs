@@ -10,6 +10,7 @@ pub mod disposal;
 pub mod identification;
 pub mod ownership;
 pub mod registry;
+pub mod streams;
 pub mod threat;
 pub mod trailers;
 

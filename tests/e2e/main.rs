@@ -21,6 +21,7 @@ mod ownership;
 mod registry;
 mod report_rules;
 mod routing_rules;
+mod slow_readers;
 mod threats;
 mod timers;
 mod tokens;

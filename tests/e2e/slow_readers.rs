@@ -23,7 +23,7 @@ use crate::support::{Backend, TestApp, spawn_app, spawn_app_configured};
 use crate::threats::{ip, report};
 
 /// Generous: these tests wait for conditions, never for speed.
-const PATIENCE: Duration = Duration::from_secs(120);
+const PATIENCE: Duration = Duration::from_secs(90);
 
 /// A short stall, and one stream of each kind per organisation: a new stream is accepted
 /// exactly when the server has dropped the stalled one.

@@ -265,3 +265,99 @@ impl<T: Cursored> Stream for Paced<T> {
         Poll::Ready(item)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STALL: Duration = Duration::from_secs(30);
+
+    fn streams() -> OpenStreams {
+        OpenStreams::new(
+            "feeds",
+            StreamLimits {
+                slow_reader_stall: STALL,
+                max_per_organisation: 1,
+            },
+        )
+    }
+
+    fn events(n: usize) -> impl Stream<Item = Result<pb::FeedEvent, Status>> + Send {
+        futures::stream::iter((0..n).map(|i| {
+            Ok(pb::FeedEvent {
+                cursor: format!("c{i}"),
+                ..Default::default()
+            })
+        }))
+    }
+
+    /// Waits (on the paused clock) until `org` has a place again.
+    async fn place_freed(open: &OpenStreams, org: &str) {
+        for _ in 0..100 {
+            if open.open(org).is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the place was not freed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_takes_nothing_for_the_stall_is_told_the_last_cursor_it_took() {
+        let open = streams();
+        let slot = open.open("org-a").unwrap();
+        let mut stream = open.paced(slot, "c-start".into(), events(100));
+        for i in 0..3 {
+            assert_eq!(
+                stream.next().await.unwrap().unwrap().cursor,
+                format!("c{i}")
+            );
+        }
+        assert!(open.open("org-a").is_err(), "the stream holds its place");
+        tokio::time::sleep(STALL * 2).await;
+        let status = stream.next().await.unwrap().unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.message().contains("\"c2\""), "{status:?}");
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(
+            (info.reason.as_str(), info.metadata["cursor"].as_str()),
+            (SLOW_READER, "c2")
+        );
+        assert!(stream.next().await.is_none());
+        // Dropped by the server: the place is free before the client lets go of the stream.
+        place_freed(&open, "org-a").await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stall_before_anything_was_taken_names_the_starting_cursor() {
+        let open = streams();
+        let mut stream = open.paced(open.open("org-a").unwrap(), "c-start".into(), events(100));
+        tokio::time::sleep(STALL * 2).await;
+        let status = stream.next().await.unwrap().unwrap_err();
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(info.metadata["cursor"], "c-start");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_keeps_taking_however_slowly_receives_everything() {
+        let open = streams();
+        let mut stream = open.paced(open.open("org-a").unwrap(), String::new(), events(100));
+        for i in 0..100 {
+            tokio::time::sleep(STALL / 2).await;
+            assert_eq!(
+                stream.next().await.unwrap().unwrap().cursor,
+                format!("c{i}")
+            );
+        }
+        assert!(stream.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_closed_while_its_source_is_idle_frees_its_place() {
+        let open = streams();
+        let idle = futures::stream::pending::<Result<pb::FeedEvent, Status>>();
+        let stream = open.paced(open.open("org-a").unwrap(), String::new(), idle);
+        drop(stream);
+        place_freed(&open, "org-a").await;
+    }
+}

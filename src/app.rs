@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+use crate::api::streams::OpenStreams;
 use crate::api::{
     audit::AuditApi, calendar::CalendarApi, registry::RegistryApi, threat::ThreatApi,
 };
@@ -168,6 +169,7 @@ impl Application {
                 store.dialect(),
                 shutdown_rx.clone(),
             ),
+            notice_streams: OpenStreams::new("notice streams", settings.streams),
         });
         // TLS is ours (crate::listener): tonic sees connections whose handshake completed.
         let router = Server::builder()
@@ -193,6 +195,7 @@ impl Application {
             .add_service(pb::audit_service_server::AuditServiceServer::new(
                 AuditApi {
                     store: store.clone(),
+                    follows: OpenStreams::new("audit follows", settings.streams),
                 },
             ))
             .add_service(
@@ -202,7 +205,7 @@ impl Application {
                     queue: IntakeQueue::start(store.clone(), clock.clone()),
                     router: ownership.clone(),
                     feed: feed.clone(),
-                    open_feeds: Default::default(),
+                    open_feeds: OpenStreams::new("feeds", settings.streams),
                 })
                 .max_decoding_message_size(8 * 1024 * 1024),
             )
@@ -222,6 +225,7 @@ impl Application {
             .add_service(pb::appeal_service_server::AppealServiceServer::new(
                 crate::api::appeal::AppealApi {
                     disposal: disposal.clone(),
+                    watches: OpenStreams::new("appeal watches", settings.streams),
                 },
             ))
             .add_service(pb::operations_service_server::OperationsServiceServer::new(

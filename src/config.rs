@@ -67,6 +67,50 @@ pub struct Settings {
     /// Bot counts for each event grade (2009 mechanism Art. 7); identifications show the
     /// grade they give and a departing grade needs a reason.
     pub grading: GradeThresholds,
+    pub streams: StreamLimits,
+}
+
+/// What one organisation's server streams (feeds, notice deliveries, appeal watches, audit
+/// follows) may hold: a stream whose reader stops would otherwise keep its next batch in
+/// memory for as long as the connection lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// A stream whose client has taken nothing for this long while the server waits to send
+    /// ends with RESOURCE_EXHAUSTED naming the last cursor delivered.
+    pub slow_reader_stall: Duration,
+    /// Open streams of each kind per organisation on one server.
+    pub max_per_organisation: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            slow_reader_stall: Duration::from_secs(30),
+            max_per_organisation: 32,
+        }
+    }
+}
+
+impl StreamLimits {
+    fn from_file(file: Option<StreamsFileConfig>) -> anyhow::Result<Self> {
+        let d = StreamLimits::default();
+        let Some(f) = file else { return Ok(d) };
+        let slow_reader_stall = match f.slow_reader_stall {
+            None => d.slow_reader_stall,
+            Some(raw) => parse_duration(&raw).with_context(|| {
+                format!("streams.slow_reader_stall {raw:?} is not a positive duration (e.g. 30s)")
+            })?,
+        };
+        let max_per_organisation = f.max_per_organisation.unwrap_or(d.max_per_organisation);
+        anyhow::ensure!(
+            max_per_organisation >= 1,
+            "streams.max_per_organisation must be at least 1"
+        );
+        Ok(StreamLimits {
+            slow_reader_stall,
+            max_per_organisation,
+        })
+    }
 }
 
 /// What a connection may hold before and after its TLS handshake: without these, 1,124 silent
@@ -161,6 +205,14 @@ pub struct FileConfig {
     pub connections: Option<ConnectionsFileConfig>,
     /// `[grading]`: `particularly_serious_bots`, `serious_bots`, `major_bots`.
     pub grading: Option<GradeThresholds>,
+    pub streams: Option<StreamsFileConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamsFileConfig {
+    pub slow_reader_stall: Option<String>,
+    pub max_per_organisation: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,6 +255,7 @@ impl Settings {
             health_listen: None,
             connections: ConnectionLimits::default(),
             grading: GradeThresholds::default(),
+            streams: StreamLimits::default(),
         }
     }
 
@@ -268,7 +321,9 @@ impl Settings {
             .unwrap_or_default()
             .validated()
             .context("in [grading]")?;
+        let streams = StreamLimits::from_file(file.streams)?;
         Ok(Settings {
+            streams,
             grading,
             connections,
             notice_signing_dir,
@@ -391,6 +446,27 @@ mod tests {
         std::fs::write(&config, "[connections]\nhandshake_timeout = \"0s\"\n").unwrap();
         let err = Settings::load(Some(&config), Overrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("handshake_timeout"), "{err:#}");
+    }
+
+    #[test]
+    fn stream_limits_come_from_the_streams_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("fenghuo.toml");
+        std::fs::write(&config, "[streams]\nslow_reader_stall = \"5s\"\n").unwrap();
+        let s = Settings::load(Some(&config), Overrides::default()).unwrap();
+        assert_eq!(
+            s.streams,
+            StreamLimits {
+                slow_reader_stall: Duration::from_secs(5),
+                max_per_organisation: 32,
+            }
+        );
+        std::fs::write(&config, "[streams]\nmax_per_organisation = 0\n").unwrap();
+        let err = Settings::load(Some(&config), Overrides::default()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("max_per_organisation"),
+            "{err:#}"
+        );
     }
 
     #[test]

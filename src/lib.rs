@@ -6,7 +6,8 @@
 //!   tonic, no sqlx.
 //! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
-//! - `api/` — one tonic service per proto service, thin.
+//! - `api/` — one tonic service per proto service, thin; `api/streams.rs` paces server
+//!   streams by their reader (stall limit, cap per organisation).
 //! - `pki/` — the development CA and client-certificate parsing.
 //! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
 //! - `app.rs` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake

@@ -1,11 +1,10 @@
 //! AuditService: query, verify and follow the hash-chained audit log.
 
-use std::pin::Pin;
 use std::time::Duration;
 
-use futures::Stream;
 use tonic::{Request, Response, Status};
 
+use super::streams::{BoxStream, OpenStreams};
 use super::{from_timestamp, internal, invalid, page, timestamp};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
@@ -16,6 +15,8 @@ use crate::store::{Store, registry};
 
 pub struct AuditApi {
     pub store: Store,
+    /// Open audit follows per organisation on this replica, against the cap of `[streams]`.
+    pub follows: OpenStreams,
 }
 
 /// How often a follower looks for newly committed records.
@@ -71,8 +72,6 @@ impl AuditApi {
         }
     }
 }
-
-type AuditStream = Pin<Box<dyn Stream<Item = Result<pb::AuditRecord, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl AuditService for AuditApi {
@@ -148,11 +147,12 @@ impl AuditService for AuditApi {
     async fn stream_audit(
         &self,
         request: Request<pb::StreamAuditRequest>,
-    ) -> Result<Response<AuditStream>, Status> {
+    ) -> Result<Response<BoxStream<pb::AuditRecord>>, Status> {
         let caller = Caller::from_request(&request)?;
         let after = i64::try_from(request.get_ref().after_seq)
             .map_err(|_| invalid("after_seq", "too large"))?;
         let organisation_ids = self.readable_organisations(&caller, "").await?;
+        let slot = self.follows.open(&caller.organisation_id)?;
         let store = self.store.clone();
         let stream = async_stream::try_stream! {
             let mut filter = AuditFilter { organisation_ids, after_seq: after, ..Default::default() };
@@ -166,6 +166,10 @@ impl AuditService for AuditApi {
                 }
             }
         };
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(self.follows.paced(
+            slot,
+            after.to_string(),
+            stream,
+        )))
     }
 }

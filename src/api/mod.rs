@@ -12,6 +12,7 @@ pub mod operations;
 pub mod ownership;
 pub mod protection;
 pub mod registry;
+pub mod streams;
 pub mod threat;
 pub mod trailers;
 

@@ -25,6 +25,7 @@ mod protection;
 mod registry;
 mod report_rules;
 mod routing_rules;
+mod slow_readers;
 mod threats;
 mod timers;
 mod tokens;

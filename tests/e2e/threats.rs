@@ -887,7 +887,7 @@ async fn an_organisation_holds_at_most_its_cap_of_open_feeds_and_one_closed_free
             .await
     };
     let mut feeds = Vec::new();
-    for _ in 0..fenghuo::api::threat::MAX_FEEDS_PER_ORGANISATION {
+    for _ in 0..fenghuo::config::StreamLimits::default().max_per_organisation {
         feeds.push(open().await.unwrap().into_inner());
     }
     let err = open().await.unwrap_err();

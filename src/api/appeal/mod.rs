@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 use super::calendar::{date_from_pb, date_to_pb};
 use super::disposal::issue::{self, DecisionContext, parse_id};
 use super::disposal::{DisposalApi, view as notice_view};
+use super::streams::{BoxStream, OpenStreams};
 use super::{internal, invalid, next_page_token, page, precondition, timestamp};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
@@ -28,8 +29,6 @@ use crate::store::appeals::{self, AppealFilter, AppealRow};
 use crate::store::notices::{self, NoticeRow, TargetRow};
 use crate::store::{Store, Tx, audit, threats};
 
-type BoxStream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
-
 pub const REMINDER_TIMER: &str = "appeal.answer_reminder";
 /// The wake-up key of appeal watchers (not an organisation id: those have no '#').
 const APPEAL_EVENTS: &str = "#appeal-events";
@@ -37,6 +36,8 @@ pub const OVERDUE_TIMER: &str = "appeal.answer_due";
 
 pub struct AppealApi {
     pub disposal: Arc<DisposalApi>,
+    /// Open appeal watches per organisation on this replica, against the cap of `[streams]`.
+    pub watches: OpenStreams,
 }
 
 fn calendar_refusal(subject: &str, e: CalendarError) -> Status {
@@ -944,6 +945,11 @@ impl AppealService for AppealApi {
             (c, _) => crate::store::page::decode_position('a', c)
                 .ok_or_else(|| invalid("cursor", "not a cursor this server issued"))?,
         };
+        let slot = self.watches.open(&caller.organisation_id)?;
+        let start = match req.cursor.trim() {
+            "" => crate::store::page::encode_position('a', position),
+            c => c.to_owned(),
+        };
         let store = self.store().clone();
         let signal = self.disposal.signal.clone();
         let regulator = caller.roles.iter().any(|r| r.is_regulator());
@@ -987,6 +993,6 @@ impl AppealService for AppealApi {
                 }
             }
         };
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(self.watches.paced(slot, start, stream)))
     }
 }

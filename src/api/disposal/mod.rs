@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use self::issue::parse_id;
+use super::streams::{BoxStream, OpenStreams};
 use super::{from_timestamp, internal, invalid, page};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
@@ -26,8 +27,6 @@ use crate::pki::keyring::SigningKeyring;
 use crate::store::Store;
 use crate::store::notices::{self, NoticeFilter, NoticeRow};
 
-type BoxStream<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send>>;
-
 /// Notices per read of a subscriber's backlog.
 const DELIVERY_BATCH: u32 = 256;
 
@@ -38,6 +37,8 @@ pub struct DisposalApi {
     pub router: Arc<OwnershipRouter>,
     pub keyring: Arc<SigningKeyring>,
     pub signal: NoticeSignal,
+    /// Open notice streams per organisation on this replica, against the cap of `[streams]`.
+    pub notice_streams: OpenStreams,
 }
 
 impl DisposalApi {
@@ -225,6 +226,8 @@ impl DisposalService for DisposalApi {
                 false,
             ),
         };
+        let slot = self.notice_streams.open(&caller.organisation_id)?;
+        let start = cursor.trim().to_owned();
         let store = self.store.clone();
         let signal = self.signal.clone();
         let addressee = caller.organisation_id;
@@ -254,7 +257,9 @@ impl DisposalService for DisposalApi {
                 }
             }
         };
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(
+            self.notice_streams.paced(slot, start, stream),
+        ))
     }
 
     #[tracing::instrument(skip_all)]

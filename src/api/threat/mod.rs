@@ -4,15 +4,15 @@
 pub mod intake;
 pub mod view;
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::streams::{BoxStream, OpenStreams};
 use super::{from_timestamp, internal, invalid, page};
 use crate::auth::Caller;
 use crate::delivery::NoticeSignal;
@@ -34,51 +34,8 @@ pub struct ThreatApi {
     pub router: Arc<OwnershipRouter>,
     /// Wakes this replica's feeds when feed events commit on any replica.
     pub feed: NoticeSignal,
-    /// Open feeds per organisation on this replica, against [`MAX_FEEDS_PER_ORGANISATION`].
-    pub open_feeds: OpenFeeds,
-}
-
-/// A unit needs a handful of feeds (one per consuming system); a bound keeps one
-/// organisation's forgotten or leaked connections from holding the replica's memory.
-pub const MAX_FEEDS_PER_ORGANISATION: usize = 32;
-
-/// Counts open feed streams per organisation.
-#[derive(Clone, Default)]
-pub struct OpenFeeds(Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>);
-
-/// One open feed; dropped with its stream.
-struct FeedSlot {
-    feeds: OpenFeeds,
-    org: String,
-}
-
-impl OpenFeeds {
-    fn open(&self, org: &str) -> Result<FeedSlot, Status> {
-        let mut map = self.0.lock().expect("open feeds lock");
-        let n = map.entry(org.to_owned()).or_default();
-        if *n >= MAX_FEEDS_PER_ORGANISATION {
-            return Err(Status::resource_exhausted(format!(
-                "organisation {org} already holds {MAX_FEEDS_PER_ORGANISATION} open feeds on this server (the cap per organisation); close one, then resume from its last cursor"
-            )));
-        }
-        *n += 1;
-        Ok(FeedSlot {
-            feeds: self.clone(),
-            org: org.to_owned(),
-        })
-    }
-}
-
-impl Drop for FeedSlot {
-    fn drop(&mut self) {
-        let mut map = self.feeds.0.lock().expect("open feeds lock");
-        if let Some(n) = map.get_mut(&self.org) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.org);
-            }
-        }
-    }
+    /// Open feeds per organisation on this replica, against the cap of `[streams]`.
+    pub open_feeds: OpenStreams,
 }
 
 /// The units responsible for a submission's resources (Art. 9): AMBER reaches them; and the
@@ -104,8 +61,6 @@ fn responsible_units(
     provinces.dedup();
     (orgs, provinces)
 }
-
-type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// Items a stream may have read but not yet seen acknowledged: the bound that
 /// lets HTTP/2 flow control hold a fast client back.
@@ -547,6 +502,7 @@ impl ThreatService for ThreatApi {
             categories.push(*c as i64);
         }
         let slot = self.open_feeds.open(&caller.organisation_id)?;
+        let start = view::encode_cursor(position);
         let api = ThreatApi {
             store: self.store.clone(),
             clock: self.clock.clone(),
@@ -559,7 +515,6 @@ impl ThreatService for ThreatApi {
         let committed = self.queue.committed();
         let subscription = self.feed.subscribe("feed");
         let stream = async_stream::try_stream! {
-            let _slot = slot;
             loop {
                 let woken = committed.notified();
                 let elsewhere = subscription.notified();
@@ -588,7 +543,7 @@ impl ThreatService for ThreatApi {
                 }
             }
         };
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(self.open_feeds.paced(slot, start, stream)))
     }
 
     #[tracing::instrument(skip_all)]

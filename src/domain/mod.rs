@@ -11,5 +11,6 @@ pub mod grading;
 pub mod notice;
 pub mod organisation;
 pub mod policy;
+pub mod reporting;
 pub mod routing;
 pub mod threat;

@@ -24,7 +24,7 @@ pub async fn report_counts(
     }
     let mut st = Statement::new(
         store.dialect(),
-        "SELECT reporter_org, COUNT(*), COALESCE(SUM(reported_late), 0) FROM sightings \
+        "SELECT reporter_org, COUNT(*), CAST(COALESCE(SUM(reported_late), 0) AS BIGINT) FROM sightings \
          WHERE report_due IS NOT NULL AND report_due >= ",
     );
     st.bind(SqlValue::Int(from)).push(" AND report_due < ");

@@ -20,6 +20,7 @@ mod notice_cli;
 mod ownership;
 mod registry;
 mod report_rules;
+mod reporting_deadlines;
 mod routing_rules;
 mod threats;
 mod timers;

@@ -212,9 +212,14 @@ pub async fn ingest(
             Some(d) if !d.limit.needs_calendar() => d.due(s.discovered_at, &WorkingCalendar::new()),
             Some(d) => {
                 if calendar.is_none() {
+                    // A stored year that cannot be read must not refuse reports: fall back
+                    // to the shipped years (a deadline past them stays unset).
                     calendar = Some(match super::calendar::effective(&mut tx).await {
                         Ok(c) => c,
-                        Err(e) => return Err(sqlx::Error::Protocol(format!("{e:#}"))),
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "report deadlines use the shipped calendar");
+                            WorkingCalendar::embedded()
+                        }
                     });
                 }
                 calendar.as_ref().and_then(|c| d.due(s.discovered_at, c))

@@ -435,6 +435,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reports_are_on_time_or_late_never_missing() {
+        let c = report_counts((3, 1));
+        assert_eq!((c.due, c.on_time, c.late, c.missing), (3, 2, 1, 0));
+        assert_eq!(report_counts((0, 0)).on_time_rate, 1.0);
+    }
+
+    #[test]
     fn duties_count_on_time_late_and_missing_but_not_pending() {
         let d = |due_at, met_at| DutyRow {
             org_id: "u".into(),

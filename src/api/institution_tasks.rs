@@ -91,21 +91,15 @@ struct Due {
 
 #[tonic::async_trait]
 impl TimerHandler for Due {
-    async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn fire(&self, tx: &mut Tx, timer: &DueTimer, _now: DateTime<Utc>) -> anyhow::Result<()> {
+        // Only the task's row: the firing transaction runs other kinds' handlers too, and
+        // taking the audit chain's lock here, ahead of their notice locks, can deadlock
+        // with a unit's request that locks a notice and then the chain. The timer row
+        // records when it fired.
         if tasks::mark_overdue(tx, &timer.subject).await? {
             let task = tasks::task_in_tx(tx, self.dialect, &timer.subject).await?;
             let institution = task.map(|t| t.institution_org).unwrap_or_default();
             tracing::warn!(task = %timer.subject, %institution, "an institution task is overdue");
-            audit::append(
-                tx,
-                self.dialect,
-                now,
-                &audit::Actor::system(),
-                "institution_task.overdue",
-                &format!("institution_task:{}", timer.subject),
-                serde_json::json!({ "institution": institution, "due_at": to_micros(timer.due_at) }),
-            )
-            .await?;
         }
         Ok(())
     }

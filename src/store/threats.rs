@@ -129,6 +129,7 @@ pub async fn ingest(
     let mut by_key = known_dedup_keys(&mut tx, store.dialect(), items).await?;
     let followed = followed_threats(&mut tx, store.dialect(), items).await?;
     let mut calendar: Option<WorkingCalendar> = None;
+    let mut deadlines = reporting::BatchDeadlines::new(policy);
 
     let mut threats = Vec::new();
     let mut sightings = Vec::new();
@@ -206,11 +207,13 @@ pub async fn ingest(
         }
         let deadline = s
             .report_level
-            .and_then(|level| reporting::report_deadline(policy, &item.province, level));
-        let due = match deadline {
+            .and_then(|level| deadlines.entry(&item.province, level));
+        let due = match &deadline {
             None => None,
-            Some(d) if !d.limit.needs_calendar() => d.due(s.discovered_at, &WorkingCalendar::new()),
-            Some(d) => {
+            Some((d, _)) if !d.limit.needs_calendar() => {
+                deadlines.due(&item.province, *d, s.discovered_at, &WorkingCalendar::new())
+            }
+            Some((d, _)) => {
                 if calendar.is_none() {
                     // A stored year that cannot be read must not refuse reports: fall back
                     // to the shipped years (a deadline past them stays unset).
@@ -222,7 +225,8 @@ pub async fn ingest(
                         }
                     });
                 }
-                calendar.as_ref().and_then(|c| d.due(s.discovered_at, c))
+                let calendar = calendar.as_ref().expect("read above");
+                deadlines.due(&item.province, *d, s.discovered_at, calendar)
             }
         };
         let sighting_id = uuid::Uuid::now_v7().to_string();
@@ -239,7 +243,7 @@ pub async fn ingest(
             SqlValue::Int(i64::from(created)),
             SqlValue::Bytes(s.report.clone()),
             SqlValue::OptInt(due.map(to_micros)),
-            SqlValue::OptText(deadline.map(|d| d.key.to_string())),
+            SqlValue::OptText(deadline.map(|(_, key)| key)),
             SqlValue::Int(i64::from(reporting::reported_late(now, due))),
         ]);
         position += 1;

@@ -16,6 +16,7 @@ mod durability;
 mod hostile;
 mod identification;
 mod identity;
+mod institution_tasks;
 mod notice_cli;
 mod ownership;
 mod registry;

@@ -59,6 +59,7 @@ pub fn install_crypto_provider() {
 pub fn timer_handlers(store: &Store) -> TimerHandlers {
     crate::api::disposal::timers::handlers(store.dialect())
         .merge(crate::api::appeal::timers::handlers(store.clone()))
+        .merge(crate::api::institution_tasks::handlers(store.dialect()))
 }
 
 impl Application {
@@ -202,7 +203,7 @@ impl Application {
                 pb::threat_service_server::ThreatServiceServer::new(ThreatApi {
                     store: store.clone(),
                     clock: clock.clone(),
-                    queue: IntakeQueue::start(store.clone(), clock.clone()),
+                    queue: IntakeQueue::start(store.clone(), clock.clone(), policy.clone()),
                     router: ownership.clone(),
                     feed: feed.clone(),
                     open_feeds: OpenStreams::new("feeds", settings.streams),
@@ -216,6 +217,7 @@ impl Application {
                         clock: clock.clone(),
                         grading: settings.grading,
                         feed: feed.clone(),
+                        policy: policy.clone(),
                     },
                 ),
             )

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::domain::clock::SharedClock;
+use crate::domain::policy::DeadlinePolicy;
 use crate::store::Store;
 use crate::store::threats::{self, IngestItem, IngestOutcome};
 
@@ -34,10 +35,12 @@ pub struct IntakeQueue {
 }
 
 impl IntakeQueue {
-    pub fn start(store: Store, clock: SharedClock) -> IntakeQueue {
+    /// Starts the writer; `policy` gives each first report its deadline (reporting
+    /// measures Art. 13).
+    pub fn start(store: Store, clock: SharedClock, policy: Arc<DeadlinePolicy>) -> IntakeQueue {
         let (jobs, rx) = mpsc::channel(1024);
         let committed = Arc::new(Notify::new());
-        tokio::spawn(writer(store, clock, rx, committed.clone()));
+        tokio::spawn(writer(store, clock, policy, rx, committed.clone()));
         IntakeQueue { jobs, committed }
     }
 
@@ -70,6 +73,7 @@ impl IntakeQueue {
 async fn writer(
     store: Store,
     clock: SharedClock,
+    policy: Arc<DeadlinePolicy>,
     mut rx: mpsc::Receiver<Job>,
     committed: Arc<Notify>,
 ) {
@@ -86,7 +90,7 @@ async fn writer(
             }
         }
         let items: Vec<IngestItem> = jobs.iter().flat_map(|j| j.items.iter().cloned()).collect();
-        let result = threats::ingest(&store, clock.now(), &items).await;
+        let result = threats::ingest(&store, &policy, clock.now(), &items).await;
         match result {
             Ok(mut outcomes) => {
                 committed.notify_waiters();

@@ -24,6 +24,8 @@ pub struct IdentificationApi {
     pub grading: GradeThresholds,
     /// The feed's wake-up: an identification is a feed event.
     pub feed: crate::delivery::NoticeSignal,
+    /// Limits of the institution's own tasks (2009 mechanism Art. 8(3), 9(5)).
+    pub policy: std::sync::Arc<crate::domain::policy::DeadlinePolicy>,
 }
 
 impl IdentificationApi {
@@ -411,6 +413,18 @@ impl IdentificationService for IdentificationApi {
         )
         .await
         .map_err(internal)?;
+        if event == Identification::Confirm {
+            super::institution_tasks::create_for_confirmation(
+                &mut tx,
+                &self.policy,
+                &caller.organisation_id,
+                &threat_id,
+                grade,
+                now,
+            )
+            .await
+            .map_err(internal)?;
+        }
         audit::append(
             &mut tx,
             self.store.dialect(),
@@ -427,5 +441,27 @@ impl IdentificationService for IdentificationApi {
         Ok(Response::new(pb::IdentifyResponse {
             identification: Some(identification),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_institution_tasks(
+        &self,
+        request: Request<pb::ListInstitutionTasksRequest>,
+    ) -> Result<Response<pb::ListInstitutionTasksResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.list_tasks(&caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn complete_institution_task(
+        &self,
+        request: Request<pb::CompleteInstitutionTaskRequest>,
+    ) -> Result<Response<pb::CompleteInstitutionTaskResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        Ok(Response::new(
+            self.complete_task(&caller, request.into_inner()).await?,
+        ))
     }
 }

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod contacts;
 pub mod disposal;
 pub mod identification;
+pub mod institution_tasks;
 pub mod operations;
 pub mod ownership;
 pub mod protection;

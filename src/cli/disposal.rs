@@ -478,8 +478,9 @@ impl ComplianceCommand {
                     .into_inner();
                 for u in summary.units {
                     let line = format!(
-                        "{}: {}; {}; {}; {}; {} enforcement(s)",
+                        "{}: {}; {}; {}; {}; {}; {} enforcement(s)",
                         u.organisation_id,
+                        counts_text("reports", u.reports),
                         counts_text("receipts", u.receipts),
                         counts_text("results", u.results),
                         counts_text("lifts", u.lifts),
@@ -492,6 +493,7 @@ impl ComplianceCommand {
                         "results": counts_json(u.results),
                         "lifts": counts_json(u.lifts),
                         "verifications": counts_json(u.verifications),
+                        "reports": counts_json(u.reports),
                         "enforcements": u.enforcements,
                     });
                     out.say(&line, value);

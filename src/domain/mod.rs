@@ -12,5 +12,6 @@ pub mod notice;
 pub mod organisation;
 pub mod policy;
 pub mod protection;
+pub mod reporting;
 pub mod routing;
 pub mod threat;

@@ -88,8 +88,20 @@ named_enum!(
         ResultReport = "result_report",
         MonthlySummary = "monthly_summary",
         Bulletin = "bulletin",
+        /// The institution reports a major-or-above event to MIIT (2009 mechanism Art. 8(3)).
+        InstitutionReport = "institution_report",
     }
 );
+
+impl Level {
+    /// A warning colour (reporting measures Art. 11), as opposed to an event grade.
+    pub fn is_colour(self) -> bool {
+        matches!(
+            self,
+            Level::Red | Level::Orange | Level::Yellow | Level::Blue
+        )
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TimerKey {
@@ -239,6 +251,10 @@ pub enum PolicyError {
         path: String,
         source: TimeLimitError,
     },
+    #[error(
+        "reporting_profile: {0:?} is not a reporting rule set (reporting_2009 or mechanism_2009)"
+    )]
+    BadProfile(String),
     #[error("{path}: {source}")]
     BadProvince {
         path: String,
@@ -262,10 +278,22 @@ static DEFAULT: LazyLock<DeadlinePolicy> = LazyLock::new(|| {
 });
 
 /// The limits in force: national entries, and per-province overrides (Art. 14).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadlinePolicy {
     national: Limits,
     provinces: BTreeMap<String, Limits>,
+    /// Whose limits a unit's report follows (see [`crate::domain::reporting`]).
+    reporting_profile: Document,
+}
+
+impl Default for DeadlinePolicy {
+    fn default() -> Self {
+        Self {
+            national: Limits::new(),
+            provinces: BTreeMap::new(),
+            reporting_profile: Document::Reporting2009,
+        }
+    }
 }
 
 impl DeadlinePolicy {
@@ -283,7 +311,13 @@ impl DeadlinePolicy {
     pub fn overlay(mut self, text: &str) -> Result<Self, PolicyError> {
         let table: toml::Table = toml::from_str(text)?;
         for (name, value) in &table {
-            if name == "provinces" {
+            if name == "reporting_profile" {
+                let raw = value.as_str().unwrap_or_default();
+                self.reporting_profile = match Document::parse(raw) {
+                    Some(d @ (Document::Reporting2009 | Document::Mechanism2009)) => d,
+                    _ => return Err(PolicyError::BadProfile(value.to_string())),
+                };
+            } else if name == "provinces" {
                 let provinces = as_table(value, "provinces", "provinces")?;
                 for (code, docs) in provinces {
                     let path = format!("provinces.{code}");
@@ -334,6 +368,12 @@ impl DeadlinePolicy {
             province,
             TimerKey::new(Document::Platform, level, Step::Receipt),
         )
+    }
+
+    /// The rule set units' reporting deadlines follow: `reporting_2009` (the default, the
+    /// reporting measures) or `mechanism_2009`, set by `reporting_profile` in a policy file.
+    pub fn reporting_profile(&self) -> Document {
+        self.reporting_profile
     }
 
     /// Every national entry, for listing.

@@ -12,6 +12,7 @@ pub mod identifications;
 pub mod notices;
 pub mod ownership;
 pub mod registry;
+pub mod reporting;
 pub mod threats;
 pub mod timers;
 

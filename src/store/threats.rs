@@ -16,7 +16,10 @@ use sqlx::AssertSqlSafe;
 use super::audit::{self, Actor, AuditEntry};
 use super::bulk::{self, SqlValue, Statement};
 use super::{Dialect, Store, Tx};
+use crate::domain::calendar::WorkingCalendar;
 use crate::domain::clock::to_micros;
+use crate::domain::policy::DeadlinePolicy;
+use crate::domain::reporting;
 use crate::domain::threat::visibility::Reader;
 use crate::domain::threat::{Category, Submission, Tlp};
 
@@ -45,12 +48,16 @@ pub struct SightingRow {
     pub received_at: i64,
     pub created_threat: i64,
     pub report: Vec<u8>,
+    pub report_due: Option<i64>,
+    pub report_deadline: Option<String>,
+    pub reported_late: i64,
 }
 
 const THREAT_COLUMNS: &str =
     "id, category, dedup_key, indicator, status, grade, created_at, identification_json";
 const SIGHTING_COLUMNS: &str = "s.id, s.threat_id, s.reporter_org, s.reporter_province, s.submission_id, \
-     s.content_sha256, s.tlp, s.discovered_at, s.received_at, s.created_threat, s.report";
+     s.content_sha256, s.tlp, s.discovered_at, s.received_at, s.created_threat, s.report, \
+     s.report_due, s.report_deadline, s.reported_late";
 
 /// One submission to store, with who sent it.
 #[derive(Debug, Clone)]
@@ -99,9 +106,12 @@ struct Existing {
     received_at: i64,
 }
 
-/// Stores a batch; see the module contract.
+/// Stores a batch; see the module contract. Each first report gets its deadline from
+/// `policy` (reporting measures Art. 13), computed here in Rust: the calendar is read at
+/// most once per batch, and only when a working-day limit needs it.
 pub async fn ingest(
     store: &Store,
+    policy: &DeadlinePolicy,
     now: DateTime<Utc>,
     items: &[IngestItem],
 ) -> Result<Vec<IngestOutcome>, sqlx::Error> {
@@ -118,6 +128,8 @@ pub async fn ingest(
     let mut existing = existing_submissions(&mut tx, store.dialect(), items).await?;
     let mut by_key = known_dedup_keys(&mut tx, store.dialect(), items).await?;
     let followed = followed_threats(&mut tx, store.dialect(), items).await?;
+    let mut calendar: Option<WorkingCalendar> = None;
+    let mut deadlines = reporting::BatchDeadlines::new(policy);
 
     let mut threats = Vec::new();
     let mut sightings = Vec::new();
@@ -193,6 +205,30 @@ pub async fn ingest(
         for province in &item.provinces {
             provinces.insert((threat_id.clone(), province.clone()));
         }
+        let deadline = s
+            .report_level
+            .and_then(|level| deadlines.entry(&item.province, level));
+        let due = match &deadline {
+            None => None,
+            Some((d, _)) if !d.limit.needs_calendar() => {
+                deadlines.due(&item.province, *d, s.discovered_at, &WorkingCalendar::new())
+            }
+            Some((d, _)) => {
+                if calendar.is_none() {
+                    // A stored year that cannot be read must not refuse reports: fall back
+                    // to the shipped years (a deadline past them stays unset).
+                    calendar = Some(match super::calendar::effective(&mut tx).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "report deadlines use the shipped calendar");
+                            WorkingCalendar::embedded()
+                        }
+                    });
+                }
+                let calendar = calendar.as_ref().expect("read above");
+                deadlines.due(&item.province, *d, s.discovered_at, calendar)
+            }
+        };
         let sighting_id = uuid::Uuid::now_v7().to_string();
         sightings.push(vec![
             SqlValue::Text(sighting_id.clone()),
@@ -206,6 +242,9 @@ pub async fn ingest(
             SqlValue::Int(at),
             SqlValue::Int(i64::from(created)),
             SqlValue::Bytes(s.report.clone()),
+            SqlValue::OptInt(due.map(to_micros)),
+            SqlValue::OptText(deadline.map(|(_, key)| key)),
+            SqlValue::Int(i64::from(reporting::reported_late(now, due))),
         ]);
         position += 1;
         events.push(vec![
@@ -288,6 +327,9 @@ pub async fn ingest(
                 "received_at",
                 "created_threat",
                 "report",
+                "report_due",
+                "report_deadline",
+                "reported_late",
             ],
             sightings,
         )

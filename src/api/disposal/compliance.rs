@@ -17,7 +17,7 @@ use crate::domain::calendar::{local_date, start_of_day};
 use crate::domain::clock::to_micros;
 use crate::pb;
 use crate::store::notices::{self, DutyRow, NonComplianceFilter};
-use crate::store::{audit, registry};
+use crate::store::{audit, registry, reporting};
 
 /// Microseconds of 00:00 Asia/Shanghai on `date`.
 fn start_of(date: NaiveDate) -> i64 {
@@ -67,7 +67,40 @@ fn counts(duties: &[&DutyRow], now: i64) -> pb::DutyCounts {
     c
 }
 
+/// Reports as duties: each was met when it arrived, on time or late (reporting measures Art. 13).
+fn report_counts((due, late): (i64, i64)) -> pb::DutyCounts {
+    let (due, late) = (due.max(0) as u32, late.clamp(0, due.max(0)) as u32);
+    pb::DutyCounts {
+        due,
+        on_time: due - late,
+        late,
+        missing: 0,
+        not_disposed: 0,
+        on_time_rate: if due == 0 {
+            1.0
+        } else {
+            f64::from(due - late) / f64::from(due)
+        },
+    }
+}
+
 impl DisposalApi {
+    /// The units a summary lists: notices' addressees and reporters with report deadlines
+    /// (of a province, or all), merged by id for one page.
+    async fn listed_units(
+        &self,
+        province: Option<&str>,
+        after: &str,
+        size: u32,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let mut units = notices::addressees(&self.store, province, after, size).await?;
+        units.extend(reporting::reporters(&self.store, province, after, size).await?);
+        units.sort();
+        units.dedup();
+        units.truncate(size as usize);
+        Ok(units)
+    }
+
     pub(super) async fn list_non_compliance(
         &self,
         caller: &Caller,
@@ -148,9 +181,10 @@ impl DisposalApi {
         let now = to_micros(self.clock.now());
         let orgs: Vec<String> = if req.organisation_ids.is_empty() {
             match caller.scope {
-                Scope::Allow => notices::addressees(&self.store, None, &after, size).await,
+                Scope::Allow => self.listed_units(None, &after, size).await,
                 Scope::OwnProvince => {
-                    notices::addressees(&self.store, Some(&caller.province), &after, size).await
+                    self.listed_units(Some(&caller.province), &after, size)
+                        .await
                 }
                 _ => Ok(if after.is_empty() {
                     vec![caller.organisation_id.clone()]
@@ -190,6 +224,13 @@ impl DisposalApi {
         let verifications = notices::verification_duties(&self.store, &orgs, from, before)
             .await
             .map_err(internal)?;
+        let reports: HashMap<String, (i64, i64)> =
+            reporting::report_counts(&self.store, &orgs, from, before)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .map(|(org, due, late)| (org, (due, late)))
+                .collect();
         let enforcements: HashMap<String, i64> = notices::enforcement_counts(&self.store, &orgs)
             .await
             .map_err(internal)?
@@ -212,6 +253,7 @@ impl DisposalApi {
                     lifts: Some(of(&lifts, o)),
                     verifications: Some(of(&verifications, o)),
                     enforcements: enforcements.get(o).copied().unwrap_or(0) as u32,
+                    reports: Some(report_counts(reports.get(o).copied().unwrap_or((0, 0)))),
                 })
                 .collect(),
         })
@@ -483,6 +525,13 @@ impl DisposalApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reports_are_on_time_or_late_never_missing() {
+        let c = report_counts((3, 1));
+        assert_eq!((c.due, c.on_time, c.late, c.missing), (3, 2, 1, 0));
+        assert_eq!(report_counts((0, 0)).on_time_rate, 1.0);
+    }
 
     #[test]
     fn duties_count_on_time_late_and_missing_but_not_pending() {

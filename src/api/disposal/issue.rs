@@ -836,6 +836,15 @@ impl DisposalApi {
             )
             .await?;
         }
+        // 2009 mechanism Art. 8(3): the decision's notices notify the units of the threat.
+        crate::store::reporting::notified_by_decision(
+            &mut tx,
+            &threat_id,
+            &decision_id,
+            to_micros(now),
+        )
+        .await
+        .map_err(internal)?;
         audit::append(
             &mut tx,
             self.store.dialect(),

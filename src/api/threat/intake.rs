@@ -6,6 +6,7 @@ use chrono_tz::Asia::Shanghai;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
+use crate::domain::policy::Level;
 use crate::domain::threat::indicator::{self, IndicatorError};
 use crate::domain::threat::{Category, Submission, Tlp};
 use crate::pb;
@@ -310,7 +311,25 @@ pub fn validate(
         }
     };
     let resources = routable_resources(&report);
+    let report_level = match (&report.information, &follows_up) {
+        (_, Some(_)) | (None, _) => None,
+        (Some(Information::Event(e)), None) => Some(match pb::EventGrade::try_from(e.grade) {
+            Ok(pb::EventGrade::ParticularlySerious) => Level::ParticularlySerious,
+            Ok(pb::EventGrade::Serious) => Level::Serious,
+            Ok(pb::EventGrade::Major) => Level::Major,
+            _ => Level::General,
+        }),
+        (Some(Information::Warning(w)), None) => {
+            Some(match pb::WarningColour::try_from(w.colour) {
+                Ok(pb::WarningColour::Red) => Level::Red,
+                Ok(pb::WarningColour::Orange) => Level::Orange,
+                Ok(pb::WarningColour::Yellow) => Level::Yellow,
+                _ => Level::Blue,
+            })
+        }
+    };
     Ok(Submission {
+        report_level,
         resources,
         submission_id: id.to_owned(),
         content_sha256,

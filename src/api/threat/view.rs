@@ -25,6 +25,9 @@ pub fn sighting(row: &SightingRow) -> pb::Sighting {
         reporter_organisation_id: row.reporter_org.clone(),
         received_at: Some(timestamp(row.received_at)),
         report: Some(report),
+        report_due: row.report_due.map(timestamp),
+        reported_late: row.reported_late != 0,
+        report_deadline: row.report_deadline.clone().unwrap_or_default(),
     }
 }
 

@@ -68,6 +68,9 @@ pub struct Submission {
     pub discovered_at: DateTime<Utc>,
     /// Reporting measures Art. 16: the threat this report follows up.
     pub follows_up: Option<String>,
+    /// The grade or colour of a first report, which sets its deadline (reporting measures
+    /// Art. 13); None for a follow-up, which has none.
+    pub report_level: Option<crate::domain::policy::Level>,
     /// The normalised report as stored and shown (protobuf `ThreatReport`).
     pub report: Vec<u8>,
     /// Routable resources of the report (IPs, domains, URLs, mailboxes,

@@ -347,6 +347,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "fenghuo.v1.RegistryService",
     "fenghuo.v1.CalendarService",
     "fenghuo.v1.AuditService",
+    "fenghuo.v1.OperationsService",
 ];
 
 /// `grpc.health.v1` and nothing else, in plain HTTP/2 with no client certificate: a load

@@ -72,7 +72,7 @@ async fn a_load_balancer_reads_health_on_the_plain_port_and_reaches_nothing_else
 }
 
 #[tokio::test]
-async fn reflection_v1_and_v1alpha_list_the_seven_fenghuo_services() {
+async fn reflection_v1_and_v1alpha_list_every_fenghuo_service() {
     use tonic_reflection::pb::{v1, v1alpha};
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let channel = Client::channel(&app.endpoint, &app.client_pki("telecom-gd"))

@@ -69,6 +69,16 @@ enum Command {
     /// Appeals (Art. 10): measures on a resource, file, withdraw, answer, watch, list.
     #[command(subcommand)]
     Appeal(cli::appeals::AppealCommand),
+    /// Organisations and their contacts (Art. 5).
+    #[command(subcommand)]
+    Org(cli::onboard::OrgCommand),
+    /// Officers and their token-signing keys.
+    #[command(subcommand)]
+    Officer(cli::onboard::OfficerCommand),
+    /// Client certificates: a request made where the key stays, signed by the platform CA,
+    /// registered, revoked.
+    #[command(subcommand)]
+    Pki(cli::onboard::PkiCommand),
     /// The platform's status: version, backend, calendar years, timers, open alerts.
     Status {
         #[command(flatten)]
@@ -491,6 +501,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Identify(command) => command.run().await?,
         Command::Status { out, connect } => cli::operations::status(out, connect).await?,
         Command::Alerts(command) => command.run().await?,
+        Command::Org(command) => command.run().await?,
+        Command::Officer(command) => command.run().await?,
+        Command::Pki(command) => command.run().await?,
         Command::Appeal(command) => command.run().await?,
         Command::Notices(command) => command.run().await?,
         Command::Review(command) => command.run().await?,

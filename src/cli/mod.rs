@@ -7,6 +7,7 @@ pub mod disposal;
 pub mod identify;
 pub mod notice;
 pub mod notices;
+pub mod onboard;
 pub mod operations;
 pub mod output;
 pub mod ownership;

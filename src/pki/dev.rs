@@ -153,6 +153,67 @@ impl CertificateAuthority {
     }
 }
 
+/// Longest validity the platform CA gives a client certificate (days), as the dev PKI does.
+pub const MAX_CLIENT_DAYS: i64 = 397;
+
+/// The organisation's own key and a certificate signing request naming it as
+/// `urn:fenghuo:org:<org_id>`: (CSR PEM, private key PEM). The key stays with the organisation.
+pub fn client_request(org_id: &str, name: &str) -> anyhow::Result<(String, String)> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn(name);
+    params.subject_alt_names = vec![SanType::URI(
+        format!("urn:fenghuo:org:{org_id}")
+            .try_into()
+            .context("organisation URI")?,
+    )];
+    let csr = params.serialize_request(&key)?;
+    Ok((csr.pem()?, key.serialize_pem()))
+}
+
+impl CertificateAuthority {
+    /// Signs an organisation's request for a client certificate, after checking that it names
+    /// exactly `urn:fenghuo:org:<org_id>` and nothing else, valid from now for `days` (at most
+    /// [`MAX_CLIENT_DAYS`]). Only the request's key and name are taken from it.
+    pub fn sign_client_request(
+        &self,
+        csr_pem: &str,
+        org_id: &str,
+        days: i64,
+    ) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            (1..=MAX_CLIENT_DAYS).contains(&days),
+            "validity {days} days: between 1 and {MAX_CLIENT_DAYS}"
+        );
+        let mut csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
+            .context("not a certificate signing request (PEM)")?;
+        let wanted = format!("urn:fenghuo:org:{org_id}");
+        let names: Vec<String> = csr
+            .params
+            .subject_alt_names
+            .iter()
+            .map(|n| match n {
+                SanType::URI(u) => u.as_str().to_owned(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        anyhow::ensure!(
+            names == [wanted.clone()],
+            "the request names {names:?}; a client certificate of {org_id} names exactly {wanted}"
+        );
+        let requested = std::mem::take(&mut csr.params);
+        let mut params = CertificateParams::default();
+        params.distinguished_name = requested.distinguished_name;
+        params.subject_alt_names = requested.subject_alt_names;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::minutes(5);
+        params.not_after = now + time::Duration::days(days);
+        csr.params = params;
+        Ok(csr.signed_by(&self.issuer)?.pem())
+    }
+}
+
 fn dn(common_name: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, common_name);

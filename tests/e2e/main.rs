@@ -21,6 +21,7 @@ mod identification;
 mod identity;
 mod institution_tasks;
 mod notice_cli;
+mod onboard_cli;
 mod ownership;
 mod protection;
 mod registry;

@@ -1,8 +1,9 @@
 //! The timer scheduler: every replica runs one; each due timer fires exactly once.
 //!
-//! A step claims a batch of due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock
-//! on SQLite), runs each row's [`TimerHandler`] inside that same transaction and marks the row
-//! fired, so a handler's effects and the firing commit together or not at all. Time is read
+//! A step fires up to a batch of due rows, each in a transaction of its own: it claims the row
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock on SQLite), runs the row's
+//! [`TimerHandler`] inside that transaction and marks the row fired, so a handler's effects
+//! and the firing commit together or not at all. Time is read
 //! from the injected [`Clock`](crate::domain::clock::Clock); timers that fell due while every
 //! server was down fire on the first step after start.
 //!
@@ -93,14 +94,13 @@ impl TimerHandlers {
 /// The outcome of one scheduler step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepOutcome {
-    /// A batch was claimed; this many fired (failures were rescheduled). Step again.
+    /// Timers were claimed; this many fired (failures were rescheduled). Step again.
     Fired(usize),
     /// Nothing was due (or every due row is held by another replica).
     Idle,
 }
 
-/// Default rows claimed per transaction: large enough to amortise the commit, small enough
-/// that two replicas share a burst.
+/// Default timers fired per step (each in its own transaction) before the loop looks again.
 pub const DEFAULT_BATCH: u32 = 256;
 /// How often the background loop looks for due timers.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -161,7 +161,7 @@ impl Scheduler {
         self
     }
 
-    /// Claims one batch of due timers and fires them in one transaction.
+    /// Fires due timers, up to one batch, each in a transaction of its own.
     #[tracing::instrument(skip_all)]
     pub async fn step(&self) -> anyhow::Result<StepOutcome> {
         self.run_daily().await;
@@ -172,87 +172,80 @@ impl Scheduler {
         {
             return Ok(StepOutcome::Idle);
         }
-        // Fast path without savepoints; when a handler fails, the batch is rolled back and
-        // fired again with one savepoint per timer, so only the failing timer's effects go.
-        match self.fire_batch(now, false).await? {
-            Some(outcome) => Ok(outcome),
-            None => Ok(self
-                .fire_batch(now, true)
-                .await?
-                .unwrap_or(StepOutcome::Fired(0))),
+        let (mut claimed, mut fired) = (false, 0);
+        for _ in 0..self.batch {
+            match self.fire_one(now).await? {
+                None => break,
+                Some(ok) => {
+                    claimed = true;
+                    fired += usize::from(ok);
+                }
+            }
         }
+        Ok(if claimed {
+            StepOutcome::Fired(fired)
+        } else {
+            StepOutcome::Idle
+        })
     }
 
-    /// Fires one claimed batch. Without `isolate`, a failing handler rolls back the batch and
-    /// the answer is `None`; with it, failures are rescheduled with back-off.
-    async fn fire_batch(
-        &self,
-        now: DateTime<Utc>,
-        isolate: bool,
-    ) -> anyhow::Result<Option<StepOutcome>> {
+    /// Claims one due timer and fires it in its own transaction: `None` when none is left to
+    /// claim, else whether its handler succeeded (a failure is rolled back and rescheduled).
+    ///
+    /// One transaction per timer, because handlers take locks as the RPCs do, the audit
+    /// chain's head last: a batch in one transaction held that head from its first handler
+    /// while a later handler waited on a row an RPC had locked, and the RPC then waited on
+    /// the head (a deadlock PostgreSQL broke by failing the RPC).
+    async fn fire_one(&self, now: DateTime<Utc>) -> anyhow::Result<Option<bool>> {
         let dialect = self.store.dialect();
         let mut tx = self.store.begin().await.context("starting a transaction")?;
-        let due = crate::store::timers::claim_due(&mut tx, dialect, now, self.batch)
+        let due = crate::store::timers::claim_due(&mut tx, dialect, now, 1)
             .await
-            .context("claiming due timers")?;
-        if due.is_empty() {
+            .context("claiming a due timer")?;
+        let Some(timer) = due.first() else {
             tx.rollback().await.context("ending the claim")?;
-            return Ok(Some(StepOutcome::Idle));
-        }
-        let mut fired = Vec::with_capacity(due.len());
-        for timer in &due {
-            if isolate {
-                sqlx::query("SAVEPOINT timer_fire")
+            return Ok(None);
+        };
+        sqlx::query("SAVEPOINT timer_fire")
+            .execute(&mut *tx)
+            .await
+            .context("setting a savepoint")?;
+        let outcome = match self.handlers.by_kind.get(&timer.kind) {
+            Some(handler) => handler.fire(&mut tx, timer, now).await,
+            None => Err(anyhow::anyhow!(
+                "no handler is registered for timer kind {:?}",
+                timer.kind
+            )),
+        };
+        let ok = match outcome {
+            Ok(()) => {
+                sqlx::query("RELEASE SAVEPOINT timer_fire")
                     .execute(&mut *tx)
                     .await
-                    .context("setting a savepoint")?;
+                    .context("releasing the savepoint")?;
+                crate::store::timers::mark_fired(&mut tx, std::slice::from_ref(&timer.id), now)
+                    .await
+                    .context("marking the timer fired")?;
+                true
             }
-            let outcome = match self.handlers.by_kind.get(&timer.kind) {
-                Some(handler) => handler.fire(&mut tx, timer, now).await,
-                None => Err(anyhow::anyhow!(
-                    "no handler is registered for timer kind {:?}",
-                    timer.kind
-                )),
-            };
-            match (outcome, isolate) {
-                (Ok(()), false) => fired.push(timer.id.clone()),
-                (Ok(()), true) => {
-                    sqlx::query("RELEASE SAVEPOINT timer_fire")
-                        .execute(&mut *tx)
-                        .await
-                        .context("releasing the savepoint")?;
-                    fired.push(timer.id.clone());
-                }
-                (Err(_), false) => {
-                    tx.rollback().await.context("rolling back the batch")?;
-                    return Ok(None);
-                }
-                (Err(e), true) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT timer_fire")
-                        .execute(&mut *tx)
-                        .await
-                        .context("rolling back to the savepoint")?;
-                    let attempts = self.failed_attempts(&mut tx, &timer.id).await?;
-                    let backoff = (30i64 << attempts.min(7)).min(MAX_BACKOFF_SECS);
-                    let retry_at = now + chrono::Duration::seconds(backoff);
-                    tracing::error!(timer = %timer.id, kind = %timer.kind, subject = %timer.subject,
-                        error = format!("{e:#}"), %retry_at, "a timer handler failed; retrying later");
-                    crate::store::timers::record_failure(
-                        &mut tx,
-                        &timer.id,
-                        retry_at,
-                        &format!("{e:#}"),
-                    )
+            Err(e) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT timer_fire")
+                    .execute(&mut *tx)
+                    .await
+                    .context("rolling back to the savepoint")?;
+                let attempts = self.failed_attempts(&mut tx, &timer.id).await?;
+                let backoff = (30i64 << attempts.min(7)).min(MAX_BACKOFF_SECS);
+                let retry_at = now + chrono::Duration::seconds(backoff);
+                tracing::error!(timer = %timer.id, kind = %timer.kind, subject = %timer.subject,
+                    error = format!("{e:#}"), %retry_at, "a timer handler failed; retrying later");
+                crate::store::timers::record_failure(&mut tx, &timer.id, retry_at, &format!("{e:#}"))
                     .await
                     .context("recording the failure")?;
-                }
+                false
             }
-        }
-        crate::store::timers::mark_fired(&mut tx, &fired, now)
-            .await
-            .context("marking the timers fired")?;
-        tx.commit().await.context("committing fired timers")?;
-        Ok(Some(StepOutcome::Fired(fired.len())))
+        };
+        tx.commit().await.context("committing the fired timer")?;
+        Ok(Some(ok))
     }
 
     async fn failed_attempts(&self, tx: &mut Tx, id: &str) -> anyhow::Result<u32> {

@@ -7,6 +7,7 @@ pub mod notice;
 pub mod notices;
 pub mod output;
 pub mod ownership;
+pub mod threat;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -24,6 +24,7 @@ mod protection;
 mod registry;
 mod report_rules;
 mod routing_rules;
+mod threat_cli;
 mod threats;
 mod timers;
 mod tokens;

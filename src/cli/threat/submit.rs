@@ -30,6 +30,8 @@ use crate::cli::output::Output;
 const STATE_HEADER: &str = "fenghuo-acked v1 sha256=";
 /// Rows parsed ahead of their acknowledgement; the server reads a bounded number too.
 const AHEAD: usize = 4096;
+/// Refusals shown on stderr for people; the rejects file has them all.
+const SHOWN_REFUSALS: u64 = 20;
 
 /// Exit 0 when every line is stored, 1 when some line of a file is refused (this run or
 /// an earlier one: FILE.rejects.jsonl lists them); errors exit 2 (main).
@@ -89,6 +91,7 @@ struct Ledger {
     state: BufWriter<File>,
     rejects: BufWriter<File>,
     counts: Counts,
+    bar: ProgressBar,
 }
 
 impl Ledger {
@@ -112,6 +115,20 @@ impl Ledger {
             v["file"] = self.file.clone().into();
             v["outcome"] = "refused".into();
             println!("{v}");
+        } else if self.counts.refused <= SHOWN_REFUSALS {
+            let more = if self.counts.refused == SHOWN_REFUSALS {
+                " (further refusals only in the rejects file)"
+            } else {
+                ""
+            };
+            // The server's reasons already name their field.
+            let what = if reason.starts_with(field) {
+                reason.to_owned()
+            } else {
+                format!("{field}: {reason}")
+            };
+            self.bar
+                .suspend(|| eprintln!("{} line {line}: {what}{more}", self.file));
         }
         self.settle(line, 'r')
     }
@@ -227,6 +244,11 @@ async fn submit_file(
     if fresh {
         writeln!(state, "{STATE_HEADER}{hash}")?;
     }
+    let total = newlines.saturating_sub(u64::from(format == Format::Csv));
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} {wide_bar} {pos}/{len} lines {per_sec} {msg}",
+    )?);
     let ledger = Arc::new(Mutex::new(Ledger {
         file: file.display().to_string(),
         out: args.output,
@@ -234,13 +256,8 @@ async fn submit_file(
         state,
         rejects: open(&rejects_path)?,
         counts: Counts::default(),
+        bar: bar.clone(),
     }));
-
-    let total = newlines.saturating_sub(u64::from(format == Format::Csv));
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template(
-        "{spinner} {wide_bar} {pos}/{len} lines {per_sec} {msg}",
-    )?);
 
     let (tx, rx) = tokio::sync::mpsc::channel(AHEAD);
     let reader = {

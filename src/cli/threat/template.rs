@@ -147,12 +147,27 @@ pub fn print(category: &str, format: Format) -> anyhow::Result<()> {
             w.flush()?;
         }
         Format::Jsonl => {
-            let map: serde_json::Map<String, serde_json::Value> = row
+            // Written by hand to keep the template's column order; numbers and flags typed.
+            let pairs: Vec<String> = row
                 .into_iter()
                 .filter(|(_, v)| !v.is_empty())
-                .map(|(c, v)| (c.to_owned(), serde_json::Value::String(v)))
+                .map(|(c, v)| {
+                    let value = match c {
+                        "port" | "bot_count" | "size_bytes" | "records_affected"
+                        | "recipient_count" => v.parse::<u64>().map(serde_json::Value::from).ok(),
+                        "no_known_domains" | "disposal_completed" => {
+                            v.parse::<bool>().map(serde_json::Value::from).ok()
+                        }
+                        "domains" | "distribution_urls" => {
+                            Some(serde_json::Value::from(v.split(';').collect::<Vec<_>>()))
+                        }
+                        _ => None,
+                    };
+                    let value = value.unwrap_or(serde_json::Value::String(v));
+                    format!("{}:{value}", serde_json::Value::from(c))
+                })
                 .collect();
-            writeln!(stdout.lock(), "{}", serde_json::Value::Object(map))?;
+            writeln!(stdout.lock(), "{{{}}}", pairs.join(","))?;
         }
     }
     Ok(())

@@ -264,15 +264,18 @@ async fn submit_file(
         let (file, ledger, bar) = (file.to_owned(), ledger.clone(), bar.clone());
         std::thread::spawn(move || {
             let mut send = |line: u64, fields: Result<Fields, Reject>| -> anyhow::Result<bool> {
-                let mut l = ledger.lock().expect("ledger lock");
-                l.counts.read += 1;
-                if let Some(outcome) = settled.get(&line) {
+                if let Some(&outcome) = settled.get(&line) {
+                    let mut l = ledger.lock().expect("ledger lock");
+                    l.counts.read += 1;
                     l.counts.skipped += 1;
-                    l.counts.refused_before += u64::from(*outcome == 'r');
+                    l.counts.refused_before += u64::from(outcome == 'r');
                     bar.inc(1);
                     return Ok(true);
                 }
+                // Parsed outside the lock, which the acknowledgements need too.
                 let report = fields.and_then(|f| columns::report(&f, default_tlp));
+                let mut l = ledger.lock().expect("ledger lock");
+                l.counts.read += 1;
                 let report = match report {
                     Ok(r) => r,
                     Err(e) => {

@@ -115,3 +115,71 @@ pub async fn tlp(args: &TlpArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use fenghuo_client::pb::{self, threat_report::Category as Payload};
+
+    use super::columns::{Fields, report};
+
+    fn fields(row: &[(&'static str, String)]) -> Fields<'static> {
+        Fields(
+            row.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(c, v)| (*c, Cow::Owned(v.clone())))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_control_server_template_row_becomes_the_report_it_describes() {
+        let row = super::template::example("malicious-resource", "2026-03-01T00:30:00Z").unwrap();
+        let r = report(&fields(&row), None).unwrap();
+        assert_eq!(r.tlp, pb::Tlp::Amber as i32);
+        let Some(Payload::MaliciousResource(m)) = r.category else {
+            panic!("a malicious resource")
+        };
+        assert_eq!(m.kind, pb::MaliciousResourceKind::Ip as i32);
+        let cs = m.control_server.unwrap();
+        assert_eq!((cs.port, cs.bot_count), (8080, 120_000));
+        assert_eq!(cs.domains, ["cc.evil-example.com", "cc2.evil-example.com"]);
+        assert!(matches!(
+            r.information,
+            Some(pb::threat_report::Information::Event(e)) if e.grade == pb::EventGrade::Major as i32
+        ));
+    }
+
+    #[test]
+    fn names_are_short_or_proto_names_and_others_are_refused_naming_the_column() {
+        let mut row = super::template::example("hazard", "2026-03-01T00:30:00Z").unwrap();
+        row[2].1 = "amber+strict".into();
+        assert_eq!(
+            report(&fields(&row), None).unwrap().tlp,
+            pb::Tlp::AmberStrict as i32
+        );
+        row[2].1 = "TLP_RED".into();
+        assert_eq!(
+            report(&fields(&row), None).unwrap().tlp,
+            pb::Tlp::Red as i32
+        );
+        row[2].1 = "unspecified".into();
+        assert_eq!(report(&fields(&row), None).unwrap_err().field, "tlp");
+        row[2].1 = String::new();
+        assert_eq!(report(&fields(&row), None).unwrap_err().field, "tlp");
+        assert_eq!(
+            report(&fields(&row), Some(pb::Tlp::Green)).unwrap().tlp,
+            pb::Tlp::Green as i32
+        );
+    }
+
+    #[test]
+    fn a_row_is_an_event_or_a_warning_never_both_nor_neither() {
+        let mut row = super::template::example("other", "2026-03-01T00:30:00Z").unwrap();
+        row.push(("colour", "red".into()));
+        assert_eq!(report(&fields(&row), None).unwrap_err().field, "colour");
+        row.retain(|(c, _)| !matches!(*c, "colour" | "grade"));
+        assert_eq!(report(&fields(&row), None).unwrap_err().field, "grade");
+    }
+}

@@ -304,9 +304,22 @@ async fn submit_file(
     let mut acks = unit
         .submit_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await?;
-    let mut stopped = false;
+    let mut stopped = None;
+    // Ctrl-C stops like --stop-after, so the settled lines are recorded before exiting.
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
     let streamed: anyhow::Result<()> = async {
-        while let Some(ack) = acks.next().await {
+        loop {
+            let ack = tokio::select! {
+                ack = acks.next() => match ack {
+                    Some(ack) => ack,
+                    None => break,
+                },
+                _ = &mut interrupt => {
+                    stopped = Some("interrupted");
+                    break;
+                }
+            };
             let mut l = ledger.lock().expect("ledger lock");
             l.ack(ack?)?;
             bar.inc(1);
@@ -316,7 +329,7 @@ async fn submit_file(
                 l.flush()?;
             }
             if args.stop_after.is_some_and(|n| c.acks >= n) {
-                stopped = true;
+                stopped = Some("--stop-after");
                 break;
             }
         }
@@ -336,9 +349,9 @@ async fn submit_file(
         );
         return Err(e);
     }
-    if stopped {
+    if let Some(why) = stopped {
         anyhow::bail!(
-            "{}: stopped after {} acknowledgements (--stop-after); run again to send the rest",
+            "{}: stopped after {} acknowledgements ({why}); run again to send the rest",
             file.display(),
             counts.acks
         );

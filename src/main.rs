@@ -91,7 +91,8 @@ enum Command {
     Alerts(cli::operations::AlertsCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
-    /// Read threats (as the connecting organisation sees them).
+    /// Threats: submit files of reports (Art. 6), read them as the connecting organisation
+    /// sees them, re-mark a sighting.
     #[command(subcommand)]
     Threat(ThreatCommand),
     /// Follow the shared feed, one line per event, resumable with --cursor.
@@ -209,6 +210,19 @@ enum ThreatCommand {
         indicator: String,
         #[command(flatten)]
         connect: ConnectArgs,
+    },
+    /// Stream files of reports (CSV or JSON Lines) over SubmitThreatStream; a re-run sends
+    /// only the lines not yet acknowledged. Exit 1 when some line was refused.
+    Submit(cli::threat::SubmitArgs),
+    /// The columns a first report of an Art. 2 category needs, and one row the server accepts
+    Template(cli::threat::TemplateArgs),
+    /// Re-mark one of your organisation's sightings
+    Tlp(cli::threat::TlpArgs),
+    /// The benchmark's CSV of --lines rows on stdout (the `bench ingest` mix)
+    #[command(hide = true)]
+    Generate {
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: u64,
     },
 }
 
@@ -406,6 +420,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 println!("{}", threat_line(&t));
             }
         }
+        Command::Threat(ThreatCommand::Submit(args)) => return cli::threat::submit(args).await,
+        Command::Threat(ThreatCommand::Template(args)) => cli::threat::template(&args)?,
+        Command::Threat(ThreatCommand::Tlp(args)) => cli::threat::tlp(&args).await?,
+        Command::Threat(ThreatCommand::Generate { lines }) => cli::threat::generate(lines)?,
         Command::Feed {
             connect,
             cursor,

@@ -11,6 +11,7 @@ pub mod onboard;
 pub mod operations;
 pub mod output;
 pub mod ownership;
+pub mod threat;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -32,6 +32,8 @@ pub struct Application {
     /// The plain health port, when configured.
     health_addr: Option<SocketAddr>,
     health_server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    metrics_addr: Option<SocketAddr>,
+    metrics_server: Option<JoinHandle<()>>,
     store: Store,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
@@ -176,6 +178,8 @@ impl Application {
         let router = Server::builder()
             .http2_keepalive_interval(Some(limits.keepalive_interval))
             .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+            // Outside authentication: refused calls are counted too.
+            .layer(crate::metrics::GrpcMetricsLayer)
             .layer(AuthLayer::new(
                 store.clone(),
                 clock.clone(),
@@ -252,6 +256,15 @@ impl Application {
             }
             None => (None, None),
         };
+        let (metrics_server, metrics_addr) = match settings.metrics_listen {
+            Some(addr) => {
+                let (task, addr) =
+                    crate::metrics::serve(addr, store.clone(), clock.clone(), shutdown_rx.clone())
+                        .await?;
+                (Some(task), Some(addr))
+            }
+            None => (None, None),
+        };
         let mut stop = shutdown_rx;
         let server = tokio::spawn(async move {
             let signal = async move {
@@ -268,6 +281,8 @@ impl Application {
             local_addr,
             health_addr,
             health_server,
+            metrics_addr,
+            metrics_server,
             store,
             shutdown,
             server,
@@ -304,6 +319,11 @@ impl Application {
         self.health_addr
     }
 
+    /// The address of the Prometheus endpoint, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -320,6 +340,9 @@ impl Application {
         if let Some(health) = self.health_server {
             health.await??;
         }
+        if let Some(metrics) = self.metrics_server {
+            let _ = metrics.await;
+        }
         let _ = self.scheduler.await;
         self.store.close().await;
         Ok(())
@@ -331,6 +354,9 @@ impl Application {
         self.server.await??;
         if let Some(health) = self.health_server {
             health.await??;
+        }
+        if let Some(metrics) = self.metrics_server {
+            let _ = metrics.await;
         }
         let _ = self.scheduler.await;
         self.store.close().await;

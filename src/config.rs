@@ -63,6 +63,9 @@ pub struct Settings {
     /// Where to serve `grpc.health.v1` alone, in plain HTTP/2 without a client certificate,
     /// for load balancers that cannot present one. None: not served.
     pub health_listen: Option<SocketAddr>,
+    /// Where to serve Prometheus metrics (`GET /metrics`, plain HTTP/1.1, no client
+    /// certificate: bind it to loopback or a management network). None: not served.
+    pub metrics_listen: Option<SocketAddr>,
     pub connections: ConnectionLimits,
     /// Bot counts for each event grade (2009 mechanism Art. 7); identifications show the
     /// grade they give and a departing grade needs a reason.
@@ -202,6 +205,7 @@ pub struct FileConfig {
     pub policy_file: Option<PathBuf>,
     pub notice_signing_dir: Option<PathBuf>,
     pub health_listen: Option<String>,
+    pub metrics_listen: Option<String>,
     pub connections: Option<ConnectionsFileConfig>,
     /// `[grading]`: `particularly_serious_bots`, `serious_bots`, `major_bots`.
     pub grading: Option<GradeThresholds>,
@@ -240,6 +244,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub policy_file: Option<PathBuf>,
     pub health_listen: Option<String>,
+    pub metrics_listen: Option<String>,
 }
 
 impl Settings {
@@ -253,6 +258,7 @@ impl Settings {
             policy: DeadlinePolicy::shipped(),
             notice_signing_dir: data_dir.join("pki").join("clients"),
             health_listen: None,
+            metrics_listen: None,
             connections: ConnectionLimits::default(),
             grading: GradeThresholds::default(),
             streams: StreamLimits::default(),
@@ -312,6 +318,12 @@ impl Settings {
             })?),
             None => None,
         };
+        let metrics_listen = match overrides.metrics_listen.or(file.metrics_listen) {
+            Some(raw) => Some(raw.parse().with_context(|| {
+                format!("metrics_listen {raw:?} is not host:port (e.g. 127.0.0.1:9464)")
+            })?),
+            None => None,
+        };
         let notice_signing_dir = file
             .notice_signing_dir
             .unwrap_or_else(|| data_dir.join("pki").join("clients"));
@@ -328,6 +340,7 @@ impl Settings {
             connections,
             notice_signing_dir,
             health_listen,
+            metrics_listen,
             listen,
             data_dir,
             database_url: Secret::new(database_url),

@@ -94,6 +94,7 @@ async fn writer(
         match result {
             Ok(mut outcomes) => {
                 committed.notify_waiters();
+                crate::metrics::record_intake(&outcomes);
                 for job in jobs.into_iter().rev() {
                     let mine = outcomes.split_off(outcomes.len() - job.items.len());
                     let _ = job.reply.send(Ok(mine));
@@ -101,6 +102,7 @@ async fn writer(
             }
             Err(e) => {
                 tracing::error!(error = %e, items = items.len(), "threat intake batch failed; nothing of it was stored");
+                metrics::counter!("fenghuo_intake_batches_failed_total").increment(1);
                 for job in jobs {
                     let _ = job.reply.send(Err(IntakeError::Storage(e.to_string())));
                 }

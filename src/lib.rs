@@ -24,6 +24,7 @@ pub mod delivery;
 pub mod domain;
 pub mod intake;
 pub mod listener;
+pub mod metrics;
 pub mod ownership;
 pub mod pki;
 pub mod seed;

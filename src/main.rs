@@ -180,6 +180,10 @@ pub(crate) struct ServerArgs {
     /// (for load balancers) [default: not served]
     #[arg(long, env = "FENGHUO_HEALTH_LISTEN")]
     health_listen: Option<String>,
+    /// Also serve Prometheus metrics (GET /metrics, plain HTTP, no client certificate) here;
+    /// bind it to loopback or a management network [default: not served]
+    #[arg(long, env = "FENGHUO_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
 }
 
 impl ServerArgs {
@@ -192,6 +196,7 @@ impl ServerArgs {
                 database_url: self.database_url.clone(),
                 policy_file: self.policy_file.clone(),
                 health_listen: self.health_listen.clone(),
+                metrics_listen: self.metrics_listen.clone(),
             },
         )
     }

@@ -20,6 +20,7 @@ mod hostile;
 mod identification;
 mod identity;
 mod institution_tasks;
+mod metrics;
 mod notice_cli;
 mod onboard_cli;
 mod ownership;

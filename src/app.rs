@@ -413,7 +413,8 @@ fn read_tls(ca: PathBuf, cert: PathBuf, key: PathBuf) -> anyhow::Result<TlsMater
     })
 }
 
-fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+/// The data directory's exclusive lock, held by a serving replica (and by `fenghuo restore`).
+pub fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     use fs4::fs_std::FileExt;
     let path = dir.join("fenghuo.lock");
     let file = std::fs::OpenOptions::new()

@@ -42,6 +42,23 @@ enum Command {
     /// The hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the live SQLite database to FILE while the server runs (a consistent snapshot,
+    /// synced and checked: integrity and the audit chain). PostgreSQL: use pg_dump (README).
+    Backup {
+        /// The backup file; never overwritten
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Replace the SQLite database with a checked backup; the server must be stopped. The
+    /// replaced file is kept beside it as NAME.replaced-<UTC time>.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// The official working-day calendar, from the shipped data (and a database's loaded years).
     #[command(subcommand)]
     Calendar(cli::calendar::CalendarCommand),
@@ -501,6 +518,26 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 replicas,
             })
             .await?
+        }
+        Command::Backup { to, server } => {
+            let settings = server.settings()?;
+            let store = fenghuo::store::Store::connect(settings.database_url.expose()).await?;
+            let report = fenghuo::store::backup::backup(&store, &to).await;
+            store.close().await;
+            println!("backup written to {}: {}", to.display(), report?);
+        }
+        Command::Restore { from, server } => {
+            let settings = server.settings()?;
+            let database = fenghuo::store::backup::sqlite_path(settings.database_url.expose())?;
+            std::fs::create_dir_all(&settings.data_dir)?;
+            // The server's own lock: a restore under a running server is refused.
+            let _lock = fenghuo::app::lock_data_dir(&settings.data_dir)?;
+            let report = fenghuo::store::backup::restore(&from, &database).await?;
+            println!(
+                "restored {} into {}: {report}",
+                from.display(),
+                database.display()
+            );
         }
         Command::Audit(AuditCommand::Verify(args)) => {
             let settings = args.settings()?;

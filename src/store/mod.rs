@@ -6,6 +6,7 @@
 
 pub mod appeals;
 pub mod audit;
+pub mod backup;
 pub mod bulk;
 pub mod calendar;
 pub mod identifications;

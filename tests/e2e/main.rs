@@ -7,6 +7,7 @@ mod appeal_cli;
 mod appeals;
 mod audit;
 mod authorization;
+mod backup;
 mod bootstrap;
 mod calendar;
 mod calendar_cli;

@@ -118,7 +118,10 @@ impl Application {
         let handlers = timer_handlers(&store).merge(extra_handlers);
         let timers = Arc::new(
             Scheduler::new(store.clone(), clock.clone(), handlers.clone())
-                .with_daily(crate::timers::calendar::CoverageCheck),
+                .with_daily(crate::timers::calendar::CoverageCheck)
+                .with_daily(crate::timers::RetentionSweep {
+                    retention_days: settings.retention_days,
+                }),
         );
         // At start-up, before serving: the calendar's coverage warning reaches the log now.
         timers.run_daily().await;

@@ -66,6 +66,9 @@ pub struct Settings {
     /// Where to serve Prometheus metrics (`GET /metrics`, plain HTTP/1.1, no client
     /// certificate: bind it to loopback or a management network). None: not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// Days monitoring data are kept after a threat was last reported (2009 mechanism Art. 10:
+    /// at least 60); see `store::retention` for what is never removed.
+    pub retention_days: u32,
     pub connections: ConnectionLimits,
     /// Bot counts for each event grade (2009 mechanism Art. 7); identifications show the
     /// grade they give and a departing grade needs a reason.
@@ -206,6 +209,7 @@ pub struct FileConfig {
     pub notice_signing_dir: Option<PathBuf>,
     pub health_listen: Option<String>,
     pub metrics_listen: Option<String>,
+    pub retention_days: Option<u32>,
     pub connections: Option<ConnectionsFileConfig>,
     /// `[grading]`: `particularly_serious_bots`, `serious_bots`, `major_bots`.
     pub grading: Option<GradeThresholds>,
@@ -236,6 +240,10 @@ pub struct TlsFileConfig {
     pub server_key: PathBuf,
 }
 
+/// Days kept by default: three times the 60 the 2009 mechanism Art. 10 requires, so a
+/// report can still be inspected in the next quarter's review.
+pub const DEFAULT_RETENTION_DAYS: u32 = 180;
+
 /// Values given by environment or flags (clap merges the two; flags win).
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -259,6 +267,7 @@ impl Settings {
             notice_signing_dir: data_dir.join("pki").join("clients"),
             health_listen: None,
             metrics_listen: None,
+            retention_days: DEFAULT_RETENTION_DAYS,
             connections: ConnectionLimits::default(),
             grading: GradeThresholds::default(),
             streams: StreamLimits::default(),
@@ -324,6 +333,14 @@ impl Settings {
             })?),
             None => None,
         };
+        let retention_days = file.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
+        if retention_days < crate::store::retention::MIN_RETENTION_DAYS {
+            anyhow::bail!(
+                "retention_days = {retention_days}: monitoring data must be kept at least {} days \
+                 (2009 mechanism Art. 10)",
+                crate::store::retention::MIN_RETENTION_DAYS
+            );
+        }
         let notice_signing_dir = file
             .notice_signing_dir
             .unwrap_or_else(|| data_dir.join("pki").join("clients"));
@@ -341,6 +358,7 @@ impl Settings {
             notice_signing_dir,
             health_listen,
             metrics_listen,
+            retention_days,
             listen,
             data_dir,
             database_url: Secret::new(database_url),

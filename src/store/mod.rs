@@ -14,6 +14,7 @@ pub mod notices;
 pub mod ownership;
 pub mod registry;
 pub mod reporting;
+pub mod retention;
 pub mod threats;
 pub mod timers;
 

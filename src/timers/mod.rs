@@ -338,3 +338,29 @@ impl Scheduler {
         (task, caught_up_rx)
     }
 }
+
+/// The daily retention sweep ([`crate::store::retention`]; 2009 mechanism Art. 10). Every
+/// replica runs it; a second sweep of the same day finds nothing left to remove.
+pub struct RetentionSweep {
+    pub retention_days: u32,
+}
+
+#[tonic::async_trait]
+impl DailyCheck for RetentionSweep {
+    async fn run(&self, store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let removed = crate::store::retention::sweep(store, now, self.retention_days)
+            .await
+            .context("the retention sweep")?;
+        if removed != crate::store::retention::Removed::default() {
+            tracing::info!(
+                retention_days = self.retention_days,
+                threats = removed.threats,
+                sightings = removed.sightings,
+                identifications = removed.identifications,
+                feed_events = removed.feed_events,
+                "retention removed what aged out"
+            );
+        }
+        Ok(())
+    }
+}

@@ -29,6 +29,7 @@ mod protection;
 mod registry;
 mod report_rules;
 mod reporting_deadlines;
+mod retention;
 mod routing_rules;
 mod slow_readers;
 mod threat_cli;

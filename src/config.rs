@@ -69,6 +69,8 @@ pub struct Settings {
     /// Days monitoring data are kept after a threat was last reported (2009 mechanism Art. 10:
     /// at least 60); see `store::retention` for what is never removed.
     pub retention_days: u32,
+    /// Where to export traces over OTLP/gRPC (`http://127.0.0.1:4317`). None: not exported.
+    pub otlp_endpoint: Option<String>,
     pub connections: ConnectionLimits,
     /// Bot counts for each event grade (2009 mechanism Art. 7); identifications show the
     /// grade they give and a departing grade needs a reason.
@@ -210,6 +212,7 @@ pub struct FileConfig {
     pub health_listen: Option<String>,
     pub metrics_listen: Option<String>,
     pub retention_days: Option<u32>,
+    pub otlp_endpoint: Option<String>,
     pub connections: Option<ConnectionsFileConfig>,
     /// `[grading]`: `particularly_serious_bots`, `serious_bots`, `major_bots`.
     pub grading: Option<GradeThresholds>,
@@ -253,6 +256,7 @@ pub struct Overrides {
     pub policy_file: Option<PathBuf>,
     pub health_listen: Option<String>,
     pub metrics_listen: Option<String>,
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Settings {
@@ -268,6 +272,7 @@ impl Settings {
             health_listen: None,
             metrics_listen: None,
             retention_days: DEFAULT_RETENTION_DAYS,
+            otlp_endpoint: None,
             connections: ConnectionLimits::default(),
             grading: GradeThresholds::default(),
             streams: StreamLimits::default(),
@@ -341,6 +346,14 @@ impl Settings {
                 crate::store::retention::MIN_RETENTION_DAYS
             );
         }
+        let otlp_endpoint = overrides.otlp_endpoint.or(file.otlp_endpoint);
+        if let Some(raw) = &otlp_endpoint
+            && !(raw.starts_with("http://") || raw.starts_with("https://"))
+        {
+            anyhow::bail!(
+                "otlp_endpoint {raw:?} is not a URL (e.g. http://127.0.0.1:4317, an OTLP/gRPC collector)"
+            );
+        }
         let notice_signing_dir = file
             .notice_signing_dir
             .unwrap_or_else(|| data_dir.join("pki").join("clients"));
@@ -359,6 +372,7 @@ impl Settings {
             health_listen,
             metrics_listen,
             retention_days,
+            otlp_endpoint,
             listen,
             data_dir,
             database_url: Secret::new(database_url),

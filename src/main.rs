@@ -201,6 +201,10 @@ pub(crate) struct ServerArgs {
     /// bind it to loopback or a management network [default: not served]
     #[arg(long, env = "FENGHUO_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// Export traces over OTLP/gRPC to this collector, e.g. http://127.0.0.1:4317
+    /// [default: not exported]
+    #[arg(long, env = "FENGHUO_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 impl ServerArgs {
@@ -214,6 +218,7 @@ impl ServerArgs {
                 policy_file: self.policy_file.clone(),
                 health_listen: self.health_listen.clone(),
                 metrics_listen: self.metrics_listen.clone(),
+                otlp_endpoint: self.otlp_endpoint.clone(),
             },
         )
     }
@@ -327,16 +332,40 @@ fn threat_line(t: &fenghuo_client::pb::Threat) -> String {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let cli = Cli::parse();
+    // Only `serve` exports traces; a bad setting is reported by `serve` itself below.
+    let otlp = match &cli.command {
+        Command::Serve(args) => args.settings().ok().and_then(|s| s.otlp_endpoint),
+        _ => None,
+    };
+    let (exporter, otlp_layer) = match otlp.as_deref().map(fenghuo::metrics::otlp::Tracing::start) {
+        Some(Ok((exporter, layer))) => (Some(exporter), Some(layer)),
+        Some(Err(e)) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(
             tracing_subscriber::EnvFilter::try_from_env("FENGHUO_LOG")
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        // Colour for a person at a terminal, plain text for a log file or a collector.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                // Colour for a person at a terminal, plain text for a log file or a collector.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .with(otlp_layer)
         .init();
-    match run(Cli::parse()).await {
+    let result = run(cli).await;
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             match e.downcast_ref::<tonic::Status>() {

@@ -184,6 +184,8 @@ impl Authenticator {
             .ok_or_else(|| {
                 Status::unauthenticated("the certificate's organisation is not registered")
             })?;
+        // The call's span names its organisation from here on, refused or not.
+        tracing::Span::current().record("fenghuo.organisation", org.id.as_str());
         if !org.enabled() {
             return Err(Status::unauthenticated(format!(
                 "organisation {} is disabled",

@@ -90,6 +90,8 @@ struct CallOutcome {
     labels: CallLabels,
     started: Instant,
     done: std::sync::atomic::AtomicBool,
+    /// The call's `grpc` span, ended with the call (a stream's at its end, not its headers).
+    span: std::sync::Mutex<Option<tracing::Span>>,
 }
 
 impl CallOutcome {
@@ -102,6 +104,13 @@ impl CallOutcome {
         counter!("grpc_server_handled_total", &labels).increment(1);
         histogram!("grpc_server_handling_seconds", &self.labels.labels())
             .record(self.started.elapsed().as_secs_f64());
+        let span = self.span.lock().map(|mut s| s.take()).unwrap_or(None);
+        if let Some(span) = span {
+            span.record("rpc.grpc.status_code", code as i32);
+            if code != tonic::Code::Ok {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
     }
 }
 
@@ -288,10 +297,23 @@ where
     fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
         let labels = CallLabels::of(req.uri().path());
         labels.counter("grpc_server_started_total").increment(1);
+        // The organisation is recorded by the authentication layer once the caller is known.
+        let span = tracing::info_span!(
+            "grpc",
+            otel.name = %req.uri().path().trim_start_matches('/'),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = %labels.service,
+            rpc.method = %labels.method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            fenghuo.organisation = tracing::field::Empty,
+        );
         let outcome = Arc::new(CallOutcome {
             labels: labels.clone(),
             started: Instant::now(),
             done: false.into(),
+            span: std::sync::Mutex::new(Some(span.clone())),
         });
         let req = req.map(|inner| {
             tonic::body::Body::new(CountingBody {
@@ -305,7 +327,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let result = inner.call(req).await;
+            let result = tracing::Instrument::instrument(inner.call(req), span).await;
             match result {
                 Ok(response) => {
                     let trailers_only = status_in(response.headers());

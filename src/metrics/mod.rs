@@ -6,6 +6,7 @@
 //! values. No label carries a secret or a caller's data beyond the RPC's name.
 
 pub mod grpc;
+pub mod otlp;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;

@@ -24,6 +24,7 @@ mod institution_tasks;
 mod metrics;
 mod notice_cli;
 mod onboard_cli;
+mod otlp;
 mod ownership;
 mod protection;
 mod registry;

@@ -27,6 +27,7 @@ mod protection;
 mod registry;
 mod report_rules;
 mod reporting_deadlines;
+mod resume;
 mod routing_rules;
 mod slow_readers;
 mod threat_cli;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tonic::codegen::{Service, http};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+pub mod resume;
 pub mod roles;
 
 pub mod pb {

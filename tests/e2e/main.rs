@@ -7,6 +7,7 @@ mod appeal_cli;
 mod appeals;
 mod audit;
 mod authorization;
+mod batches;
 mod bootstrap;
 mod calendar;
 mod calendar_cli;

@@ -1,4 +1,5 @@
-//! Rust client for the fenghuo platform.
+//! Rust client for the fenghuo platform: [`Client`] connects over mTLS, [`roles`] has typed
+//! helpers per role, [`resume`] server streams that resume from their cursor after a disconnect.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {

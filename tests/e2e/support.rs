@@ -358,6 +358,26 @@ impl StoppedApp {
     }
 }
 
+impl StoppedApp {
+    /// [`StoppedApp::restart`] listening on the port it listened on before, so that clients
+    /// connected to it (their channels, their resuming streams) find it again.
+    pub async fn restart_on_the_same_port(mut self) -> TestApp {
+        let port: u16 = self
+            .0
+            .endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the endpoint names a port");
+        let adjust = self.0.adjust.clone();
+        self.0.adjust = Arc::new(move |settings: &mut Settings| {
+            adjust(settings);
+            settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        });
+        self.restart().await
+    }
+}
+
 async fn build(
     data_dir: &std::path::Path,
     database_url: &str,

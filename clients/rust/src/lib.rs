@@ -1,4 +1,5 @@
-//! Rust client for the fenghuo platform.
+//! Rust client for the fenghuo platform: [`Client`] connects over mTLS, [`roles`] has typed
+//! helpers per role, [`resume`] server streams that resume from their cursor after a disconnect.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use tonic::codegen::{Service, http};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+pub mod resume;
 pub mod roles;
 
 pub mod pb {

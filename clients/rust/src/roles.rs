@@ -5,6 +5,7 @@
 use tonic::Status;
 use tonic::codec::Streaming;
 
+use crate::resume::Subscription;
 use crate::{Client, pb};
 
 /// A reporting and disposing unit (basic telecom, internet enterprise,
@@ -48,6 +49,84 @@ impl Client {
             ..Default::default()
         };
         Ok(self.threats().subscribe_feed(request).await?.into_inner())
+    }
+
+    /// The shared feed as `request` asks for it (its cursor, `from_now`, categories), resumed
+    /// from the last event after a disconnect (see [`crate::resume`]). Heartbeats move the
+    /// cursor without being yielded; [`Subscription::without_skipping`] yields them too.
+    /// `from_now` applies to the first opening only: a resume continues from the cursor.
+    pub fn follow_feed(&self, request: pb::SubscribeFeedRequest) -> Subscription<pb::FeedEvent> {
+        let client = self.clone();
+        let mut first = true;
+        Subscription::new(request.cursor.clone(), move |cursor: String| {
+            let request = pb::SubscribeFeedRequest {
+                from_now: request.from_now && first && cursor.is_empty(),
+                cursor,
+                ..request.clone()
+            };
+            first = false;
+            let mut threats = client.threats();
+            async move { Ok(threats.subscribe_feed(request).await?.into_inner()) }
+        })
+        .skipping(|event: &pb::FeedEvent| {
+            matches!(event.event, Some(pb::feed_event::Event::Heartbeat(_)))
+        })
+    }
+
+    /// Notices (revocations included) addressed to this organisation, resumed from the last
+    /// delivery after a disconnect; without a cursor, first every notice not yet acknowledged.
+    /// Deliveries are at least once: a notice id already yielded is not yielded again.
+    pub fn follow_notices(&self, cursor: Option<&str>) -> Subscription<pb::NoticeDelivery> {
+        let client = self.clone();
+        Subscription::new(cursor.unwrap_or_default(), move |cursor: String| {
+            let mut disposal = client.disposal();
+            async move {
+                let request = pb::SubscribeNoticesRequest { cursor };
+                Ok(disposal.subscribe_notices(request).await?.into_inner())
+            }
+        })
+        .deduplicated_by(|delivery: &pb::NoticeDelivery| {
+            delivery.notice.as_ref().map(|n| n.notice_id.clone())
+        })
+    }
+
+    /// The events of one appeal (None: of every appeal visible to the caller, from now),
+    /// resumed from the last event after a disconnect.
+    pub fn watch_appeal(
+        &self,
+        appeal_id: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Subscription<pb::AppealEvent> {
+        let client = self.clone();
+        let appeal_id = appeal_id.unwrap_or_default().to_owned();
+        Subscription::new(cursor.unwrap_or_default(), move |cursor: String| {
+            let mut appeals = client.appeals();
+            let request = pb::WatchAppealRequest {
+                appeal_id: appeal_id.clone(),
+                cursor,
+            };
+            async move { Ok(appeals.watch_appeal(request).await?.into_inner()) }
+        })
+    }
+
+    /// Audit records committed after `after_seq` (0: from the first), resumed from the last
+    /// record after a disconnect. Its [`Subscription::cursor`] is the last seq, in decimal.
+    pub fn follow_audit(&self, after_seq: u64) -> Subscription<pb::AuditRecord> {
+        let client = self.clone();
+        let start = if after_seq == 0 {
+            String::new()
+        } else {
+            after_seq.to_string()
+        };
+        Subscription::new(start, move |cursor: String| {
+            let mut audit = client.audit();
+            // Only this subscription sets the cursor: the seq of a record, or empty.
+            let after_seq = cursor.parse().unwrap_or(0);
+            async move {
+                let request = pb::StreamAuditRequest { after_seq };
+                Ok(audit.stream_audit(request).await?.into_inner())
+            }
+        })
     }
 
     pub async fn threat(&self, threat_id: &str) -> Result<pb::Threat, Status> {

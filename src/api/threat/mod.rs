@@ -2,13 +2,14 @@
 //! rule (`domain::threat::visibility`) for every read.
 
 pub mod intake;
+mod stream;
 pub mod view;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::{Semaphore, mpsc};
+
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -130,31 +131,6 @@ fn refusal_status(r: &Refusal) -> Status {
     }
 }
 
-/// What the stream's reader hands its forwarder, in order: a queued batch to acknowledge once
-/// committed, or the status the stream ends with after the acknowledgements before it.
-enum StreamStep {
-    Batch(
-        Vec<String>,
-        tokio::sync::oneshot::Receiver<Result<Vec<IngestOutcome>, crate::intake::IntakeError>>,
-        tokio::sync::OwnedSemaphorePermit,
-    ),
-    End(Status),
-}
-
-/// The status a stream ends with when message `n` (from 1) could not be read.
-fn broken_stream(n: u64, cause: &Status) -> Status {
-    let message = format!(
-        "message {n} of the stream could not be read ({}): the items acknowledged before this status are stored; nothing from message {n} on was read, so resend every unacknowledged item",
-        cause.message()
-    );
-    match cause.code() {
-        tonic::Code::Internal | tonic::Code::InvalidArgument | tonic::Code::Unknown => {
-            Status::invalid_argument(message)
-        }
-        code => Status::new(code, message),
-    }
-}
-
 fn refused(submission_id: String, status: &Status, field: &str) -> pb::SubmissionAck {
     pb::SubmissionAck {
         submission_id,
@@ -253,133 +229,24 @@ impl ThreatService for ThreatApi {
         request: Request<Streaming<pb::SubmitThreatRequest>>,
     ) -> Result<Response<BoxStream<pb::SubmissionAck>>, Status> {
         let caller = Caller::from_request(&request)?;
-        let inbound = request.into_inner();
-        let (out, out_rx) = mpsc::channel::<Result<pb::SubmissionAck, Status>>(READ_CHUNK);
-        let (pending, mut pending_rx) = mpsc::channel(64);
-        let window = Arc::new(Semaphore::new(UNACKED_WINDOW));
-        let (clock, queue, acks) = (self.clock.clone(), self.queue.clone(), out.clone());
-        let router = self.router.clone();
-        let item_of = {
-            let (actor, province, item_reader) =
-                (caller.actor(), caller.province.clone(), reader(&caller));
-            move |table: &RoutingTable, submission| {
-                let (responsible, provinces) = responsible_units(table, &submission);
-                IngestItem {
-                    actor: actor.clone(),
-                    province: province.clone(),
-                    reader: item_reader.clone(),
-                    responsible,
-                    provinces,
-                    submission,
-                }
-            }
-        };
-        // Reader: validate what is ready, queue it, within the unacknowledged window. A stream
-        // that breaks (an undecodable message, a failure here) ends with an error status after
-        // the acknowledgements of everything queued before it: never OK with items unaccounted.
-        tokio::spawn(async move {
-            let mut chunks = inbound.ready_chunks(READ_CHUNK);
-            let mut read = 0u64;
-            'read: while let Some(chunk) = chunks.next().await {
-                let now = clock.now();
-                let table = match router.current().await {
-                    Ok(t) => t,
-                    Err(e) => {
-                        let _ = pending.send(StreamStep::End(internal(e))).await;
-                        break;
-                    }
-                };
-                let (mut items, mut ids) = (Vec::new(), Vec::new());
-                let mut broken = None;
-                for msg in chunk {
-                    read += 1;
-                    let req = match msg {
-                        Ok(req) => req,
-                        Err(status) => {
-                            broken = Some(broken_stream(read, &status));
-                            break;
-                        }
-                    };
-                    match intake::validate(&req, now) {
-                        Ok(s) => {
-                            ids.push(s.submission_id.clone());
-                            items.push(item_of(&table, s));
-                        }
-                        Err(e) => {
-                            let status = invalid(&e.field, e.reason);
-                            if out
-                                .send(Ok(refused(req.submission_id, &status, &e.field)))
-                                .await
-                                .is_err()
-                            {
-                                break 'read;
-                            }
-                        }
-                    }
-                }
-                if !items.is_empty() {
-                    let Ok(permit) = window.clone().acquire_many_owned(items.len() as u32).await
-                    else {
-                        break;
-                    };
-                    match queue.enqueue(items).await {
-                        Ok(reply) => {
-                            if pending
-                                .send(StreamStep::Batch(ids, reply, permit))
-                                .await
-                                .is_err()
-                            {
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = pending
-                                .send(StreamStep::End(Status::unavailable(e.to_string())))
-                                .await;
-                            break;
-                        }
-                    }
-                }
-                if let Some(status) = broken {
-                    let _ = pending.send(StreamStep::End(status)).await;
-                    break 'read;
-                }
-            }
+        let acks = stream::intake(self, &caller, request.into_inner(), "message");
+        Ok(Response::new(Box::pin(ReceiverStream::new(acks))))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn submit_threat_batches(
+        &self,
+        request: Request<Streaming<pb::SubmitThreatBatch>>,
+    ) -> Result<Response<BoxStream<pb::SubmissionAckBatch>>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let items = request.into_inner().flat_map(|batch| {
+            futures::stream::iter(match batch {
+                Ok(batch) => batch.items.into_iter().map(Ok).collect(),
+                Err(status) => vec![Err(status)],
+            })
         });
-        // Forwarder: acknowledge each batch once committed, in queue order.
-        tokio::spawn(async move {
-            while let Some(step) = pending_rx.recv().await {
-                let (ids, reply, permit) = match step {
-                    StreamStep::Batch(ids, reply, permit) => (ids, reply, permit),
-                    StreamStep::End(status) => {
-                        let _ = acks.send(Err(status)).await;
-                        return;
-                    }
-                };
-                let outcomes = match reply.await {
-                    Ok(Ok(o)) => o,
-                    Ok(Err(e)) => {
-                        let _ = acks.send(Err(internal(e))).await;
-                        return;
-                    }
-                    Err(_) => {
-                        let _ = acks
-                            .send(Err(Status::unavailable(
-                                "the server is shutting down; resend unacknowledged items",
-                            )))
-                            .await;
-                        return;
-                    }
-                };
-                for (id, outcome) in ids.into_iter().zip(outcomes) {
-                    if acks.send(Ok(ack(id, outcome))).await.is_err() {
-                        return;
-                    }
-                }
-                drop(permit);
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
+        let acks = stream::intake(self, &caller, Box::pin(items), "item");
+        Ok(Response::new(Box::pin(stream::batched(acks))))
     }
 
     #[tracing::instrument(skip_all)]

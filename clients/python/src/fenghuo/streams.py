@@ -3,13 +3,15 @@
 The feed, the notice stream and the appeal watch are all resumable from an event's cursor
 (proto: SubscribeFeedRequest.cursor, SubscribeNoticesRequest.cursor,
 WatchAppealRequest.cursor). A `Subscription` remembers the cursor of the last item it
-yielded; when the stream breaks (the server restarts, a connection drops: UNAVAILABLE) or the
-server ends it, it reopens from there after a back-off. Any other error is raised as a
+yielded; when the stream breaks (the server restarts, a connection drops: UNAVAILABLE; the
+server drops a slow reader: RESOURCE_EXHAUSTED with reason SLOW_READER) or the server ends it,
+it reopens from there after a back-off. Any other error is raised as a
 `FenghuoError` (a revoked certificate, a disabled organisation: the server means it).
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 import grpc
+from google.rpc import error_details_pb2
 
 from fenghuo.errors import FenghuoError
 
@@ -30,6 +33,24 @@ T = TypeVar("T", bound=_HasCursor)
 
 #: Codes after which a stream is reopened: the server or the network went away.
 RESUMABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+
+#: `ErrorInfo.reason` of the RESOURCE_EXHAUSTED that ends a stream whose reader fell behind:
+#: resuming from the last item read loses nothing (proto: the SubscribeFeed comment).
+SLOW_READER = "SLOW_READER"
+
+
+def resumable(error: FenghuoError) -> bool:
+    """Whether a stream that ended with `error` is reopened from its cursor: UNAVAILABLE, or a
+    slow reader dropped by the server (RESOURCE_EXHAUSTED with reason SLOW_READER)."""
+    if error.code() in RESUMABLE:
+        return True
+    if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return False
+    for detail in error.status_details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info) and info.reason == SLOW_READER:  # Unpack: False for another type
+            return True
+    return False
 
 
 class Subscription(Generic[T]):
@@ -117,14 +138,15 @@ class Subscription(Generic[T]):
                 self._call = None
                 if self._closed:
                     raise StopIteration
-            if error is not None and error.code() not in RESUMABLE:
+            if error is not None and not resumable(error):
                 raise error
             # Broken or ended by the server: reopen from the cursor, backing off while it fails.
             now = time.monotonic()
             broken_since = broken_since if broken_since is not None else now
             if error is not None and self._retry_for is not None and now - broken_since > self._retry_for:
                 raise error
-            time.sleep(backoff if error is not None else self._initial_backoff)
+            # Jittered, so that clients cut off together do not come back together.
+            time.sleep((backoff * random.uniform(0.5, 1.0)) if error is not None else self._initial_backoff)
             backoff = min(backoff * 2, self._max_backoff) if error is not None else backoff
             self.reconnects += 1
 

@@ -58,7 +58,7 @@ pub(super) fn intake(
     let router = api.router.clone();
     let item_of = {
         let (actor, province, item_reader) =
-            (caller.actor(), caller.province.clone(), reader(&caller));
+            (caller.actor(), caller.province.clone(), reader(caller));
         move |table: &RoutingTable, submission| {
             let (responsible, provinces) = responsible_units(table, &submission);
             IngestItem {

@@ -27,6 +27,7 @@ pub mod listener;
 pub mod ownership;
 pub mod pki;
 pub mod seed;
+pub mod stix;
 pub mod store;
 pub mod timers;
 

@@ -29,6 +29,7 @@ mod report_rules;
 mod reporting_deadlines;
 mod routing_rules;
 mod slow_readers;
+mod stix;
 mod threat_cli;
 mod threats;
 mod timers;

@@ -486,3 +486,41 @@ pub fn bundle(sightings: &[(pb::Sighting, pb::Threat)]) -> Value {
         "objects": objects,
     })
 }
+
+/// Several exported bundles as one (`fenghuo threat export --out`): each object once; an
+/// observable that appears under several markings keeps the strictest.
+pub fn merge(bundles: &[Value]) -> Value {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
+    let strictness = |o: &Value| {
+        o["object_marking_refs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| super::tlp_of_marking_id(m.as_str()?))
+            .max()
+    };
+    let mut ids = Vec::new();
+    for b in bundles {
+        ids.extend(b["id"].as_str().map(str::to_owned));
+        for o in b["objects"].as_array().into_iter().flatten() {
+            let id = o["id"].as_str().unwrap_or_default().to_owned();
+            match by_id.get(&id) {
+                None => {
+                    order.push(id.clone());
+                    by_id.insert(id, o.clone());
+                }
+                Some(prev) if strictness(o) > strictness(prev) => {
+                    by_id.insert(id, o.clone());
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let objects: Vec<Value> = order.iter().filter_map(|id| by_id.remove(id)).collect();
+    json!({
+        "type": "bundle",
+        "id": derived_id("bundle", "bundles", &ids.join(",")),
+        "objects": objects,
+    })
+}

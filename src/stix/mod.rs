@@ -197,17 +197,17 @@ pub fn to_timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
-fn report_descriptor() -> Option<MessageDescriptor> {
+fn descriptor(full_name: &str) -> Option<MessageDescriptor> {
     static POOL: std::sync::OnceLock<Option<DescriptorPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).ok())
         .as_ref()?
-        .get_message_by_name("fenghuo.v1.ThreatReport")
+        .get_message_by_name(full_name)
 }
 
 /// A report in the protobuf JSON mapping with the proto's field names: how the
 /// extension carries everything STIX has no property for, losslessly.
 pub fn report_to_json(report: &pb::ThreatReport) -> Value {
-    let Some(desc) = report_descriptor() else {
+    let Some(desc) = descriptor("fenghuo.v1.ThreatReport") else {
         return Value::Null;
     };
     let Ok(msg) = DynamicMessage::decode(desc, report.encode_to_vec().as_slice()) else {
@@ -222,9 +222,16 @@ pub fn report_to_json(report: &pb::ThreatReport) -> Value {
 
 /// The inverse of [`report_to_json`]; the error says what does not fit the contract.
 pub fn report_from_json(v: &Value) -> Result<pb::ThreatReport, String> {
-    let desc = report_descriptor().ok_or("the contract's descriptors are unavailable")?;
+    let bytes = message_from_json("fenghuo.v1.ThreatReport", v)?;
+    pb::ThreatReport::decode(bytes.as_slice()).map_err(|e| e.to_string())
+}
+
+/// Any message of the contract (e.g. "fenghuo.v1.StixImportDefaults") from the protobuf
+/// JSON mapping, encoded; the error names what does not fit.
+pub fn message_from_json(full_name: &str, v: &Value) -> Result<Vec<u8>, String> {
+    let desc = descriptor(full_name).ok_or("the contract's descriptors are unavailable")?;
     let msg = DynamicMessage::deserialize(desc, v.clone()).map_err(|e| e.to_string())?;
-    pb::ThreatReport::decode(msg.encode_to_vec().as_slice()).map_err(|e| e.to_string())
+    Ok(msg.encode_to_vec())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use tonic::Code;
 
 use crate::on_both_backends;
 use crate::support::{Backend, TestApp, spawn_app};
+use crate::threat_cli::{cli, json_lines};
 use crate::threats::{ip, report, ts};
 
 const EXTENSION: &str = "extension-definition--231cbc98-c9e7-5787-a75f-0fecc33e2c3d";
@@ -23,6 +24,7 @@ on_both_backends!(
     objects_fenghuo_cannot_map_are_refused_with_reasons_and_none_is_dropped,
     an_export_shows_each_caller_exactly_the_sightings_it_may_see,
     a_bundle_exported_by_misp_gets_an_answer_for_every_object,
+    the_cli_exports_a_bundle_and_submits_it_back_and_a_rerun_replays,
 );
 
 /// One report of every Art. 2 category and every kind of malicious resource.
@@ -494,4 +496,76 @@ async fn a_bundle_exported_by_misp_gets_an_answer_for_every_object(backend: Back
     let found = vendor.search("circl.lu").await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].dedup_key, "domain:circl.lu");
+}
+
+async fn the_cli_exports_a_bundle_and_submits_it_back_and_a_rerun_replays(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let vendor = app.client("vendor-bj").await;
+    let originals = reports(&app, pb::Tlp::Amber);
+    submit_all(&vendor, "native", &originals[..3]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feed.json");
+    let since = (app.clock.now() - chrono::Duration::days(1)).to_rfc3339();
+    let (code, _, err) = cli(
+        &app,
+        "vendor-bj",
+        &[
+            "threat",
+            "export",
+            "--since",
+            &since,
+            "--format",
+            "stix",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("3 sightings"), "{err}");
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(sightings_of(bundle["objects"].as_array().unwrap()).len(), 3);
+
+    let run = || {
+        let (code, out, err) = cli(
+            &app,
+            "vendor-bj",
+            &["threat", "submit", file.to_str().unwrap(), "--json"],
+        );
+        assert_eq!(code, 0, "{err}");
+        json_lines(&out)
+    };
+    let first = run();
+    let summary = first.last().unwrap();
+    assert_eq!(summary["summary"], true);
+    assert_eq!(
+        summary["objects"],
+        bundle["objects"].as_array().unwrap().len()
+    );
+    assert_eq!(summary["refused"], 0);
+    let stored: Vec<&Value> = first.iter().filter(|l| l["type"] == "sighting").collect();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored.iter().all(|l| l["outcome"] == "sighting"),
+        "{stored:?}"
+    );
+    let again = run();
+    assert!(
+        again
+            .iter()
+            .filter(|l| l["type"] == "sighting")
+            .all(|l| l["outcome"] == "replayed"),
+        "{again:?}"
+    );
+    // Not a bundle: refused before anything is sent.
+    let other = dir.path().join("x.json");
+    std::fs::write(&other, "{\"type\": \"report\"}").unwrap();
+    let (code, _, err) = cli(
+        &app,
+        "vendor-bj",
+        &["threat", "submit", other.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a STIX 2.1 bundle"), "{err}");
 }

@@ -25,6 +25,7 @@ on_both_backends!(
     an_export_shows_each_caller_exactly_the_sightings_it_may_see,
     a_bundle_exported_by_misp_gets_an_answer_for_every_object,
     the_cli_exports_a_bundle_and_submits_it_back_and_a_rerun_replays,
+    an_export_of_every_kind_passes_the_oasis_validator_and_parses_with_stix2,
 );
 
 /// One report of every Art. 2 category and every kind of malicious resource.
@@ -568,4 +569,59 @@ async fn the_cli_exports_a_bundle_and_submits_it_back_and_a_rerun_replays(backen
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not a STIX 2.1 bundle"), "{err}");
+}
+
+/// The venv's Python with stix2 and stix2-validator (.ci/run makes `.venv` from
+/// scripts/requirements.txt; FENGHUO_STIX_PYTHON overrides). None: skip, unless CI is set.
+fn oasis_python() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("FENGHUO_STIX_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")
+        });
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: .ci/run makes the venv from scripts/requirements.txt",
+        path.display()
+    );
+    None
+}
+
+async fn an_export_of_every_kind_passes_the_oasis_validator_and_parses_with_stix2(
+    backend: Backend,
+) {
+    let Some(python) = oasis_python() else {
+        return;
+    };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let vendor = app.client("vendor-bj").await;
+    let mut all = reports(&app, pb::Tlp::Green);
+    all[0].tlp = pb::Tlp::Red as i32;
+    all[1].tlp = pb::Tlp::AmberStrict as i32;
+    all[2].tlp = pb::Tlp::Clear as i32;
+    all[3].tlp = pb::Tlp::Amber as i32;
+    submit_all(&vendor, "kinds", &all).await;
+    let bundles = vendor.export_stix(None, vec![]).await.unwrap();
+    assert_eq!(bundles.len(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("every-kind.json");
+    std::fs::write(&file, &bundles[0]).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stix/validate.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("valid (0 errors"), "{stdout}");
 }

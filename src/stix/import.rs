@@ -55,7 +55,7 @@ const SCO_TYPES: [&str; 18] = [
 pub enum Plan {
     /// Submit this; `notes` say what the mapping assumed.
     Report {
-        request: pb::SubmitThreatRequest,
+        request: Box<pb::SubmitThreatRequest>,
         notes: Vec<String>,
     },
     /// Part of the report of this object id.
@@ -256,10 +256,12 @@ pub fn plan(bundle: &Value, defaults: Option<&pb::StixImportDefaults>) -> Vec<Pl
     }
     // An observable whose value an indicator's pattern names is that indicator's.
     for (k, o) in objects.iter().enumerate() {
-        if plans[k].is_none() && !used_by.contains_key(&k) && SCO_TYPES.contains(&s(o, "type")) {
-            if let Some((_, r)) = indicator_values.iter().find(|(v, _)| v == s(o, "value")) {
-                used_by.insert(k, *r);
-            }
+        if plans[k].is_none()
+            && !used_by.contains_key(&k)
+            && SCO_TYPES.contains(&s(o, "type"))
+            && let Some((_, r)) = indicator_values.iter().find(|(v, _)| v == s(o, "value"))
+        {
+            used_by.insert(k, *r);
         }
     }
 
@@ -288,7 +290,7 @@ fn unmapped(o: &Value) -> Plan {
         return refused(
             "relationship_type",
             format!(
-                "a {} relationship outside a report: fenghuo keeps only relationships between a report's object and its courses of action or observables",
+                "a relationship ({}) outside a report: fenghuo keeps only relationships between a report's object and its courses of action or observables",
                 s(o, "relationship_type")
             ),
         );
@@ -426,10 +428,10 @@ fn report(
     };
     report.tlp = tlp as i32;
     Plan::Report {
-        request: pb::SubmitThreatRequest {
+        request: Box::new(pb::SubmitThreatRequest {
             submission_id: format!("stix:{}:{}", ids[r], modified.trim()),
             report: Some(report),
-        },
+        }),
         notes,
     }
 }

@@ -155,7 +155,7 @@ fn every_category_survives_export_then_import_unchanged() {
     let reports: Vec<&pb::SubmitThreatRequest> = planned
         .iter()
         .filter_map(|p| match &p.plan {
-            Plan::Report { request, .. } => Some(request),
+            Plan::Report { request, .. } => Some(&**request),
             _ => None,
         })
         .collect();

@@ -4,6 +4,7 @@
 //! # Layout
 //! - `domain/` — pure types and rules (roles, provinces, calendar, deadline policy, clock); no
 //!   tonic, no sqlx.
+//! - `stix/` — STIX 2.1 bundles to and from the contract's messages (docs/stix.md); pure.
 //! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
 //! - `api/` — one tonic service per proto service, thin; `api/streams.rs` paces server
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod ownership;
 pub mod pki;
 pub mod seed;
+pub mod stix;
 pub mod store;
 pub mod timers;
 

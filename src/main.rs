@@ -241,6 +241,8 @@ enum ThreatCommand {
     /// Stream files of reports (CSV or JSON Lines) over SubmitThreatStream; a re-run sends
     /// only the lines not yet acknowledged. Exit 1 when some line was refused.
     Submit(cli::threat::SubmitArgs),
+    /// The sightings visible to you as one STIX 2.1 bundle (ExportStix; docs/stix.md)
+    Export(cli::threat::ExportArgs),
     /// The columns a first report of an Art. 2 category needs, and one row the server accepts
     Template(cli::threat::TemplateArgs),
     /// Re-mark one of your organisation's sightings
@@ -472,6 +474,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
         }
         Command::Threat(ThreatCommand::Submit(args)) => return cli::threat::submit(args).await,
+        Command::Threat(ThreatCommand::Export(args)) => return cli::threat::export(&args).await,
         Command::Threat(ThreatCommand::Template(args)) => cli::threat::template(&args)?,
         Command::Threat(ThreatCommand::Tlp(args)) => cli::threat::tlp(&args).await?,
         Command::Threat(ThreatCommand::Generate { lines }) => cli::threat::generate(lines)?,

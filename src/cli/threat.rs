@@ -1,7 +1,8 @@
-//! `fenghuo threat submit | template | tlp`: a unit's threat reports from files (Art. 6, 11),
-//! and re-marking one of its sightings.
+//! `fenghuo threat submit | export | template | tlp`: a unit's threat reports from files
+//! (Art. 6, 11), STIX 2.1 in and out, and re-marking one of its sightings.
 
 mod columns;
+mod stix;
 mod submit;
 mod template;
 
@@ -12,15 +13,44 @@ use clap::{Args, ValueEnum};
 use super::ConnectArgs;
 use super::output::Output;
 
+pub use stix::export;
 pub use submit::submit;
 
-/// A file's format; by default from its extension (.csv; .jsonl, .ndjson).
+/// A file's format; by default from its extension (.csv; .jsonl, .ndjson; .json holding a
+/// STIX bundle).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 pub enum Format {
     /// A header row of column names, then one report per row
     Csv,
     /// One flat JSON object per line, keyed by the same column names
     Jsonl,
+    /// A STIX 2.1 bundle, sent over ImportStixBundle (docs/stix.md)
+    Stix,
+}
+
+/// What `fenghuo threat export` writes.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum ExportFormat {
+    /// One STIX 2.1 bundle (docs/stix.md)
+    Stix,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Sightings received at or after this time: RFC 3339, or a date (00:00 Asia/Shanghai)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only these Art. 2 categories (repeatable): malicious-resource, malicious-program,
+    /// hazard, incident, other
+    #[arg(long)]
+    pub category: Vec<String>,
+    #[arg(long, value_enum, default_value = "stix")]
+    pub format: ExportFormat,
+    /// Write the bundle here instead of stdout
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 #[derive(Args)]
@@ -31,9 +61,14 @@ pub struct SubmitArgs {
     /// Overrides the format the extension names
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// The marking of rows whose tlp column is empty: clear, green, amber, amber+strict, red
+    /// The marking of rows whose tlp column is empty: clear, green, amber, amber+strict, red;
+    /// for a STIX bundle, of objects without a TLP marking (else TLP:AMBER, noted per object)
     #[arg(long)]
     pub tlp: Option<String>,
+    /// STIX bundles: a StixImportDefaults message (protobuf JSON) giving objects without
+    /// the fenghuo extension their event or warning information
+    #[arg(long)]
+    pub stix_defaults: Option<PathBuf>,
     /// Stop after this many acknowledgements, as an interruption would (for tests)
     #[arg(long, hide = true)]
     pub stop_after: Option<u64>,

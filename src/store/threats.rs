@@ -554,6 +554,47 @@ pub async fn visible_sightings(
     st.query_as().fetch_all(store.pool()).await
 }
 
+/// Sightings the reader may see (as [`visible_sightings`]), received in [from, until), of
+/// these categories (empty: all), oldest first after the `(received_at, id)` cursor: the
+/// STIX export.
+pub async fn visible_sightings_received(
+    store: &Store,
+    reader: &Reader,
+    (from, until): (i64, i64),
+    categories: &[i64],
+    after: Option<(i64, &str)>,
+    limit: u32,
+) -> Result<Vec<SightingRow>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        &format!(
+            "SELECT {SIGHTING_COLUMNS} FROM sightings s JOIN threats t ON t.id = s.threat_id WHERE s.received_at >= "
+        ),
+    );
+    st.bind(SqlValue::Int(from)).push(" AND s.received_at < ");
+    st.bind(SqlValue::Int(until)).push(" AND ");
+    push_visibility(&mut st, reader);
+    if !categories.is_empty() {
+        st.push(" AND t.category IN (");
+        for (i, c) in categories.iter().enumerate() {
+            if i > 0 {
+                st.push(", ");
+            }
+            st.bind(SqlValue::Int(*c));
+        }
+        st.push(")");
+    }
+    if let Some((at, id)) = after {
+        st.push(" AND (s.received_at > ").bind(SqlValue::Int(at));
+        st.push(" OR (s.received_at = ").bind(SqlValue::Int(at));
+        st.push(" AND s.id > ")
+            .bind(SqlValue::Text(id.to_owned()))
+            .push("))");
+    }
+    st.push(&format!(" ORDER BY s.received_at, s.id LIMIT {limit}"));
+    st.query_as().fetch_all(store.pool()).await
+}
+
 pub async fn get_sighting(store: &Store, id: &str) -> Result<Option<SightingRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {SIGHTING_COLUMNS} FROM sightings s WHERE s.id = $1"

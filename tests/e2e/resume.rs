@@ -81,7 +81,7 @@ async fn the_feed_and_the_notice_stream_resume_across_a_server_restart_losing_an
     let mut notices = telecom.follow_notices(None).with_backoff(QUICK);
     let mut events = vec![next(&mut feed).await, next(&mut feed).await];
     let mut delivered = vec![next(&mut notices).await.notice.unwrap().notice_id];
-    assert_eq!(delivered, [first_notice.clone()]);
+    assert_eq!(delivered, std::slice::from_ref(&first_notice));
 
     // The server goes away with both streams open, and comes back on the same database.
     let app = app.stopped().await.restart_on_the_same_port().await;

@@ -10,7 +10,7 @@ use crate::on_both_backends;
 use crate::support::{Backend, TestApp, spawn_app};
 
 /// The binary as a process, as `org` of the dev PKI: (exit code, stdout, stderr).
-fn cli(app: &TestApp, org: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn cli(app: &TestApp, org: &str, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"))
         .args(args)
         .args(["--endpoint", &app.endpoint, "--org", org])
@@ -40,7 +40,7 @@ fn offline(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn json_lines(out: &str) -> Vec<Value> {
+pub(crate) fn json_lines(out: &str) -> Vec<Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()

@@ -157,6 +157,61 @@ impl Client {
     }
 }
 
+/// Bundle text per ImportStixBundle message: well under gRPC's 4 MiB message limit.
+const STIX_CHUNK: usize = 1024 * 1024;
+
+impl Client {
+    /// Imports a STIX 2.1 bundle (its JSON text); one answer per object of the bundle,
+    /// in bundle order, each after its report is committed (docs/stix.md).
+    pub async fn import_stix(
+        &self,
+        bundle: &[u8],
+        defaults: Option<pb::StixImportDefaults>,
+    ) -> Result<Vec<pb::StixObjectResult>, Status> {
+        let mut messages: Vec<pb::ImportStixBundleRequest> = bundle
+            .chunks(STIX_CHUNK)
+            .map(|c| pb::ImportStixBundleRequest {
+                chunk: c.to_vec(),
+                defaults: None,
+            })
+            .collect();
+        if messages.is_empty() {
+            messages.push(pb::ImportStixBundleRequest::default());
+        }
+        messages[0].defaults = defaults;
+        let mut answers = self
+            .threats()
+            .import_stix_bundle(tokio_stream::iter(messages))
+            .await?
+            .into_inner();
+        let mut out = Vec::new();
+        while let Some(a) = answers.message().await? {
+            out.push(a);
+        }
+        Ok(out)
+    }
+
+    /// The visible sightings received since `since` (every one when unset) as STIX 2.1
+    /// bundles (JSON text), at most 500 sightings each.
+    pub async fn export_stix(
+        &self,
+        since: Option<prost_types::Timestamp>,
+        categories: Vec<pb::ThreatCategory>,
+    ) -> Result<Vec<String>, Status> {
+        let request = pb::ExportStixRequest {
+            since,
+            categories: categories.into_iter().map(|c| c as i32).collect(),
+            max_sightings_per_bundle: 0,
+        };
+        let mut bundles = self.threats().export_stix(request).await?.into_inner();
+        let mut out = Vec::new();
+        while let Some(b) = bundles.message().await? {
+            out.push(b.json);
+        }
+        Ok(out)
+    }
+}
+
 impl Unit {
     /// Submits one report; retrying with the same id and content is safe.
     pub async fn submit(

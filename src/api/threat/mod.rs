@@ -2,6 +2,7 @@
 //! rule (`domain::threat::visibility`) for every read.
 
 pub mod intake;
+mod stix;
 mod stream;
 pub mod view;
 
@@ -411,6 +412,22 @@ impl ThreatService for ThreatApi {
             }
         };
         Ok(Response::new(self.open_feeds.paced(slot, start, stream)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn import_stix_bundle(
+        &self,
+        request: Request<Streaming<pb::ImportStixBundleRequest>>,
+    ) -> Result<Response<BoxStream<pb::StixObjectResult>>, Status> {
+        self.import_stix(request).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_stix(
+        &self,
+        request: Request<pb::ExportStixRequest>,
+    ) -> Result<Response<BoxStream<pb::StixBundle>>, Status> {
+        self.export_stix_bundles(request).await
     }
 
     #[tracing::instrument(skip_all)]

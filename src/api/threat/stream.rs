@@ -29,7 +29,7 @@ enum StreamStep {
 }
 
 /// The status a stream ends with when its `n`th message or item (`unit`, from 1) could not be read.
-fn broken_stream(unit: &str, n: u64, cause: &Status) -> Status {
+pub(super) fn broken_stream(unit: &str, n: u64, cause: &Status) -> Status {
     let message = format!(
         "{unit} {n} of the stream could not be read ({}): the items acknowledged before this status are stored; nothing from {unit} {n} on was read, so resend every unacknowledged item",
         cause.message()

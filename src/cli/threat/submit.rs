@@ -45,20 +45,37 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
-    let unit = args.connect.client().await?.unit();
+    let client = args.connect.client().await?;
+    let unit = client.unit();
     let mut refused = false;
     for file in &args.files {
+        let is_json = file.extension().and_then(|e| e.to_str()) == Some("json");
         let format = match args.format {
             Some(f) => f,
             None => match file.extension().and_then(|e| e.to_str()) {
                 Some("csv") => Format::Csv,
                 Some("jsonl" | "ndjson") => Format::Jsonl,
+                _ if is_json => Format::Stix,
                 _ => anyhow::bail!(
-                    "{}: name its format with --format csv|jsonl (by extension: .csv, .jsonl, .ndjson)",
+                    "{}: name its format with --format csv|jsonl|stix (by extension: .csv, .jsonl, .ndjson; .json holding a STIX bundle)",
                     file.display()
                 ),
             },
         };
+        if format == Format::Stix {
+            let text =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            if !super::stix::is_bundle(&text) {
+                anyhow::bail!(
+                    "{}: not a STIX 2.1 bundle (a JSON object with \"type\": \"bundle\")",
+                    file.display()
+                );
+            }
+            let defaults = super::stix::defaults(args.stix_defaults.as_deref(), default_tlp)?;
+            refused |=
+                super::stix::submit_bundle(&client, file, &text, defaults, args.output).await?;
+            continue;
+        }
         let counts = submit_file(&unit, file, format, default_tlp, &args).await?;
         refused |= counts.refused + counts.refused_before > 0;
     }
@@ -299,7 +316,8 @@ async fn submit_file(
             };
             match format {
                 Format::Csv => read_csv(&file, &mut send),
-                Format::Jsonl => read_jsonl(&file, &mut send),
+                // Bundles go to ImportStixBundle before this (submit).
+                Format::Jsonl | Format::Stix => read_jsonl(&file, &mut send),
             }
         })
     };

@@ -140,6 +140,9 @@ pub fn print(category: &str, format: Format) -> anyhow::Result<()> {
     let row = example(category, &at)?;
     let stdout = std::io::stdout();
     match format {
+        Format::Stix => anyhow::bail!(
+            "--format stix: a STIX bundle needs no template (docs/stix.md); templates are csv or jsonl"
+        ),
         Format::Csv => {
             let mut w = csv::Writer::from_writer(stdout.lock());
             w.write_record(row.iter().map(|(c, _)| *c))?;

@@ -7,7 +7,7 @@ use fenghuo_client::pb;
 use serde_json::json;
 
 use super::ConnectArgs;
-use super::disposal::{MeasureKind, measure_type, parse_target};
+use super::decision::{MeasureKind, measure_type, parse_target};
 use super::output::{Output, ts_json};
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -50,6 +50,8 @@ async fn an_institution_identifies_and_an_affected_party_appeals_from_the_cli(ba
         "serious",
         "--grade-reason",
         "three botnets of one family this week",
+        "--potential-harm",
+        "controls about 40,000 hosts in the province",
         "--recommend",
         "block",
         "--target",

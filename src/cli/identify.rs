@@ -1,5 +1,6 @@
-//! The institution's job from the command line (Art. 7): the queue of unidentified threats,
-//! confirming with a grade (and the measures it recommends), rejecting with a reason.
+//! The institution's job from the command line (Art. 7, 9): the queue of unidentified threats,
+//! confirming with a grade (and the measures it recommends), rejecting with a reason, and
+//! verifying the results units report on the notices of the threats it identified.
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
@@ -44,6 +45,32 @@ pub enum IdentifyCommand {
         /// KIND:VALUE targets of the recommended measure (repeatable)
         #[arg(long = "target")]
         targets: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Verify a unit's reported result (Art. 9; DisposalService.VerifyResult): effective, or
+    /// not effective with what was seen (the regulator's review queue gets it)
+    Verify {
+        notice_id: String,
+        /// Target ids (repeatable)
+        #[arg(long = "target", required = true)]
+        targets: Vec<String>,
+        #[arg(
+            long,
+            conflicts_with = "not_effective",
+            required_unless_present = "not_effective"
+        )]
+        effective: bool,
+        #[arg(long)]
+        not_effective: bool,
+        /// What was checked and seen (required for --not-effective)
+        #[arg(long, default_value = "")]
+        details: String,
+        /// When it was checked (RFC 3339; default: when the server receives it)
+        #[arg(long, value_parser = super::decision::parse_instant)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
         #[command(flatten)]
         out: Output,
         #[command(flatten)]
@@ -174,6 +201,63 @@ impl IdentifyCommand {
                     .identification
                     .context("the server answered without the identification")?;
                 identification_out(&out, &i);
+                Ok(())
+            }
+            IdentifyCommand::Verify {
+                notice_id,
+                targets,
+                effective,
+                not_effective: _,
+                details,
+                at,
+                out,
+                connect,
+            } => {
+                let outcome = if effective {
+                    pb::VerificationOutcome::Effective
+                } else {
+                    pb::VerificationOutcome::NotEffective
+                };
+                let verified = connect
+                    .client()
+                    .await?
+                    .disposal()
+                    .verify_result(pb::VerifyResultRequest {
+                        notice_id: notice_id.clone(),
+                        verifications: targets
+                            .iter()
+                            .map(|t| pb::TargetVerification {
+                                target_id: t.clone(),
+                                outcome: outcome as i32,
+                                details: details.clone(),
+                                checked_at: at.map(super::decision::timestamp),
+                            })
+                            .collect(),
+                    })
+                    .await?
+                    .into_inner();
+                let state = verified
+                    .status
+                    .as_ref()
+                    .and_then(|s| pb::NoticeState::try_from(s.state).ok())
+                    .map(|s| s.as_str_name())
+                    .unwrap_or("?");
+                out.say(
+                    &format!(
+                        "notice {notice_id}: {} target(s) verified {}; notice now {state}{}",
+                        targets.len(),
+                        outcome.as_str_name(),
+                        if verified.review_item_ids.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; review items {}", verified.review_item_ids.join(", "))
+                        }
+                    ),
+                    json!({
+                        "notice_id": notice_id, "outcome": outcome.as_str_name(), "state": state,
+                        "review_item_ids": verified.review_item_ids,
+                    }),
+                );
                 Ok(())
             }
             IdentifyCommand::Reject {

@@ -238,9 +238,14 @@ impl Scheduler {
                 let retry_at = now + chrono::Duration::seconds(backoff);
                 tracing::error!(timer = %timer.id, kind = %timer.kind, subject = %timer.subject,
                     error = format!("{e:#}"), %retry_at, "a timer handler failed; retrying later");
-                crate::store::timers::record_failure(&mut tx, &timer.id, retry_at, &format!("{e:#}"))
-                    .await
-                    .context("recording the failure")?;
+                crate::store::timers::record_failure(
+                    &mut tx,
+                    &timer.id,
+                    retry_at,
+                    &format!("{e:#}"),
+                )
+                .await
+                .context("recording the failure")?;
                 false
             }
         };

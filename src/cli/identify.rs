@@ -76,6 +76,34 @@ pub enum IdentifyCommand {
         #[command(flatten)]
         connect: ConnectArgs,
     },
+    /// Your own timed steps (2009 mechanism Art. 8(3), 9(5)): reports to MIIT, notifying the
+    /// units, monthly summaries; oldest first
+    Tasks {
+        /// Not done yet only
+        #[arg(long)]
+        open: bool,
+        /// Past their due time only
+        #[arg(long)]
+        overdue: bool,
+        /// Of this threat only
+        #[arg(long)]
+        threat: Option<String>,
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Record that a task was done, with what was done (audited; done is final)
+    CompleteTask {
+        task_id: String,
+        /// e.g. the number of the report to MIIT
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
     /// Reject a threat; the submitters and the feed see the reason
     Reject {
         threat_id: String,
@@ -260,6 +288,52 @@ impl IdentifyCommand {
                 );
                 Ok(())
             }
+            IdentifyCommand::Tasks {
+                open,
+                overdue,
+                threat,
+                out,
+                connect,
+            } => {
+                let tasks = connect
+                    .client()
+                    .await?
+                    .identification()
+                    .list_institution_tasks(pb::ListInstitutionTasksRequest {
+                        threat_id: threat.unwrap_or_default(),
+                        open_only: open,
+                        overdue_only: overdue,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner()
+                    .tasks;
+                if tasks.is_empty() {
+                    out.note("no tasks");
+                }
+                for t in &tasks {
+                    task_out(&out, t);
+                }
+                Ok(())
+            }
+            IdentifyCommand::CompleteTask {
+                task_id,
+                note,
+                out,
+                connect,
+            } => {
+                let task = connect
+                    .client()
+                    .await?
+                    .identification()
+                    .complete_institution_task(pb::CompleteInstitutionTaskRequest { task_id, note })
+                    .await?
+                    .into_inner()
+                    .task
+                    .context("the server answered without the task")?;
+                task_out(&out, &task);
+                Ok(())
+            }
             IdentifyCommand::Reject {
                 threat_id,
                 reason,
@@ -285,4 +359,35 @@ impl IdentifyCommand {
             }
         }
     }
+}
+
+fn task_out(out: &Output, t: &pb::InstitutionTask) {
+    let kind = pb::InstitutionTaskKind::try_from(t.kind)
+        .map(|k| k.as_str_name())
+        .unwrap_or("?");
+    let due = ts_json(t.due_at);
+    let what = if t.month.is_empty() {
+        format!("threat {}", t.threat_id)
+    } else {
+        format!("month {}", t.month)
+    };
+    out.say(
+        &format!(
+            "{} {kind} {what} due {}{}{}",
+            t.id,
+            due.as_str().unwrap_or("(waiting for the calendar)"),
+            if t.overdue { " OVERDUE" } else { "" },
+            if t.done_at.is_some() {
+                format!(" done by {}: {}", t.done_by, t.done_note)
+            } else {
+                String::new()
+            }
+        ),
+        json!({
+            "id": t.id, "kind": kind, "institution": t.institution_organisation_id,
+            "threat_id": t.threat_id, "month": t.month, "deadline_key": t.deadline_key,
+            "created_at": ts_json(t.created_at), "due_at": due, "overdue": t.overdue,
+            "done_at": ts_json(t.done_at), "done_by": t.done_by, "done_note": t.done_note,
+        }),
+    );
 }

@@ -68,6 +68,33 @@ async fn an_institution_identifies_and_an_affected_party_appeals_from_the_cli(ba
     assert!(!ok, "a threat is identified once");
     assert!(err.contains("FailedPrecondition"), "{err}");
 
+    // A serious event is reported to MIIT within 2 h of its identification (2009 mechanism
+    // Art. 8(3)): the institution's task, completed with a note.
+    let (ok, out, err) = cncert(&[
+        "identify", "tasks", "--open", "--threat", &submitted, "--json",
+    ]);
+    assert!(ok, "{err}");
+    let tasks = json_lines(&out);
+    assert_eq!(tasks.len(), 1, "{out}");
+    assert_eq!(tasks[0]["kind"], "INSTITUTION_TASK_KIND_REPORT_TO_MIIT");
+    let task = tasks[0]["id"].as_str().unwrap().to_owned();
+    let (ok, _, err) = cncert(&["identify", "complete-task", &task, "--note", " "]);
+    assert!(!ok);
+    assert!(err.contains("field note"), "{err}");
+    let (ok, out, err) = cncert(&[
+        "identify",
+        "complete-task",
+        &task,
+        "--note",
+        "reported to MIIT by phone, file 2026-17",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    assert!(json_lines(&out)[0]["done_at"].is_string(), "{out}");
+    let (ok, out, err) = cncert(&["identify", "tasks", "--overdue", "--json"]);
+    assert!(ok, "{err}");
+    assert!(json_lines(&out).is_empty(), "{out}");
+
     // A block on an address party-gd holds.
     let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
     import(

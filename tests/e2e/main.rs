@@ -24,6 +24,7 @@ mod jobs_cli;
 mod notice_cli;
 mod onboard_cli;
 mod ownership;
+mod ownership_cli;
 mod protection;
 mod readme_jobs;
 mod registry;

@@ -70,7 +70,7 @@ enum Command {
     Notice(cli::notice::NoticeCommand),
     /// Decisions (Art. 8): issue one measure on a confirmed threat, revoke a notice.
     #[command(subcommand)]
-    Decision(cli::disposal::DecisionCommand),
+    Decision(cli::decision::DecisionCommand),
     /// A unit's notices (Art. 8, 9): list, follow into a directory, acknowledge, report results.
     #[command(subcommand)]
     Notices(cli::notices::NoticesCommand),
@@ -84,7 +84,7 @@ enum Command {
     #[command(subcommand)]
     Identify(cli::identify::IdentifyCommand),
     /// Appeals (Art. 10): measures on a resource, file, withdraw, answer, watch, list.
-    #[command(subcommand)]
+    #[command(subcommand, visible_alias = "appeals")]
     Appeal(cli::appeals::AppealCommand),
     /// Organisations and their contacts (Art. 5).
     #[command(subcommand)]

@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio_stream::StreamExt;
 
 use super::ConnectArgs;
-use super::disposal::{MeasureKind, measure_type, parse_target};
+use super::decision::{MeasureKind, measure_type, parse_target};
 use super::output::{Output, date_json, ts_json};
 
 #[derive(Subcommand)]
@@ -55,17 +55,41 @@ pub enum AppealCommand {
     },
     /// Appeals you filed or must answer, newest first
     List {
-        /// Open ones only
+        /// Open ones only (same as --state open)
         #[arg(long)]
         open: bool,
+        /// Only these states (repeatable)
+        #[arg(long = "state", value_enum)]
+        states: Vec<StateArg>,
         /// Past their answer date only
         #[arg(long)]
         overdue: bool,
+        /// Open appeals whose answer is due within N working days ("5wd", 1 to 30), by the
+        /// server's official calendar; overdue ones included
+        #[arg(long, value_parser = parse_due_within)]
+        due_within: Option<u32>,
         #[command(flatten)]
         out: Output,
         #[command(flatten)]
         connect: ConnectArgs,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum StateArg {
+    Open,
+    Withdrawn,
+    Answered,
+}
+
+/// "5wd": a number of working days, 1 to 30 (an answer is due 30 working days after filing).
+fn parse_due_within(raw: &str) -> Result<u32, String> {
+    match raw.strip_suffix("wd").map(str::parse::<u32>) {
+        Some(Ok(n @ 1..=30)) => Ok(n),
+        _ => Err(format!(
+            "{raw:?}: write working days as \"5wd\", 1 to 30 (an answer is due 30 working days after filing, Art. 10)"
+        )),
+    }
 }
 
 #[derive(Args)]
@@ -367,21 +391,31 @@ impl AppealCommand {
             }
             AppealCommand::List {
                 open,
+                states,
                 overdue,
+                due_within,
                 out,
                 connect,
             } => {
+                let mut states: Vec<i32> = states
+                    .iter()
+                    .map(|s| match s {
+                        StateArg::Open => pb::AppealState::Open,
+                        StateArg::Withdrawn => pb::AppealState::Withdrawn,
+                        StateArg::Answered => pb::AppealState::Answered,
+                    } as i32)
+                    .collect();
+                if open && !states.contains(&(pb::AppealState::Open as i32)) {
+                    states.push(pb::AppealState::Open as i32);
+                }
                 let appeals = connect
                     .client()
                     .await?
                     .appeals()
                     .list_appeals(pb::ListAppealsRequest {
-                        states: if open {
-                            vec![pb::AppealState::Open as i32]
-                        } else {
-                            Vec::new()
-                        },
+                        states,
                         overdue_only: overdue,
+                        answer_due_within_working_days: due_within.unwrap_or(0),
                         ..Default::default()
                     })
                     .await?

@@ -1,6 +1,7 @@
-//! The disposal jobs from the command line (Art. 8, 9, 12): a regulator issues and revokes
-//! decisions, works its review queue and records enforcement; a unit follows its notices,
-//! acknowledges them and reports results. Lines for people; `--json`: one object per line.
+//! The regulator's follow-up from the command line (Art. 9, 12): the review queue, compliance
+//! figures, non-compliance records and enforcement; and how a notice prints. Decisions are in
+//! `decision.rs`, a unit's notices in `notices.rs`. Lines for people; `--json`: one object per
+//! line.
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -9,116 +10,6 @@ use serde_json::json;
 
 use super::ConnectArgs;
 use super::output::{Output, date_json, ts_json};
-
-#[derive(Subcommand)]
-pub enum DecisionCommand {
-    /// Order one measure on a confirmed threat (DisposalService.IssueDecision): one signed
-    /// notice per addressee the targets route to (or --addressee).
-    Issue(IssueArgs),
-    /// Revoke a notice's targets (all still in force unless --target): a signed revocation.
-    Revoke {
-        notice_id: String,
-        /// Why; the addressee reads it
-        #[arg(long)]
-        reason: String,
-        /// Target ids to revoke (default: every target still in force)
-        #[arg(long = "target")]
-        targets: Vec<String>,
-        #[command(flatten)]
-        out: Output,
-        #[command(flatten)]
-        connect: ConnectArgs,
-    },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum MeasureKind {
-    /// Art. 8(1): stop service or block
-    Block,
-    /// Art. 8(2): remove malware
-    Remove,
-    /// Art. 8(3): rectify a vulnerability or compromise
-    Rectify,
-    /// Art. 8(4): other technical measures
-    Other,
-}
-
-#[derive(Args)]
-pub struct IssueArgs {
-    /// The confirmed threat
-    #[arg(long)]
-    threat: String,
-    #[arg(long, value_enum, default_value = "block")]
-    measure: MeasureKind,
-    /// KIND:VALUE, KIND one of ip, domain, url, email, phone, broadband (repeatable)
-    #[arg(long = "target", required = true)]
-    targets: Vec<String>,
-    /// The addressee; required for remove and rectify, else routed by the ownership registry
-    #[arg(long)]
-    addressee: Option<String>,
-    /// Time limit "4h" or "5wd" (default: the policy's for the threat's grade)
-    #[arg(long)]
-    time_limit: Option<String>,
-    #[arg(long, default_value = "")]
-    instructions: String,
-    /// Default: the article of the measure
-    #[arg(long, default_value = "")]
-    legal_basis: String,
-    /// Idempotency key: a retry with the same key returns the same notices (default: random)
-    #[arg(long)]
-    request_id: Option<String>,
-    #[command(flatten)]
-    out: Output,
-    #[command(flatten)]
-    connect: ConnectArgs,
-}
-
-pub fn measure_type(m: MeasureKind) -> pb::MeasureType {
-    match m {
-        MeasureKind::Block => pb::MeasureType::StopServiceOrBlock,
-        MeasureKind::Remove => pb::MeasureType::RemoveMalware,
-        MeasureKind::Rectify => pb::MeasureType::Rectify,
-        MeasureKind::Other => pb::MeasureType::Other,
-    }
-}
-
-/// `ip:1.2.3.4` and the like.
-pub fn parse_target(raw: &str) -> anyhow::Result<pb::MeasureTarget> {
-    use pb::MeasureTargetKind as K;
-    let (kind, value) = raw
-        .split_once(':')
-        .with_context(|| format!("target {raw:?}: write KIND:VALUE, e.g. ip:203.0.113.7"))?;
-    let kind = match kind {
-        "ip" => K::Ip,
-        "domain" => K::Domain,
-        "url" => K::Url,
-        "email" => K::EmailAccount,
-        "phone" => K::PhoneNumber,
-        "broadband" => K::BroadbandAccount,
-        other => anyhow::bail!(
-            "target {raw:?}: unknown kind {other:?} (ip, domain, url, email, phone, broadband)"
-        ),
-    };
-    Ok(pb::MeasureTarget {
-        kind: kind as i32,
-        value: value.to_owned(),
-    })
-}
-
-/// "4h" or "5wd".
-pub fn parse_time_limit(raw: &str) -> anyhow::Result<pb::TimeLimit> {
-    use pb::time_limit::Limit;
-    let bad =
-        || anyhow::anyhow!("time limit {raw:?}: write hours as \"4h\" or working days as \"5wd\"");
-    let limit = if let Some(d) = raw.strip_suffix("wd") {
-        Limit::WorkingDays(d.parse().map_err(|_| bad())?)
-    } else if let Some(h) = raw.strip_suffix('h') {
-        Limit::Hours(h.parse().map_err(|_| bad())?)
-    } else {
-        return Err(bad());
-    };
-    Ok(pb::TimeLimit { limit: Some(limit) })
-}
 
 fn body(n: &pb::Notice) -> pb::NoticeBody {
     use prost::Message;
@@ -190,80 +81,6 @@ pub fn notice_line(n: &pb::Notice) -> (String, serde_json::Value) {
         "deadline": ts_json(deadline),
     });
     (line, value)
-}
-
-impl DecisionCommand {
-    pub async fn run(self) -> anyhow::Result<()> {
-        match self {
-            DecisionCommand::Issue(a) => {
-                let targets = a
-                    .targets
-                    .iter()
-                    .map(|t| parse_target(t))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                let time_limit = a.time_limit.as_deref().map(parse_time_limit).transpose()?;
-                let request = pb::IssueDecisionRequest {
-                    request_id: a
-                        .request_id
-                        .clone()
-                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-                    threat_id: a.threat.clone(),
-                    measures: vec![pb::DecisionMeasure {
-                        measure_type: measure_type(a.measure) as i32,
-                        targets,
-                        legal_basis: a.legal_basis.clone(),
-                        instructions: a.instructions.clone(),
-                        time_limit,
-                        addressee_organisation_id: a.addressee.clone().unwrap_or_default(),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                };
-                let issued = a
-                    .connect
-                    .client()
-                    .await?
-                    .disposal()
-                    .issue_decision(request)
-                    .await?
-                    .into_inner();
-                a.out.say(
-                    &format!("decision {}", issued.decision_id),
-                    json!({ "decision_id": issued.decision_id }),
-                );
-                for n in &issued.notices {
-                    let (line, value) = notice_line(n);
-                    a.out.say(&format!("  notice {line}"), value);
-                }
-                Ok(())
-            }
-            DecisionCommand::Revoke {
-                notice_id,
-                reason,
-                targets,
-                out,
-                connect,
-            } => {
-                let revocation = connect
-                    .client()
-                    .await?
-                    .disposal()
-                    .revoke_notice(pb::RevokeNoticeRequest {
-                        notice_id,
-                        target_ids: targets,
-                        reason,
-                        lift_time_limit: None,
-                    })
-                    .await?
-                    .into_inner()
-                    .revocation
-                    .context("the server answered without the revocation")?;
-                let (line, value) = notice_line(&revocation);
-                out.say(&format!("revocation {line}"), value);
-                Ok(())
-            }
-        }
-    }
 }
 
 #[derive(Subcommand)]

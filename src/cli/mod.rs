@@ -3,6 +3,7 @@
 pub mod appeals;
 pub mod bench;
 pub mod calendar;
+pub mod decision;
 pub mod disposal;
 pub mod identify;
 pub mod notice;
@@ -11,6 +12,7 @@ pub mod onboard;
 pub mod operations;
 pub mod output;
 pub mod ownership;
+pub mod protect;
 pub mod threat;
 
 use std::path::PathBuf;
@@ -90,13 +92,22 @@ impl ConnectArgs {
 
 /// The `iss` claim of a JWT, read without verifying it (the server verifies).
 fn token_issuer(token: &str) -> Option<String> {
+    token_claim(token, "iss")
+}
+
+/// The officer a token names (its `sub`), read without verifying it.
+pub fn token_officer(token: &str) -> Option<String> {
+    token_claim(token, "sub")
+}
+
+fn token_claim(token: &str, claim: &str) -> Option<String> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
     let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&json).ok()?;
-    claims.get("iss")?.as_str().map(str::to_owned)
+    claims.get(claim)?.as_str().map(str::to_owned)
 }
 
 /// `fenghuo bootstrap`: the first organisation of a platform on its own PKI.

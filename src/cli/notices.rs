@@ -70,6 +70,23 @@ pub enum NoticesCommand {
         #[command(flatten)]
         connect: ConnectArgs,
     },
+    /// Report a revoked measure lifted (Art. 10, 12), by the revocation's lifting deadline
+    Lifted {
+        /// The revoked notice (not the revocation)
+        notice_id: String,
+        /// Revoked target ids (repeatable; default: every revoked target not yet lifted)
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        /// When it was lifted (RFC 3339; default: when the server receives the report)
+        #[arg(long, value_parser = super::decision::parse_instant)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long, default_value = "")]
+        details: String,
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
 }
 
 #[derive(Args)]
@@ -205,6 +222,54 @@ impl NoticesCommand {
                         outcome.as_str_name()
                     ),
                     json!({ "notice_id": notice_id, "outcome": outcome.as_str_name(), "state": state }),
+                );
+                Ok(())
+            }
+            NoticesCommand::Lifted {
+                notice_id,
+                targets,
+                at,
+                details,
+                out,
+                connect,
+            } => {
+                let status = connect
+                    .client()
+                    .await?
+                    .disposal()
+                    .report_lifted(pb::ReportLiftedRequest {
+                        notice_id: notice_id.clone(),
+                        target_ids: targets,
+                        lifted_at: at.map(super::decision::timestamp),
+                        details,
+                    })
+                    .await?
+                    .into_inner()
+                    .status
+                    .unwrap_or_default();
+                let state = pb::NoticeState::try_from(status.state)
+                    .map(|s| s.as_str_name())
+                    .unwrap_or("?");
+                let lifted: Vec<_> = status
+                    .targets
+                    .iter()
+                    .filter(|t| !t.revocation_notice_id.is_empty())
+                    .collect();
+                out.say(
+                    &format!(
+                        "notice {notice_id}: {} of {} revoked target(s) lifted; notice now {state}",
+                        lifted.iter().filter(|t| t.lifted_at.is_some()).count(),
+                        lifted.len()
+                    ),
+                    json!({
+                        "notice_id": notice_id,
+                        "state": state,
+                        "revoked": lifted.iter().map(|t| json!({
+                            "target_id": t.target_id,
+                            "revocation_notice_id": t.revocation_notice_id,
+                            "lifted_at": super::output::ts_json(t.lifted_at),
+                        })).collect::<Vec<_>>(),
+                    }),
                 );
                 Ok(())
             }

@@ -1,5 +1,6 @@
 //! `fenghuo ownership …`: bulk CSV import of ownership entries (Art. 9) with a
-//! progress bar, and "who is responsible for X".
+//! progress bar, "who is responsible for X", and the regulator's decisions on the entries
+//! that wait for its approval.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use clap::Subcommand;
 use fenghuo_client::pb;
 
 use super::ConnectArgs;
+use super::output::{Output, ts_json};
 
 /// Entries sent per call (the server takes at most 10,000).
 const BATCH: usize = 5_000;
@@ -33,6 +35,65 @@ pub enum OwnershipCommand {
         #[command(flatten)]
         connect: ConnectArgs,
     },
+    /// Responsible entries waiting for your approval, oldest first (a regulator)
+    Pending {
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Approve a pending entry: it routes notices from now on (officer token; audited)
+    Approve {
+        entry_id: String,
+        /// Why, recorded in the entry and the audit log
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Refuse a pending entry: it is closed and never routes (officer token; audited)
+    Refuse {
+        entry_id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+}
+
+fn name<E: TryFrom<i32>>(v: i32, f: impl Fn(&E) -> &'static str) -> &'static str {
+    E::try_from(v).map(|e| f(&e)).unwrap_or("?")
+}
+
+fn entry_out(out: &Output, e: &pb::OwnershipEntry) {
+    let kind = name(e.kind, pb::OwnershipKind::as_str_name);
+    let relation = name(e.relation, pb::OwnershipRelation::as_str_name);
+    let approval = name(e.approval, pb::OwnershipApproval::as_str_name);
+    out.say(
+        &format!(
+            "{} {kind} {} owner={} province={} {approval}{}",
+            e.id,
+            e.value,
+            e.owner_organisation_id,
+            e.province,
+            if e.pending_reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", e.pending_reason)
+            }
+        ),
+        serde_json::json!({
+            "id": e.id, "kind": kind, "value": e.value, "owner": e.owner_organisation_id,
+            "province": e.province, "relation": relation, "approval": approval,
+            "pending_reason": e.pending_reason, "declared_at": ts_json(e.declared_at),
+            "valid_from": ts_json(e.valid_from), "valid_until": ts_json(e.valid_until),
+            "decided_by": e.decided_by, "decision_reason": e.decision_reason,
+        }),
+    );
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -208,6 +269,54 @@ impl OwnershipCommand {
                 replace,
                 connect,
             } => import(&file, replace, &connect).await?,
+            OwnershipCommand::Pending { out, connect } => {
+                let entries = connect
+                    .client()
+                    .await?
+                    .registry()
+                    .list_pending_ownership_entries(
+                        pb::ListPendingOwnershipEntriesRequest::default(),
+                    )
+                    .await?
+                    .into_inner()
+                    .entries;
+                if entries.is_empty() {
+                    out.note("no entries wait for approval");
+                }
+                for e in &entries {
+                    entry_out(&out, e);
+                }
+            }
+            OwnershipCommand::Approve {
+                entry_id,
+                reason,
+                out,
+                connect,
+            } => {
+                let e = connect
+                    .client()
+                    .await?
+                    .registry()
+                    .approve_ownership_entry(pb::DecideOwnershipEntryRequest { entry_id, reason })
+                    .await?
+                    .into_inner();
+                entry_out(&out, &e);
+            }
+            OwnershipCommand::Refuse {
+                entry_id,
+                reason,
+                out,
+                connect,
+            } => {
+                let e = connect
+                    .client()
+                    .await?
+                    .registry()
+                    .refuse_ownership_entry(pb::DecideOwnershipEntryRequest { entry_id, reason })
+                    .await?
+                    .into_inner();
+                entry_out(&out, &e);
+            }
             OwnershipCommand::Lookup { resource, connect } => {
                 let answer = connect
                     .client()

@@ -150,6 +150,8 @@ pub struct AppealFilter {
     pub notice_id: Option<String>,
     pub states: Vec<i64>,
     pub overdue_only: bool,
+    /// Open appeals whose answer is due at or before this instant (micros): `answer_due_at`.
+    pub answer_due_by: Option<i64>,
     /// Keyset: ids below this one (newest first).
     pub before_id: Option<String>,
 }
@@ -203,6 +205,12 @@ pub async fn list(
     }
     if f.overdue_only {
         clauses.push("overdue = 1".into());
+    }
+    if let Some(by) = f.answer_due_by {
+        // An integer the server computed, not the caller's text.
+        clauses.push(format!(
+            "state = 1 AND answer_due_at IS NOT NULL AND answer_due_at <= {by}"
+        ));
     }
     let mut q = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM appeals WHERE {} ORDER BY id DESC LIMIT {limit}",

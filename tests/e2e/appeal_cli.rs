@@ -1,7 +1,8 @@
 //! The institution's and the appeal jobs from the CLI, the binary run as a process over real
-//! mTLS: identify a threat; an affected party finds the measure on its resource and appeals;
-//! the regulator answers.
+//! mTLS: identify a threat and verify the results reported on its notices; an affected party
+//! finds the measure on its resource and appeals; the regulator answers.
 
+use fenghuo::domain::clock::Clock;
 use fenghuo_client::pb;
 
 use crate::disposal::{confirmed_threat, decision, measure, target};
@@ -50,6 +51,8 @@ async fn an_institution_identifies_and_an_affected_party_appeals_from_the_cli(ba
         "serious",
         "--grade-reason",
         "three botnets of one family this week",
+        "--potential-harm",
+        "controls about 40,000 hosts in the province",
         "--recommend",
         "block",
         "--target",
@@ -64,6 +67,33 @@ async fn an_institution_identifies_and_an_affected_party_appeals_from_the_cli(ba
     let (ok, _, err) = cncert(&["identify", "reject", &submitted, "--reason", "again"]);
     assert!(!ok, "a threat is identified once");
     assert!(err.contains("FailedPrecondition"), "{err}");
+
+    // A serious event is reported to MIIT within 2 h of its identification (2009 mechanism
+    // Art. 8(3)): the institution's task, completed with a note.
+    let (ok, out, err) = cncert(&[
+        "identify", "tasks", "--open", "--threat", &submitted, "--json",
+    ]);
+    assert!(ok, "{err}");
+    let tasks = json_lines(&out);
+    assert_eq!(tasks.len(), 1, "{out}");
+    assert_eq!(tasks[0]["kind"], "INSTITUTION_TASK_KIND_REPORT_TO_MIIT");
+    let task = tasks[0]["id"].as_str().unwrap().to_owned();
+    let (ok, _, err) = cncert(&["identify", "complete-task", &task, "--note", " "]);
+    assert!(!ok);
+    assert!(err.contains("field note"), "{err}");
+    let (ok, out, err) = cncert(&[
+        "identify",
+        "complete-task",
+        &task,
+        "--note",
+        "reported to MIIT by phone, file 2026-17",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    assert!(json_lines(&out)[0]["done_at"].is_string(), "{out}");
+    let (ok, out, err) = cncert(&["identify", "tasks", "--overdue", "--json"]);
+    assert!(ok, "{err}");
+    assert!(json_lines(&out).is_empty(), "{out}");
 
     // A block on an address party-gd holds.
     let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
@@ -192,4 +222,125 @@ async fn an_institution_identifies_and_an_affected_party_appeals_from_the_cli(ba
     let answered = &json_lines(&out)[0];
     assert_eq!(answered["state"], "APPEAL_STATE_ANSWERED");
     assert_eq!(answered["decision"], "APPEAL_DECISION_REVOKED");
+}
+
+on_both_backends!(the_identifying_institution_verifies_reported_results_from_the_cli);
+
+async fn the_identifying_institution_verifies_reported_results_from_the_cli(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
+    let miit_token = app.token("miit", "duty-officer");
+    let (ok, out, err) = cli(
+        &app,
+        "miit",
+        Some(&miit_token),
+        &[
+            "decision",
+            "issue",
+            "--threat",
+            &threat,
+            "--target",
+            "ip:58.60.1.1",
+            "--target",
+            "ip:58.60.1.2",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let notice = json_lines(&out)[1].clone();
+    let notice_id = notice["notice_id"].as_str().unwrap().to_owned();
+    let targets: Vec<String> = notice["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target_id"].as_str().unwrap().to_owned())
+        .collect();
+    let (ok, out, err) = cli(
+        &app,
+        "telecom-gd",
+        None,
+        &["notices", "ack", &notice_id, "--json"],
+    );
+    assert!(ok, "{err}");
+    assert!(json_lines(&out)[0]["received_at"].is_string(), "{out}");
+    for t in &targets {
+        let (ok, _, err) = cli(
+            &app,
+            "telecom-gd",
+            None,
+            &["notices", "result", &notice_id, "--target", t, "--disposed"],
+        );
+        assert!(ok, "{err}");
+    }
+
+    let token = app.token("cncert", "duty-officer");
+    let cncert = |args: &[&str]| cli(&app, "cncert", Some(&token), args);
+    // Not effective needs what was seen; only the identifying institution verifies.
+    let (ok, _, err) = cncert(&[
+        "identify",
+        "verify",
+        &notice_id,
+        "--target",
+        &targets[1],
+        "--not-effective",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("InvalidArgument") && err.contains("field verifications[0].details"),
+        "{err}"
+    );
+    let (ok, _, err) = cli(
+        &app,
+        "telecom-gd",
+        None,
+        &[
+            "identify",
+            "verify",
+            &notice_id,
+            "--target",
+            &targets[0],
+            "--effective",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("PermissionDenied"), "{err}");
+
+    let at = (app.clock.now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let (ok, out, err) = cncert(&[
+        "identify",
+        "verify",
+        &notice_id,
+        "--target",
+        &targets[0],
+        "--effective",
+        "--at",
+        &at,
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let verified = &json_lines(&out)[0];
+    assert_eq!(verified["outcome"], "VERIFICATION_OUTCOME_EFFECTIVE");
+    assert!(verified["review_item_ids"].as_array().unwrap().is_empty());
+    let (ok, out, err) = cncert(&[
+        "identify",
+        "verify",
+        &notice_id,
+        "--target",
+        &targets[1],
+        "--not-effective",
+        "--details",
+        "still resolves to 203.0.113.7",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let items = json_lines(&out)[0]["review_item_ids"].clone();
+    assert_eq!(items.as_array().unwrap().len(), 1, "{out}");
+    let (ok, out, err) = cli(&app, "miit", None, &["review", "list", "--json"]);
+    assert!(ok, "{err}");
+    let queue = json_lines(&out);
+    assert_eq!(queue.len(), 1, "{out}");
+    assert_eq!(queue[0]["id"], items[0]);
+    assert_eq!(queue[0]["why"], "still resolves to 203.0.113.7");
 }

@@ -18,7 +18,7 @@ use crate::support::{Backend, TestApp, spawn_app};
 use pb::MeasureTargetKind as K;
 
 /// 10:00 Asia/Shanghai on a date, plus `hour_offset` hours.
-fn shanghai(date: &str, hour: u32) -> DateTime<Utc> {
+pub fn shanghai(date: &str, hour: u32) -> DateTime<Utc> {
     let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
     Shanghai
         .from_local_datetime(&d.and_hms_opt(hour, 0, 0).unwrap())
@@ -38,7 +38,7 @@ fn date(s: &str) -> pb::Date {
 
 /// A blocking notice to telecom-gd on 58.60.1.1 (inside party-gd's registered prefix) and
 /// 58.60.2.2; returns it with its target ids.
-async fn blocking_notice(app: &TestApp, request_id: &str) -> (pb::Notice, Vec<String>) {
+pub async fn blocking_notice(app: &TestApp, request_id: &str) -> (pb::Notice, Vec<String>) {
     let threat = confirmed_threat(app, pb::EventGrade::Serious).await;
     app.client("miit")
         .await
@@ -79,7 +79,7 @@ async fn blocking_notice(app: &TestApp, request_id: &str) -> (pb::Notice, Vec<St
     (notice, targets)
 }
 
-async fn report_disposed(app: &TestApp, notice: &pb::Notice, targets: &[String]) {
+pub async fn report_disposed(app: &TestApp, notice: &pb::Notice, targets: &[String]) {
     let telecom = app.client("telecom-gd").await;
     acknowledge(&telecom, notice).await;
     telecom
@@ -100,7 +100,7 @@ async fn report_disposed(app: &TestApp, notice: &pb::Notice, targets: &[String])
         .unwrap();
 }
 
-fn by_party(notice: &pb::Notice, target_id: &str) -> pb::FileAppealRequest {
+pub fn by_party(notice: &pb::Notice, target_id: &str) -> pb::FileAppealRequest {
     pb::FileAppealRequest {
         notice_id: notice.notice_id.clone(),
         target_id: target_id.into(),
@@ -159,7 +159,10 @@ async fn next(w: &mut tonic::Streaming<pb::AppealEvent>) -> pb::AppealEvent {
         .unwrap()
 }
 
-async fn file(client: &Client, req: pb::FileAppealRequest) -> Result<pb::Appeal, tonic::Status> {
+pub async fn file(
+    client: &Client,
+    req: pb::FileAppealRequest,
+) -> Result<pb::Appeal, tonic::Status> {
     client
         .appeals()
         .file_appeal(req)

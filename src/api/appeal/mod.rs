@@ -838,12 +838,31 @@ impl AppealService for AppealApi {
             "" => None,
             n => Some(parse_id("notice_id", n)?),
         };
+        let answer_due_by = match req.answer_due_within_working_days {
+            0 => None,
+            n @ 1..=30 => {
+                let calendar = crate::store::calendar::current(self.store())
+                    .await
+                    .map_err(internal)?;
+                let by = calendar
+                    .deadline_after(self.now(), n)
+                    .map_err(|e| calendar_refusal("answer_due_within_working_days", e))?;
+                Some(to_micros(by))
+            }
+            _ => {
+                return Err(invalid(
+                    "answer_due_within_working_days",
+                    "at most 30: an answer is due 30 working days after filing (Art. 10)",
+                ));
+            }
+        };
         let filter = AppealFilter {
             party: (caller.scope != Scope::Allow).then(|| caller.organisation_id.clone()),
             province: (caller.scope == Scope::OwnProvince).then(|| caller.province.clone()),
             notice_id,
             states,
             overdue_only: req.overdue_only,
+            answer_due_by,
             before_id: (!after.is_empty()).then_some(after),
         };
         let rows = appeals::list(self.store(), &filter, size)

@@ -1,0 +1,475 @@
+//! A regulator's decisions from the command line (Art. 8, 10): issue one (from flags or a
+//! TOML/JSON file with several measures), revoke a notice, record that an informed party off
+//! the platform was told offline (Art. 8(3)), and mark an organisation whose systems are
+//! protected (Art. 8(3)). Lines for people; `--json`: one object per line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use fenghuo_client::pb;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ConnectArgs;
+use super::disposal::notice_line;
+use super::output::{Output, ts_json};
+
+#[derive(Subcommand)]
+pub enum DecisionCommand {
+    /// Order measures on a confirmed threat (DisposalService.IssueDecision): one measure from
+    /// the flags, or one or more from --file; one signed notice per addressee the targets
+    /// route to (or --addressee).
+    Issue(IssueArgs),
+    /// Revoke a notice's targets (all still in force unless --target): a signed revocation.
+    Revoke {
+        notice_id: String,
+        /// Why; the addressee reads it
+        #[arg(long)]
+        reason: String,
+        /// Target ids to revoke (default: every target still in force)
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Record that an informed party off the platform was told of a measure offline
+    /// (Art. 8(3); 2009 mechanism Art. 17), by the notice's offline-notification deadline
+    OfflineNotified(OfflineArgs),
+    /// Mark an organisation as a party or government organ, critical information
+    /// infrastructure or an important information system, naming who is informed of any
+    /// measure on its resources (Art. 8(3); 2009 mechanism Art. 9(4), 19); --clear unmarks
+    Protect(super::protect::ProtectArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum MeasureKind {
+    /// Art. 8(1): stop service or block
+    Block,
+    /// Art. 8(2): remove malware
+    Remove,
+    /// Art. 8(3): rectify a vulnerability or compromise
+    Rectify,
+    /// Art. 8(4): other technical measures
+    Other,
+}
+
+#[derive(Args)]
+pub struct IssueArgs {
+    /// The confirmed threat
+    #[arg(long, required_unless_present = "file", conflicts_with = "file")]
+    threat: Option<String>,
+    #[arg(long, value_enum, default_value = "block", conflicts_with = "file")]
+    measure: MeasureKind,
+    /// KIND:VALUE, KIND one of ip, domain, url, email, phone, broadband (repeatable)
+    #[arg(
+        long = "target",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    targets: Vec<String>,
+    /// The addressee; required for remove and rectify, else routed by the ownership registry
+    #[arg(long, conflicts_with = "file")]
+    addressee: Option<String>,
+    /// Time limit "4h" or "5wd" (default: the policy's for the threat's grade)
+    #[arg(long, conflicts_with = "file")]
+    time_limit: Option<String>,
+    #[arg(long, default_value = "", conflicts_with = "file")]
+    instructions: String,
+    /// Default: the article of the measure
+    #[arg(long, default_value = "", conflicts_with = "file")]
+    legal_basis: String,
+    /// Idempotency key: a retry with the same key returns the same notices (default: random)
+    #[arg(long, conflicts_with = "file")]
+    request_id: Option<String>,
+    /// The decision as a file (.toml or .json): threat, request_id, and [[measures]] with the
+    /// fields of the flags (README: "A decision from a file")
+    #[arg(long)]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    out: Output,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+pub fn measure_type(m: MeasureKind) -> pb::MeasureType {
+    match m {
+        MeasureKind::Block => pb::MeasureType::StopServiceOrBlock,
+        MeasureKind::Remove => pb::MeasureType::RemoveMalware,
+        MeasureKind::Rectify => pb::MeasureType::Rectify,
+        MeasureKind::Other => pb::MeasureType::Other,
+    }
+}
+
+/// `ip:1.2.3.4` and the like.
+pub fn parse_target(raw: &str) -> anyhow::Result<pb::MeasureTarget> {
+    use pb::MeasureTargetKind as K;
+    let (kind, value) = raw
+        .split_once(':')
+        .with_context(|| format!("target {raw:?}: write KIND:VALUE, e.g. ip:203.0.113.7"))?;
+    let kind = match kind {
+        "ip" => K::Ip,
+        "domain" => K::Domain,
+        "url" => K::Url,
+        "email" => K::EmailAccount,
+        "phone" => K::PhoneNumber,
+        "broadband" => K::BroadbandAccount,
+        other => anyhow::bail!(
+            "target {raw:?}: unknown kind {other:?} (ip, domain, url, email, phone, broadband)"
+        ),
+    };
+    Ok(pb::MeasureTarget {
+        kind: kind as i32,
+        value: value.to_owned(),
+    })
+}
+
+/// "4h" or "5wd".
+pub fn parse_time_limit(raw: &str) -> anyhow::Result<pb::TimeLimit> {
+    use pb::time_limit::Limit;
+    let bad =
+        || anyhow::anyhow!("time limit {raw:?}: write hours as \"4h\" or working days as \"5wd\"");
+    let limit = if let Some(d) = raw.strip_suffix("wd") {
+        Limit::WorkingDays(d.parse().map_err(|_| bad())?)
+    } else if let Some(h) = raw.strip_suffix('h') {
+        Limit::Hours(h.parse().map_err(|_| bad())?)
+    } else {
+        return Err(bad());
+    };
+    Ok(pb::TimeLimit { limit: Some(limit) })
+}
+
+/// One measure as the flags or a file give it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeasureSpec {
+    /// block (default), remove, rectify or other
+    measure: Option<String>,
+    #[serde(default)]
+    targets: Vec<String>,
+    addressee: Option<String>,
+    time_limit: Option<String>,
+    #[serde(default)]
+    instructions: String,
+    #[serde(default)]
+    legal_basis: String,
+}
+
+/// A decision file: the threat, the idempotency key, and the measures.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionFile {
+    threat: String,
+    request_id: Option<String>,
+    measures: Vec<MeasureSpec>,
+}
+
+impl MeasureSpec {
+    /// The measure for the request; `at` names it in errors (`measures[1]`).
+    fn to_pb(&self, at: &str) -> anyhow::Result<pb::DecisionMeasure> {
+        let kind = match &self.measure {
+            None => MeasureKind::Block,
+            Some(name) => MeasureKind::from_str(name, true).map_err(|_| {
+                anyhow::anyhow!("{at}measure {name:?}: block, remove, rectify or other")
+            })?,
+        };
+        let targets = self
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| parse_target(t).with_context(|| format!("{at}targets[{i}]")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let time_limit = self
+            .time_limit
+            .as_deref()
+            .map(|t| parse_time_limit(t).with_context(|| format!("{at}time_limit")))
+            .transpose()?;
+        Ok(pb::DecisionMeasure {
+            measure_type: measure_type(kind) as i32,
+            targets,
+            legal_basis: self.legal_basis.clone(),
+            instructions: self.instructions.clone(),
+            time_limit,
+            addressee_organisation_id: self.addressee.clone().unwrap_or_default(),
+            ..Default::default()
+        })
+    }
+}
+
+/// Reads a decision file, TOML or JSON by its extension.
+fn read_decision_file(path: &Path) -> anyhow::Result<pb::IssueDecisionRequest> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: DecisionFile = match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => toml::from_str(&text).with_context(|| format!("{}", path.display()))?,
+        Some("json") => {
+            serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?
+        }
+        _ => anyhow::bail!(
+            "{}: a decision file is .toml or .json (by its extension)",
+            path.display()
+        ),
+    };
+    if file.measures.is_empty() {
+        anyhow::bail!(
+            "{}: measures: at least one [[measures]] entry (Art. 8)",
+            path.display()
+        );
+    }
+    let measures = file
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(i, m)| m.to_pb(&format!("measures[{i}].")))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(pb::IssueDecisionRequest {
+        request_id: file
+            .request_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        threat_id: file.threat,
+        measures,
+        ..Default::default()
+    })
+}
+
+impl IssueArgs {
+    fn request(&self) -> anyhow::Result<pb::IssueDecisionRequest> {
+        if let Some(path) = &self.file {
+            return read_decision_file(path);
+        }
+        let measure = pb::DecisionMeasure {
+            measure_type: measure_type(self.measure) as i32,
+            targets: self
+                .targets
+                .iter()
+                .map(|t| parse_target(t))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            legal_basis: self.legal_basis.clone(),
+            instructions: self.instructions.clone(),
+            time_limit: self
+                .time_limit
+                .as_deref()
+                .map(parse_time_limit)
+                .transpose()?,
+            addressee_organisation_id: self.addressee.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        Ok(pb::IssueDecisionRequest {
+            request_id: self
+                .request_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            threat_id: self.threat.clone().unwrap_or_default(),
+            measures: vec![measure],
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Channel {
+    Phone,
+    Letter,
+    Fax,
+    InPerson,
+}
+
+#[derive(Args)]
+pub struct OfflineArgs {
+    /// The informational notice to the party off the platform
+    notice_id: String,
+    #[arg(long, value_enum)]
+    channel: Channel,
+    /// Who was told
+    #[arg(long)]
+    recipient: String,
+    /// When (RFC 3339, e.g. 2026-12-04T09:30:00+08:00; default now)
+    #[arg(long, value_parser = parse_instant)]
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The officer who told them (default: the officer of FENGHUO_TOKEN)
+    #[arg(long)]
+    officer: Option<String>,
+    #[arg(long, default_value = "")]
+    note: String,
+    #[command(flatten)]
+    out: Output,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// An RFC 3339 instant, for `--at` flags.
+pub fn parse_instant(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            format!("{raw:?} is not an RFC 3339 time such as 2026-12-04T09:30:00+08:00: {e}")
+        })
+}
+
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn enum_name<E: TryFrom<i32>>(v: i32, f: impl Fn(&E) -> &'static str) -> &'static str {
+    E::try_from(v).map(|e| f(&e)).unwrap_or("?")
+}
+
+impl DecisionCommand {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            DecisionCommand::Issue(a) => {
+                let request = a.request()?;
+                let issued = a
+                    .connect
+                    .client()
+                    .await?
+                    .disposal()
+                    .issue_decision(request)
+                    .await?
+                    .into_inner();
+                a.out.say(
+                    &format!("decision {}", issued.decision_id),
+                    json!({ "decision_id": issued.decision_id }),
+                );
+                for n in &issued.notices {
+                    let (line, value) = notice_line(n);
+                    a.out.say(&format!("  notice {line}"), value);
+                }
+                Ok(())
+            }
+            DecisionCommand::Revoke {
+                notice_id,
+                reason,
+                targets,
+                out,
+                connect,
+            } => {
+                let revocation = connect
+                    .client()
+                    .await?
+                    .disposal()
+                    .revoke_notice(pb::RevokeNoticeRequest {
+                        notice_id,
+                        target_ids: targets,
+                        reason,
+                        lift_time_limit: None,
+                    })
+                    .await?
+                    .into_inner()
+                    .revocation
+                    .context("the server answered without the revocation")?;
+                let (line, value) = notice_line(&revocation);
+                out.say(&format!("revocation {line}"), value);
+                Ok(())
+            }
+            DecisionCommand::OfflineNotified(a) => {
+                let officer = a
+                    .officer
+                    .clone()
+                    .or_else(|| a.connect.token.as_deref().and_then(super::token_officer))
+                    .unwrap_or_default();
+                let channel = match a.channel {
+                    Channel::Phone => pb::OfflineNotificationChannel::Phone,
+                    Channel::Letter => pb::OfflineNotificationChannel::Letter,
+                    Channel::Fax => pb::OfflineNotificationChannel::Fax,
+                    Channel::InPerson => pb::OfflineNotificationChannel::InPerson,
+                };
+                let at = a.at.unwrap_or_else(chrono::Utc::now);
+                let status = a
+                    .connect
+                    .client()
+                    .await?
+                    .disposal()
+                    .record_offline_notification(pb::RecordOfflineNotificationRequest {
+                        notice_id: a.notice_id.clone(),
+                        notification: Some(pb::OfflineNotification {
+                            notified_at: Some(timestamp(at)),
+                            notifying_officer: officer,
+                            channel: channel as i32,
+                            recipient_person: a.recipient.clone(),
+                            note: a.note.clone(),
+                            recorded_by_officer_name: String::new(),
+                        }),
+                    })
+                    .await?
+                    .into_inner()
+                    .status
+                    .unwrap_or_default();
+                let state = enum_name(status.state, pb::NoticeState::as_str_name);
+                let record = status.offline_notification.unwrap_or_default();
+                out_offline(&a.out, &a.notice_id, state, &record);
+                Ok(())
+            }
+            DecisionCommand::Protect(a) => super::protect::protect(a).await,
+        }
+    }
+}
+
+fn out_offline(out: &Output, notice_id: &str, state: &str, r: &pb::OfflineNotification) {
+    let channel = enum_name(r.channel, pb::OfflineNotificationChannel::as_str_name);
+    out.say(
+        &format!(
+            "notice {notice_id}: {} told by {} ({channel}) at {}; notice now {state}",
+            r.recipient_person,
+            r.notifying_officer,
+            ts_json(r.notified_at).as_str().unwrap_or("?")
+        ),
+        json!({
+            "notice_id": notice_id, "state": state, "channel": channel,
+            "recipient": r.recipient_person, "notified_at": ts_json(r.notified_at),
+            "notifying_officer": r.notifying_officer,
+            "recorded_by": r.recorded_by_officer_name, "note": r.note,
+        }),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn a_toml_decision_file_gives_every_measure_with_its_fields() {
+        let (_d, path) = write(
+            "d.toml",
+            "threat = \"t1\"\nrequest_id = \"r1\"\n[[measures]]\ntargets = [\"ip:58.60.1.1\"]\ntime_limit = \"4h\"\n[[measures]]\nmeasure = \"rectify\"\naddressee = \"telecom-gd\"\ntargets = [\"url:http://x.example/\"]\n",
+        );
+        let r = read_decision_file(&path).unwrap();
+        assert_eq!((r.threat_id.as_str(), r.request_id.as_str()), ("t1", "r1"));
+        assert_eq!(r.measures.len(), 2);
+        assert_eq!(
+            r.measures[0].measure_type,
+            pb::MeasureType::StopServiceOrBlock as i32
+        );
+        assert!(r.measures[0].time_limit.is_some());
+        assert_eq!(r.measures[1].measure_type, pb::MeasureType::Rectify as i32);
+        assert_eq!(r.measures[1].addressee_organisation_id, "telecom-gd");
+    }
+
+    #[test]
+    fn a_decision_file_error_names_the_measure_and_field() {
+        let (_d, path) = write(
+            "d.json",
+            r#"{"threat": "t1", "measures": [{"targets": ["ip:1.2.3.4"]}, {"targets": ["ftp:x"]}]}"#,
+        );
+        let e = format!("{:#}", read_decision_file(&path).unwrap_err());
+        assert!(e.contains("measures[1].targets[0]"), "{e}");
+        let (_d, path) = write("d.toml", "threat = \"t1\"\nmeasure = \"block\"\n");
+        let e = format!("{:#}", read_decision_file(&path).unwrap_err());
+        assert!(e.contains("unknown field `measure`"), "{e}");
+        let (_d, path) = write("d.yaml", "");
+        assert!(read_decision_file(&path).is_err());
+    }
+}

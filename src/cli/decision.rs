@@ -84,6 +84,11 @@ pub struct IssueArgs {
     /// Idempotency key: a retry with the same key returns the same notices (default: random)
     #[arg(long, conflicts_with = "file")]
     request_id: Option<String>,
+    /// Art. 8 last paragraph, Art. 13: the addressee was phoned first, "ORG,CALLED_AT[,PERSON]"
+    /// (CALLED_AT in RFC 3339; repeatable, one per addressee called); makes the measure an
+    /// emergency whose time limit runs from the call
+    #[arg(long = "emergency-call", conflicts_with = "file")]
+    emergency_calls: Vec<String>,
     /// The decision as a file (.toml or .json): threat, request_id, and [[measures]] with the
     /// fields of the flags (README: "A decision from a file")
     #[arg(long)]
@@ -155,6 +160,43 @@ struct MeasureSpec {
     instructions: String,
     #[serde(default)]
     legal_basis: String,
+    /// "ORG,CALLED_AT[,PERSON]" as `--emergency-call`
+    #[serde(default)]
+    emergency_calls: Vec<String>,
+}
+
+/// `telecom-gd,2026-12-04T09:00:00+08:00,Zhang San`: an addressee phoned before the written
+/// notice (Art. 8 last paragraph, Art. 13).
+pub fn parse_emergency_call(raw: &str) -> anyhow::Result<pb::EmergencyCall> {
+    let bad = || {
+        anyhow::anyhow!(
+            "emergency call {raw:?}: write ORG,CALLED_AT[,PERSON], e.g. telecom-gd,2026-12-04T09:00:00+08:00,Zhang San"
+        )
+    };
+    let mut parts = raw.splitn(3, ',');
+    let org = parts
+        .next()
+        .filter(|o| !o.trim().is_empty())
+        .ok_or_else(bad)?;
+    let at = parts.next().ok_or_else(bad)?;
+    let at = chrono::DateTime::parse_from_rfc3339(at.trim()).map_err(|e| {
+        anyhow::anyhow!("emergency call {raw:?}: CALLED_AT {at:?} is not RFC 3339 ({e})")
+    })?;
+    Ok(pb::EmergencyCall {
+        addressee_organisation_id: org.trim().to_owned(),
+        called_at: Some(prost_types::Timestamp {
+            seconds: at.timestamp(),
+            nanos: at.timestamp_subsec_nanos() as i32,
+        }),
+        called_person: parts.next().unwrap_or_default().trim().to_owned(),
+    })
+}
+
+fn emergency_calls(raw: &[String], at: &str) -> anyhow::Result<Vec<pb::EmergencyCall>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, c)| parse_emergency_call(c).with_context(|| format!("{at}emergency_calls[{i}]")))
+        .collect()
 }
 
 /// A decision file: the threat, the idempotency key, and the measures.
@@ -186,6 +228,7 @@ impl MeasureSpec {
             .as_deref()
             .map(|t| parse_time_limit(t).with_context(|| format!("{at}time_limit")))
             .transpose()?;
+        let emergency_calls = emergency_calls(&self.emergency_calls, at)?;
         Ok(pb::DecisionMeasure {
             measure_type: measure_type(kind) as i32,
             targets,
@@ -193,6 +236,8 @@ impl MeasureSpec {
             instructions: self.instructions.clone(),
             time_limit,
             addressee_organisation_id: self.addressee.clone().unwrap_or_default(),
+            emergency: !emergency_calls.is_empty(),
+            emergency_calls,
             ..Default::default()
         })
     }
@@ -240,7 +285,10 @@ impl IssueArgs {
         if let Some(path) = &self.file {
             return read_decision_file(path);
         }
+        let calls = emergency_calls(&self.emergency_calls, "")?;
         let measure = pb::DecisionMeasure {
+            emergency: !calls.is_empty(),
+            emergency_calls: calls,
             measure_type: measure_type(self.measure) as i32,
             targets: self
                 .targets

@@ -22,6 +22,10 @@ use super::output::Output;
 pub enum NoticesCommand {
     /// Your notices, newest first (DisposalService.ListNotices)
     List {
+        /// Only notices in this state (repeatable): issued, awaiting-offline-notification,
+        /// notified-offline, received, results-reported, verified, revoked, lifted
+        #[arg(long = "state", value_parser = parse_notice_state)]
+        states: Vec<pb::NoticeState>,
         #[command(flatten)]
         out: Output,
         #[command(flatten)]
@@ -126,12 +130,19 @@ fn ca_pem(ca: &Option<PathBuf>, connect: &ConnectArgs) -> anyhow::Result<(String
 impl NoticesCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
-            NoticesCommand::List { out, connect } => {
+            NoticesCommand::List {
+                states,
+                out,
+                connect,
+            } => {
                 let notices = connect
                     .client()
                     .await?
                     .disposal()
-                    .list_notices(pb::ListNoticesRequest::default())
+                    .list_notices(pb::ListNoticesRequest {
+                        states: states.iter().map(|s| *s as i32).collect(),
+                        ..Default::default()
+                    })
                     .await?
                     .into_inner()
                     .notices;
@@ -416,4 +427,20 @@ async fn handle(
     }
     a.output.say(&line, value);
     Ok(())
+}
+
+/// `received` → NOTICE_STATE_RECEIVED; the full proto name is accepted too.
+fn parse_notice_state(raw: &str) -> Result<pb::NoticeState, String> {
+    let name = raw.trim().to_ascii_uppercase().replace('-', "_");
+    let name = if name.starts_with("NOTICE_STATE_") {
+        name
+    } else {
+        format!("NOTICE_STATE_{name}")
+    };
+    match pb::NoticeState::from_str_name(&name) {
+        Some(s) if s != pb::NoticeState::Unspecified => Ok(s),
+        _ => Err(format!(
+            "unknown notice state {raw:?} (issued, awaiting-offline-notification, notified-offline, received, results-reported, verified, revoked, lifted)"
+        )),
+    }
 }

@@ -2,6 +2,7 @@
 //! issues a decision and works its review queue and compliance; a unit follows, verifies,
 //! acknowledges and answers its notices.
 
+use chrono::Timelike;
 use fenghuo_client::pb;
 use serde_json::Value;
 
@@ -257,4 +258,87 @@ async fn a_regulator_decides_and_a_unit_follows_acknowledges_and_answers_from_th
     let (ok, out, err) = miit(&["compliance", "records", "--unit", "telecom-gd", "--json"]);
     assert!(ok, "{err}");
     assert!(json_lines(&out).is_empty(), "nothing is overdue yet: {out}");
+}
+
+on_both_backends!(
+    an_emergency_call_from_the_cli_runs_the_limit_from_the_call_and_notices_filter_by_state
+);
+
+async fn an_emergency_call_from_the_cli_runs_the_limit_from_the_call_and_notices_filter_by_state(
+    backend: Backend,
+) {
+    use fenghuo::domain::clock::Clock;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
+    let token = app.token("miit", "duty-officer");
+    let miit = |args: &[&str]| cli(&app, "miit", Some(&token), args);
+    let issue = |call: &str| {
+        miit(&[
+            "decision",
+            "issue",
+            "--threat",
+            &threat,
+            "--target",
+            "ip:58.60.1.1",
+            "--emergency-call",
+            call,
+            "--json",
+        ])
+    };
+    let (ok, _, err) = issue("telecom-gd");
+    assert!(!ok);
+    assert!(
+        err.contains("emergency call \"telecom-gd\": write ORG,CALLED_AT[,PERSON]"),
+        "{err}"
+    );
+    let (ok, _, err) = issue("telecom-gd,yesterday,Zhang San");
+    assert!(!ok);
+    assert!(
+        err.contains("CALLED_AT \"yesterday\" is not RFC 3339"),
+        "{err}"
+    );
+
+    let called = (app.clock.now() - chrono::Duration::minutes(10))
+        .with_nanosecond(0)
+        .unwrap();
+    let (ok, out, err) = issue(&format!("telecom-gd,{},Zhang San", called.to_rfc3339()));
+    assert!(ok, "{err}");
+    let notice_id = json_lines(&out)[1]["notice_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let notices = app
+        .client("telecom-gd")
+        .await
+        .disposal()
+        .list_notices(pb::ListNoticesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .notices;
+    let body = crate::disposal::verified_body(&app, &notices[0]);
+    assert!(body.emergency, "the notice records the phoned emergency");
+    assert_eq!(
+        body.emergency_called_at.unwrap().seconds,
+        called.timestamp(),
+        "the time limit runs from the call"
+    );
+
+    // notices list --state: issued (not yet acknowledged) shows it, received does not.
+    let telecom = |args: &[&str]| cli(&app, "telecom-gd", None, args);
+    let (ok, out, err) = telecom(&["notices", "list", "--state", "issued", "--json"]);
+    assert!(ok, "{err}");
+    let ids: Vec<_> = json_lines(&out)
+        .iter()
+        .map(|n| n["notice_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, [notice_id]);
+    let (ok, out, err) = telecom(&["notices", "list", "--state", "received", "--json"]);
+    assert!(ok, "{err}");
+    assert!(out.trim().is_empty(), "{out}");
+    let (ok, _, err) = telecom(&["notices", "list", "--state", "done"]);
+    assert!(!ok);
+    assert!(err.contains("unknown notice state \"done\""), "{err}");
 }

@@ -117,7 +117,14 @@ pub enum OfficerCommand {
         #[command(flatten)]
         connect: ConnectArgs,
     },
-    /// Register the organisation's token-signing public key (PEM), made by `token keygen`
+    /// Make the organisation's Ed25519 token-signing key pair in DIR (the same as `token
+    /// keygen`): the private key stays with the organisation, the public one is registered
+    /// with `officer register-key`
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Register the organisation's token-signing public key (PEM), made by `officer keygen`
     RegisterKey {
         organisation: String,
         #[arg(long)]
@@ -378,6 +385,7 @@ impl OfficerCommand {
                 );
                 Ok(())
             }
+            OfficerCommand::Keygen { out } => super::token_keygen(&out),
             OfficerCommand::RegisterKey {
                 organisation,
                 kid,

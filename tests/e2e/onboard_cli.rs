@@ -160,7 +160,10 @@ async fn an_organisation_is_onboarded_with_its_own_key_and_officer_from_the_cli(
 
     // An officer with the organisation's own token key.
     let keys = tmp.path().join("keys");
-    let (ok, _, err) = run(&["token", "keygen", "--out", keys.to_str().unwrap()], None);
+    let (ok, _, err) = run(
+        &["officer", "keygen", "--out", keys.to_str().unwrap()],
+        None,
+    );
     assert!(ok, "{err}");
     let (ok, _, err) = miit(&[
         "officer",

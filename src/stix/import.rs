@@ -58,6 +58,9 @@ pub enum Plan {
     Report {
         request: Box<pb::SubmitThreatRequest>,
         notes: Vec<String>,
+        /// The sighting this object was exported from, as its fenghuo extension names it:
+        /// (sighting_id, reporter_organisation_id). Its reporter importing it back is a replay.
+        origin: Option<(String, String)>,
     },
     /// Part of the report of this object id.
     Used { by: String },
@@ -389,6 +392,15 @@ fn report(
     let mut notes = Vec::new();
     let tlp = marking(objects, index, root, defaults, &mut notes);
     let own = &root["extensions"][EXTENSION_ID];
+    let origin = match (
+        own["sighting_id"].as_str(),
+        own["reporter_organisation_id"].as_str(),
+    ) {
+        (Some(id), Some(org)) if own["report"].is_object() && !id.is_empty() => {
+            Some((id.to_owned(), org.to_owned()))
+        }
+        _ => None,
+    };
     let mut report = if own["report"].is_object() {
         match report_from_json(&own["report"]) {
             Ok(rep) => rep,
@@ -434,5 +446,6 @@ fn report(
             report: Some(report),
         }),
         notes,
+        origin,
     }
 }

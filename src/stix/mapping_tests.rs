@@ -227,7 +227,7 @@ fn a_foreign_indicator_without_defaults_is_refused_naming_them() {
         ..Default::default()
     };
     let planned = plan(&bundle, Some(&defaults));
-    let Plan::Report { request, notes } = &planned[0].plan else {
+    let Plan::Report { request, notes, .. } = &planned[0].plan else {
         panic!("{:?}", planned[0]);
     };
     assert_eq!(request.report.as_ref().unwrap().tlp, pb::Tlp::Amber as i32);

@@ -209,10 +209,22 @@ async fn every_category_round_trips_through_stix_without_loss_and_a_replay_store
     // Deterministic: the same export twice is the same text.
     assert_eq!(vendor.export_stix(None, vec![]).await.unwrap(), first);
 
-    // Import what was exported: a new sighting of each threat (a new threat for "other",
-    // which is never deduplicated), everything else used by a report, nothing refused.
+    // The reporter importing its own export back: each report is its stored sighting.
     let bundle = first[0].as_bytes();
-    let acks = vendor.import_stix(bundle, None).await.unwrap();
+    let own = vendor.import_stix(bundle, None).await.unwrap();
+    let replayed: Vec<&str> = own
+        .iter()
+        .filter(|a| outcome(a) == pb::StixObjectOutcome::Replayed)
+        .map(|a| a.sighting_id.as_str())
+        .collect();
+    let native_sightings: Vec<&str> = native.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(replayed, native_sightings, "{own:#?}");
+
+    // Another unit importing it: a new sighting of each threat (a new threat for "other",
+    // which is never deduplicated), everything else used by a report, nothing refused.
+    let telecom = app.client("telecom-gd").await;
+    let miit = app.client("miit").await;
+    let acks = telecom.import_stix(bundle, None).await.unwrap();
     assert_eq!(acks.len(), exported.len(), "one answer per object");
     let count = |o: pb::StixObjectOutcome| acks.iter().filter(|a| outcome(a) == o).count();
     assert_eq!(count(pb::StixObjectOutcome::Refused), 0, "{acks:#?}");
@@ -230,7 +242,7 @@ async fn every_category_round_trips_through_stix_without_loss_and_a_replay_store
         .map(|a| a.threat_id.clone())
         .chain(native.iter().map(|(t, _)| t.clone()))
         .collect();
-    let before = shown(&vendor, &threat_ids).await;
+    let before = shown(&miit, &threat_ids).await;
     let native: Vec<String> = native.into_iter().map(|(_, s)| s).collect();
     for (a, original_id) in imported.iter().zip(&native) {
         assert_eq!(
@@ -245,14 +257,14 @@ async fn every_category_round_trips_through_stix_without_loss_and_a_replay_store
     }
 
     // The same bundle again stores nothing twice.
-    let again = vendor.import_stix(bundle, None).await.unwrap();
+    let again = telecom.import_stix(bundle, None).await.unwrap();
     for (a, b) in again.iter().zip(&acks) {
         if !a.sighting_id.is_empty() {
             assert_eq!(outcome(a), pb::StixObjectOutcome::Replayed);
             assert_eq!(a.sighting_id, b.sighting_id);
         }
     }
-    let threat = vendor
+    let threat = miit
         .threat(
             &acks
                 .iter()
@@ -265,7 +277,7 @@ async fn every_category_round_trips_through_stix_without_loss_and_a_replay_store
     assert_eq!(threat.sighting_count, 2, "the original and one import");
 
     // Import -> export -> import: the imported sightings export to the same reports.
-    let second = objects(&vendor.export_stix(None, vec![]).await.unwrap());
+    let second = objects(&miit.export_stix(None, vec![]).await.unwrap());
     let by_sighting: HashMap<&str, &Value> = sightings_of(&second)
         .into_iter()
         .map(|s| {
@@ -528,16 +540,22 @@ async fn the_cli_exports_a_bundle_and_submits_it_back_and_a_rerun_replays(backen
     let bundle: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(sightings_of(bundle["objects"].as_array().unwrap()).len(), 3);
 
-    let run = || {
+    let run = |org: &str| {
         let (code, out, err) = cli(
             &app,
-            "vendor-bj",
+            org,
             &["threat", "submit", file.to_str().unwrap(), "--json"],
         );
         assert_eq!(code, 0, "{err}");
         json_lines(&out)
     };
-    let first = run();
+    // The reporter submitting its own export: its sightings, stored already.
+    let own = run("vendor-bj");
+    let own: Vec<&Value> = own.iter().filter(|l| l["type"] == "sighting").collect();
+    assert_eq!(own.len(), 3);
+    assert!(own.iter().all(|l| l["outcome"] == "replayed"), "{own:?}");
+    // Another unit submitting it: new sightings, then a rerun replays.
+    let first = run("telecom-gd");
     let summary = first.last().unwrap();
     assert_eq!(summary["summary"], true);
     assert_eq!(
@@ -551,7 +569,7 @@ async fn the_cli_exports_a_bundle_and_submits_it_back_and_a_rerun_replays(backen
         stored.iter().all(|l| l["outcome"] == "sighting"),
         "{stored:?}"
     );
-    let again = run();
+    let again = run("telecom-gd");
     assert!(
         again
             .iter()

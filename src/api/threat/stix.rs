@@ -88,12 +88,35 @@ impl ThreatApi {
                 Plan::Refused { field, reason } => {
                     refused(p, tonic::Code::InvalidArgument, field, reason)
                 }
-                Plan::Report { request, notes } => {
+                Plan::Report {
+                    request,
+                    notes,
+                    origin,
+                } => {
                     let mut answer = pb::StixObjectResult {
                         submission_id: request.submission_id.clone(),
                         notes: notes.clone(),
                         ..result(p, pb::StixObjectOutcome::Unspecified)
                     };
+                    // The platform's own export of the caller's own sighting, imported back:
+                    // that report is stored already (nothing is stored twice).
+                    if let Some((sighting_id, reporter)) = origin
+                        && *reporter == caller.organisation_id
+                        && let Some(row) =
+                            crate::store::threats::get_sighting(&self.store, sighting_id)
+                                .await
+                                .map_err(internal)?
+                        && row.reporter_org == caller.organisation_id
+                    {
+                        answer.outcome = pb::StixObjectOutcome::Replayed as i32;
+                        answer.threat_id = row.threat_id;
+                        answer.sighting_id = row.id;
+                        answer.notes.push(
+                            "this platform's export of your own sighting: already stored".into(),
+                        );
+                        results.push(answer);
+                        continue;
+                    }
                     match intake::validate(request, now) {
                         Ok(submission) => {
                             waiting.push(results.len());

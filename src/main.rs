@@ -174,6 +174,16 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The storage ceiling for intake: bare multi-row inserts of sighting-shaped rows
+    /// (primary key, a unique (submission_id, reporter) index, ~300-byte body) in
+    /// transactions of 2,048 rows with the server's durability settings, no other work
+    Limits {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// sqlite://… or postgres://… [default: a fresh SQLite file in the temp directory]
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -605,6 +615,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             due_fraction,
             database_url,
         }) => cli::bench::timers(count, due_fraction, database_url).await?,
+        Command::Bench(BenchCommand::Limits { rows, database_url }) => {
+            cli::bench::limits(rows, database_url).await?
+        }
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

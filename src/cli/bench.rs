@@ -134,3 +134,104 @@ async fn measure(store: &Store, count: usize, due_fraction: f64) -> anyhow::Resu
     );
     Ok(())
 }
+
+/// Rows per transaction: the intake's group commit (`fenghuo::intake::MAX_BATCH`).
+const LIMIT_TX_ROWS: usize = fenghuo::intake::MAX_BATCH;
+/// Rows per INSERT statement (6 binds each, under SQLite's 32,766 bind limit).
+const LIMIT_STMT_ROWS: usize = 512;
+
+/// `fenghuo bench limits`: what the database alone allows the intake, so `bench ingest` can be
+/// read as a fraction of it.
+pub async fn limits(rows: usize, database_url: Option<String>) -> anyhow::Result<()> {
+    let temp = std::env::temp_dir().join(format!("fenghuo-limits-{}", std::process::id()));
+    let url = match &database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&temp)?;
+            format!("sqlite://{}?mode=rwc", temp.join("limits.db").display())
+        }
+    };
+    let store = Store::connect(&url).await?;
+    let table = format!("bench_limits_{}", std::process::id());
+    let result = insert_rows(&store, &table, rows).await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
+        .execute(store.pool())
+        .await;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&temp);
+    let (elapsed, backend) = result?;
+    println!(
+        "limits: {:.0} rows/s ({rows} sighting-shaped rows, multi-row INSERTs of {LIMIT_STMT_ROWS}, \
+         {LIMIT_TX_ROWS} rows per transaction, {backend}, {:.2} s; commit {})",
+        rows as f64 / elapsed,
+        elapsed,
+        fenghuo::bench::COMMIT
+    );
+    Ok(())
+}
+
+async fn insert_rows(
+    store: &Store,
+    table: &str,
+    rows: usize,
+) -> anyhow::Result<(f64, &'static str)> {
+    let blob = if store.dialect() == fenghuo::store::Dialect::Sqlite {
+        "BLOB"
+    } else {
+        "BYTEA"
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE {table} (id TEXT PRIMARY KEY, threat_id TEXT NOT NULL, \
+         reporter TEXT NOT NULL, submission_id TEXT NOT NULL, received_at BIGINT NOT NULL, \
+         body {blob} NOT NULL, UNIQUE (submission_id, reporter))"
+    )))
+    .execute(store.pool())
+    .await
+    .context("creating the scratch table")?;
+    let body = vec![7u8; 300];
+    let started = Instant::now();
+    let mut written = 0;
+    while written < rows {
+        let tx_end = (written + LIMIT_TX_ROWS).min(rows);
+        let mut tx = store.begin().await?;
+        while written < tx_end {
+            let n = LIMIT_STMT_ROWS.min(tx_end - written);
+            let values = (0..n)
+                .map(|i| {
+                    let b = i * 6;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO {table} (id, threat_id, reporter, submission_id, received_at, body) VALUES {values}"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for i in written..written + n {
+                q = q
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind("vendor-bj")
+                    .bind(format!("limits-{i:010}"))
+                    .bind(i as i64)
+                    .bind(body.clone());
+            }
+            q.execute(&mut *tx).await.context("inserting rows")?;
+            written += n;
+        }
+        tx.commit().await.context("committing")?;
+    }
+    let backend = match store.dialect() {
+        fenghuo::store::Dialect::Sqlite => "SQLite WAL synchronous=FULL",
+        fenghuo::store::Dialect::Postgres => "PostgreSQL synchronous_commit=on",
+    };
+    Ok((started.elapsed().as_secs_f64(), backend))
+}

@@ -643,3 +643,35 @@ async fn an_export_of_every_kind_passes_the_oasis_validator_and_parses_with_stix
     );
     assert!(stdout.contains("valid (0 errors"), "{stdout}");
 }
+
+#[tokio::test]
+async fn an_export_request_with_an_unknown_category_or_too_large_bundles_is_refused_naming_the_field()
+ {
+    use tonic_types::StatusExt;
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let threats = app.client("vendor-bj").await.threats();
+    for (request, field, words) in [
+        (
+            pb::ExportStixRequest {
+                categories: vec![99],
+                ..Default::default()
+            },
+            "categories[0]",
+            "unknown category",
+        ),
+        (
+            pb::ExportStixRequest {
+                max_sightings_per_bundle: 501,
+                ..Default::default()
+            },
+            "max_sightings_per_bundle",
+            "at most 500 sightings per bundle",
+        ),
+    ] {
+        let err = threats.clone().export_stix(request).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+        let violation = &err.get_details_bad_request().unwrap().field_violations[0];
+        assert_eq!(violation.field, field);
+        assert!(violation.description.contains(words), "{violation:?}");
+    }
+}

@@ -13,12 +13,101 @@ pub const ANSWER_WORKING_DAYS: u32 = 30;
 /// Reminders to the regulator, working days before the answer is due.
 pub const REMINDERS: [u32; 2] = [5, 1];
 
-/// Appeal states, as numbered in the contract.
+/// Appeal states, as numbered in the contract. Every change of state goes through
+/// [`AppealState::transition`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppealState {
     Open = 1,
     Withdrawn = 2,
     Answered = 3,
+}
+
+/// What may happen to an appeal (Art. 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppealEvent {
+    /// The filer withdraws it.
+    Withdraw,
+    /// The deciding regulator answers it: upheld, revoked or modified.
+    Answer,
+    /// A reminder to the regulator before the 30th working day.
+    Remind,
+    /// The 30th working day passed unanswered: the overdue flag is set; the appeal stays open.
+    MarkOverdue,
+    /// The calendar of the due year was loaded: the answer's due date becomes known.
+    SetAnswerDue,
+}
+
+/// An event the appeal's state does not admit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an appeal that is {from} cannot be {}", event.past_tense())]
+pub struct TransitionError {
+    pub from: AppealState,
+    pub event: AppealEvent,
+}
+
+impl AppealEvent {
+    fn past_tense(self) -> &'static str {
+        match self {
+            AppealEvent::Withdraw => "withdrawn",
+            AppealEvent::Answer => "answered",
+            AppealEvent::Remind => "reminded of",
+            AppealEvent::MarkOverdue => "marked overdue",
+            AppealEvent::SetAnswerDue => "given an answer date",
+        }
+    }
+}
+
+impl std::fmt::Display for AppealState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AppealState::Open => "open",
+            AppealState::Withdrawn => "withdrawn",
+            AppealState::Answered => "answered",
+        })
+    }
+}
+
+impl AppealState {
+    /// The state after `event`: an appeal is answered or withdrawn once, and its clock
+    /// (reminders, the overdue flag, the due date) runs only while it is open.
+    ///
+    /// # Errors
+    /// [`TransitionError`] for any event on a closed appeal.
+    pub fn transition(self, event: AppealEvent) -> Result<AppealState, TransitionError> {
+        match (self, event) {
+            (AppealState::Open, AppealEvent::Withdraw) => Ok(AppealState::Withdrawn),
+            (AppealState::Open, AppealEvent::Answer) => Ok(AppealState::Answered),
+            (
+                AppealState::Open,
+                AppealEvent::Remind | AppealEvent::MarkOverdue | AppealEvent::SetAnswerDue,
+            ) => Ok(AppealState::Open),
+            (from @ (AppealState::Withdrawn | AppealState::Answered), event) => {
+                Err(TransitionError { from, event })
+            }
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        self == AppealState::Open
+    }
+}
+
+/// A stored state number the contract does not define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not an appeal state")]
+pub struct UnknownAppealState(pub i64);
+
+impl TryFrom<i64> for AppealState {
+    type Error = UnknownAppealState;
+
+    fn try_from(n: i64) -> Result<Self, Self::Error> {
+        match n {
+            1 => Ok(AppealState::Open),
+            2 => Ok(AppealState::Withdrawn),
+            3 => Ok(AppealState::Answered),
+            other => Err(UnknownAppealState(other)),
+        }
+    }
 }
 
 /// The last day of a period of `n` working days counted from the day after `day`.
@@ -159,6 +248,58 @@ mod tests {
             working_days_before(&cal, d("2026-10-12"), 5).unwrap(),
             d("2026-09-29")
         );
+    }
+
+    #[test]
+    fn an_open_appeal_is_answered_or_withdrawn_once() {
+        use AppealEvent::*;
+        assert_eq!(
+            AppealState::Open.transition(Answer),
+            Ok(AppealState::Answered)
+        );
+        assert_eq!(
+            AppealState::Open.transition(Withdraw),
+            Ok(AppealState::Withdrawn)
+        );
+        for closed in [AppealState::Answered, AppealState::Withdrawn] {
+            for event in [Withdraw, Answer, Remind, MarkOverdue, SetAnswerDue] {
+                assert_eq!(
+                    closed.transition(event),
+                    Err(TransitionError {
+                        from: closed,
+                        event
+                    })
+                );
+            }
+        }
+        assert_eq!(
+            AppealState::Answered.transition(Withdraw).unwrap_err().to_string(),
+            "an appeal that is answered cannot be withdrawn"
+        );
+    }
+
+    #[test]
+    fn the_answer_clock_runs_only_while_open() {
+        for event in [
+            AppealEvent::Remind,
+            AppealEvent::MarkOverdue,
+            AppealEvent::SetAnswerDue,
+        ] {
+            assert_eq!(AppealState::Open.transition(event), Ok(AppealState::Open));
+        }
+    }
+
+    #[test]
+    fn stored_states_convert_at_the_boundary() {
+        for s in [
+            AppealState::Open,
+            AppealState::Withdrawn,
+            AppealState::Answered,
+        ] {
+            assert_eq!(AppealState::try_from(s as i64), Ok(s));
+        }
+        assert_eq!(AppealState::try_from(0), Err(UnknownAppealState(0)));
+        assert_eq!(AppealState::try_from(4), Err(UnknownAppealState(4)));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use sqlx::AssertSqlSafe;
 
 use super::{Store, Tx};
+use crate::domain::appeal::AppealState;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AppealRow {
@@ -21,7 +22,9 @@ pub struct AppealRow {
     pub appellant_kind: i64,
     pub filer: String,
     pub appellant_key: String,
-    pub state: i64,
+    /// Converted at this boundary: a number the contract does not define fails the read.
+    #[sqlx(try_from = "i64")]
+    pub state: AppealState,
     pub filed_at: i64,
     pub answer_due_at: Option<i64>,
     pub overdue: i64,
@@ -43,7 +46,7 @@ pub async fn insert(tx: &mut Tx, a: &AppealRow) -> Result<(), sqlx::Error> {
     .bind(a.appellant_kind)
     .bind(&a.filer)
     .bind(&a.appellant_key)
-    .bind(a.state)
+    .bind(a.state as i64)
     .bind(a.filed_at)
     .bind(a.answer_due_at)
     .bind(a.overdue)
@@ -56,7 +59,7 @@ pub async fn insert(tx: &mut Tx, a: &AppealRow) -> Result<(), sqlx::Error> {
 /// Rewrites the changing columns and the message.
 pub async fn update(tx: &mut Tx, a: &AppealRow) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE appeals SET state = $1, overdue = $2, body = $3 WHERE id = $4")
-        .bind(a.state)
+        .bind(a.state as i64)
         .bind(a.overdue)
         .bind(&a.body)
         .bind(&a.id)

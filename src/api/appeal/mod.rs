@@ -19,7 +19,7 @@ use super::{internal, invalid, next_page_token, page, precondition, timestamp};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::delivery::FALLBACK_POLL;
-use crate::domain::appeal::{self, AppealState};
+use crate::domain::appeal::{self, AppealEvent, AppealState};
 use crate::domain::calendar::{CalendarError, WorkingCalendar, local_date, start_of_day};
 use crate::domain::clock::{from_micros, to_micros};
 use crate::domain::policy::TimeLimit;
@@ -166,6 +166,17 @@ pub fn window(
     )
 }
 
+/// The state `event` takes an appeal to, or APPEAL_CLOSED naming why not.
+fn transition(row: &AppealRow, event: AppealEvent) -> Result<AppealState, Status> {
+    row.state.transition(event).map_err(|e| {
+        precondition(
+            "APPEAL_CLOSED",
+            &format!("appeal:{}", row.id),
+            format!("Art. 10: {e}; an appeal is answered or withdrawn once"),
+        )
+    })
+}
+
 /// Stores the appeal's final state and stops its answer clock.
 async fn close(
     tx: &mut Tx,
@@ -178,7 +189,7 @@ async fn close(
     appeals::update(
         tx,
         &AppealRow {
-            state: state as i64,
+            state,
             body: appeal.encode_to_vec(),
             ..row
         },
@@ -527,7 +538,7 @@ impl AppealApi {
             appellant_kind: filing.kind as i64,
             filer: caller.organisation_id.clone(),
             appellant_key: filing.key.clone(),
-            state: AppealState::Open as i64,
+            state: AppealState::Open,
             filed_at: to_micros(now),
             answer_due_at: due.map(|d| to_micros(d.1)),
             overdue: 0,
@@ -661,13 +672,7 @@ impl AppealApi {
             .map_err(internal)?
             .ok_or_else(|| internal("appeal vanished"))?;
         let mut appeal = decode(&row)?;
-        if row.state != AppealState::Open as i64 {
-            return Err(precondition(
-                "APPEAL_CLOSED",
-                &format!("appeal:{id}"),
-                "the appeal was already answered or withdrawn",
-            ));
-        }
+        let answered = transition(&row, AppealEvent::Answer)?;
         let notice = notices::lock_notice(self.store(), &mut tx, &row.notice_id)
             .await
             .map_err(internal)?
@@ -726,7 +731,7 @@ impl AppealApi {
                 // The appeal row is locked and answered once: its request id is free.
                 .ok_or_else(|| internal("the replacement decision's request id is taken"))?;
         }
-        appeal.state = AppealState::Answered as i32;
+        appeal.state = answered as i32;
         appeal.answer = Some(pb::AppealAnswer {
             decision: decision as i32,
             reasons: reasons.clone(),
@@ -739,7 +744,7 @@ impl AppealApi {
             replacement_decision_id: replacement_decision_id.clone(),
             replacement_notice_ids: replacements.iter().map(|r| r.id.clone()).collect(),
         });
-        close(&mut tx, row, &appeal, AppealState::Answered, now).await?;
+        close(&mut tx, row, &appeal, answered, now).await?;
         record_event(
             self.store(),
             &mut tx,
@@ -896,18 +901,12 @@ impl AppealService for AppealApi {
             .map_err(internal)?
             .filter(|r| r.filer == caller.organisation_id)
             .ok_or_else(|| Status::not_found(format!("no appeal {id} filed by the caller")))?;
-        if row.state != AppealState::Open as i64 {
-            return Err(precondition(
-                "APPEAL_CLOSED",
-                &format!("appeal:{id}"),
-                "only an open appeal can be withdrawn: it was already answered or withdrawn",
-            ));
-        }
+        let withdrawn = transition(&row, AppealEvent::Withdraw)?;
         let mut appeal = decode(&row)?;
-        appeal.state = AppealState::Withdrawn as i32;
+        appeal.state = withdrawn as i32;
         appeal.withdrawn_at = Some(timestamp(to_micros(now)));
         appeal.withdrawal_reason = reason.clone();
-        close(&mut tx, row, &appeal, AppealState::Withdrawn, now).await?;
+        close(&mut tx, row, &appeal, withdrawn, now).await?;
         record_event(
             self.store(),
             &mut tx,

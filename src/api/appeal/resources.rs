@@ -219,7 +219,7 @@ pub async fn measures_against(
         .await
         .map_err(internal)?
         .into_iter()
-        .filter(|a| a.state == 1 && a.filer == caller.organisation_id)
+        .filter(|a| a.state.is_open() && a.filer == caller.organisation_id)
         .collect();
     let mut tx = store.begin().await.map_err(internal)?;
     let calendar = crate::store::calendar::effective(&mut tx)

@@ -10,7 +10,7 @@ use prost::Message;
 
 use super::{OVERDUE_TIMER, REMINDER_TIMER, record_event};
 use crate::api::calendar::date_to_pb;
-use crate::domain::appeal::{self, AppealState};
+use crate::domain::appeal::{self, AppealEvent};
 use crate::domain::calendar::{WorkingCalendar, start_of_day};
 use crate::domain::clock::to_micros;
 use crate::pb;
@@ -74,7 +74,13 @@ impl TimerHandler for AnswerClock {
         let Some(row) = appeals::lock(&self.store, tx, &timer.subject).await? else {
             return Ok(());
         };
-        if row.state != AppealState::Open as i64 {
+        let event = if self.overdue {
+            AppealEvent::MarkOverdue
+        } else {
+            AppealEvent::Remind
+        };
+        // A closed appeal's clock has stopped: the timer is stale, not an error.
+        if row.state.transition(event).is_err() {
             return Ok(());
         }
         let mut appeal = pb::Appeal::decode(row.body.as_slice())?;
@@ -132,7 +138,7 @@ impl TimerHandler for AnswerClock {
             return Ok(());
         };
         let mut appeal = pb::Appeal::decode(row.body.as_slice())?;
-        if row.state != AppealState::Open as i64 || appeal.answer_due_on.is_some() {
+        if row.state.transition(AppealEvent::SetAnswerDue).is_err() || appeal.answer_due_on.is_some() {
             return Ok(());
         }
         let filed_on = appeal

@@ -66,7 +66,7 @@ impl DisposalApi {
             if let Some(status) = n.status.as_mut() {
                 status.open_appeal_ids = open
                     .iter()
-                    .filter(|a| a.notice_id == n.notice_id && a.state == 1)
+                    .filter(|a| a.notice_id == n.notice_id && a.state.is_open())
                     .map(|a| a.id.clone())
                     .collect();
             }

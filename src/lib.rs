@@ -20,6 +20,7 @@ pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod bootstrap;
+pub mod bulletin;
 pub mod config;
 pub mod delivery;
 pub mod domain;

@@ -273,7 +273,10 @@ mod tests {
             }
         }
         assert_eq!(
-            AppealState::Answered.transition(Withdraw).unwrap_err().to_string(),
+            AppealState::Answered
+                .transition(Withdraw)
+                .unwrap_err()
+                .to_string(),
             "an appeal that is answered cannot be withdrawn"
         );
     }

@@ -138,7 +138,9 @@ impl TimerHandler for AnswerClock {
             return Ok(());
         };
         let mut appeal = pb::Appeal::decode(row.body.as_slice())?;
-        if row.state.transition(AppealEvent::SetAnswerDue).is_err() || appeal.answer_due_on.is_some() {
+        if row.state.transition(AppealEvent::SetAnswerDue).is_err()
+            || appeal.answer_due_on.is_some()
+        {
             return Ok(());
         }
         let filed_on = appeal

@@ -125,7 +125,7 @@ pub async fn seed_demo_organisations(
             },
         )
         .await?;
-        if demo.role.is_regulator() {
+        if demo.role.signs_documents() {
             let signing_pem = std::fs::read_to_string(pki.signing_certificate(demo.id))?;
             let signing = ClientCertificate::from_pem(&signing_pem)?;
             registry::insert_signing_key(

@@ -933,11 +933,12 @@ impl RegistryService for RegistryApi {
         let org = self
             .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
             .await?;
-        if !org.roles().iter().any(|r| r.is_regulator()) {
+        if !org.roles().iter().any(|r| r.signs_documents()) {
             return Err(precondition(
                 "NOT_A_REGULATOR",
                 &format!("organisation:{}", org.id),
-                "only regulators sign notices (Art. 8)",
+                "only regulators sign notices (Art. 8) and the institution its bulletins \
+                 (2009 reporting measures Art. 19)",
             ));
         }
         let cert = self.organisation_certificate(&org, &req.certificate_pem)?;

@@ -15,6 +15,8 @@ pub type Count = (String, u64);
 pub struct MonthFigures {
     /// The month reported: its first day.
     pub month: NaiveDate,
+    /// The publishing organisation's id (its key signs) and its name as printed.
+    pub publisher_id: String,
     pub publisher: String,
     /// When the bulletin is published (the first working day of the next month, or the
     /// day it was built on demand).

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod figures;
 pub mod html;
 pub mod pdf;
+pub mod publish;
 
 use serde::Serialize;
 

@@ -68,6 +68,7 @@ pub fn figures() -> MonthFigures {
     let c = |v: &[(&str, u64)]| v.iter().map(|(l, n)| ((*l).to_owned(), *n)).collect();
     MonthFigures {
         month: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        publisher_id: "cncert".into(),
         publisher: "国家互联网应急中心".into(),
         published_on: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
         received_by_category: c(&[("恶意网络资源", 1520), ("恶意程序", 860), ("安全隐患", 230)]),

@@ -57,6 +57,12 @@ impl Role {
     pub fn is_regulator(self) -> bool {
         matches!(self, Role::NationalRegulator | Role::ProvincialRegulator)
     }
+
+    /// Whether the organisation signs documents on the platform: regulators their notices
+    /// (Art. 8), the institution its monthly bulletin (2009 reporting measures Art. 19).
+    pub fn signs_documents(self) -> bool {
+        self.is_regulator() || self == Role::Institution
+    }
 }
 
 impl fmt::Display for Role {

@@ -117,7 +117,8 @@ impl CertificateAuthority {
         Ok((cert.pem(), key.serialize_pem()))
     }
 
-    /// An Ed25519 notice-signing key and its certificate for regulator `org_id` (Art. 8).
+    /// An Ed25519 signing key and its certificate for `org_id`: a regulator's notices (Art. 8),
+    /// the institution's bulletins (2009 reporting measures Art. 19).
     pub fn issue_signing(&self, org_id: &str, name: &str) -> anyhow::Result<(String, String)> {
         let key = KeyPair::generate_for(&PKCS_ED25519)?;
         let mut params = CertificateParams::default();
@@ -303,7 +304,7 @@ impl DevPki {
                 std::fs::write(dir.join("client.crt"), cert)?;
                 std::fs::write(dir.join("ca.crt"), &ca.cert_pem)?;
             }
-            if org.role.is_regulator() && !self.signing_certificate(org.id).exists() {
+            if org.role.signs_documents() && !self.signing_certificate(org.id).exists() {
                 let (cert, key) =
                     ca.issue_signing(org.id, &format!("{} notice signing", org.name))?;
                 write_secret(&self.signing_key(org.id), &key)?;

@@ -23,6 +23,24 @@ impl SigningKeyring {
         }
     }
 
+    /// The organisation's current signing key as the registry names it (registered, not
+    /// retired, valid at `now`; the newest of several) and this server holds it.
+    pub async fn current(
+        &self,
+        store: &crate::store::Store,
+        organisation: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Arc<NoticeSigner>>, sqlx::Error> {
+        let keys =
+            crate::store::registry::list_signing_keys(store, Some(organisation), "", 1000).await?;
+        let at = crate::domain::clock::to_micros(now);
+        Ok(keys
+            .iter()
+            .filter(|k| k.retired_at.is_none() && k.valid_from <= at && at <= k.valid_until)
+            .max_by_key(|k| k.registered_at)
+            .and_then(|k| self.signer(organisation, &k.key_id)))
+    }
+
     /// The signer of `key_id`, reading `<dir>/<organisation>/notice-signing.*` on a miss.
     pub fn signer(&self, organisation: &str, key_id: &str) -> Option<Arc<NoticeSigner>> {
         if let Some(s) = self

@@ -8,6 +8,7 @@ pub mod appeals;
 pub mod audit;
 pub mod backup;
 pub mod bulk;
+pub mod bulletins;
 pub mod calendar;
 pub mod identifications;
 pub mod notices;

@@ -10,6 +10,7 @@ mod authorization;
 mod backup;
 mod batches;
 mod bootstrap;
+mod bulletin;
 mod calendar;
 mod calendar_cli;
 mod cli;

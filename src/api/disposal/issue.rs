@@ -177,16 +177,10 @@ pub async fn signer(
     regulator: &str,
     now: DateTime<Utc>,
 ) -> Result<std::sync::Arc<NoticeSigner>, Status> {
-    let keys = registry::list_signing_keys(&api.store, Some(regulator), "", 1000)
+    api.keyring
+        .current(&api.store, regulator, now)
         .await
-        .map_err(internal)?;
-    let at = to_micros(now);
-    let current = keys
-        .iter()
-        .filter(|k| k.retired_at.is_none() && k.valid_from <= at && at <= k.valid_until)
-        .max_by_key(|k| k.registered_at);
-    current
-        .and_then(|k| api.keyring.signer(regulator, &k.key_id))
+        .map_err(internal)?
         .ok_or_else(|| {
             precondition(
                 "SIGNING_KEY",

@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no tonic, no sqlx.
 
 pub mod appeal;
+pub mod bulletin;
 pub mod calendar;
 #[cfg(test)]
 mod calendar_crosscheck;

@@ -17,3 +17,11 @@ CREATE TABLE bulletins (
     figures TEXT NOT NULL,
     PRIMARY KEY (month, language)
 );
+
+-- The replica that builds a month's bulletin claims it first, so replicas running the same
+-- daily check never publish a month twice; a claim older than an hour (a crashed build)
+-- may be taken over.
+CREATE TABLE bulletin_claims (
+    month TEXT PRIMARY KEY,
+    claimed_at INTEGER NOT NULL
+);

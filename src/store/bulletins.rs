@@ -97,11 +97,32 @@ pub async fn list(
     .await
 }
 
-/// Whether the bulletin of `month` has been published in any language.
-pub async fn published(tx: &mut Tx, month: &str) -> Result<bool, sqlx::Error> {
+/// Claims the building of `month` for this replica: true unless another replica claimed it
+/// after `stale_before` (microseconds).
+pub async fn claim(
+    store: &Store,
+    month: &str,
+    now: i64,
+    stale_before: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO bulletin_claims (month, claimed_at) VALUES ($1, $2) \
+         ON CONFLICT (month) DO UPDATE SET claimed_at = excluded.claimed_at \
+         WHERE bulletin_claims.claimed_at < $3",
+    )
+    .bind(month)
+    .bind(now)
+    .bind(stale_before)
+    .execute(store.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether `month` has been published in any language.
+pub async fn is_published(store: &Store, month: &str) -> Result<bool, sqlx::Error> {
     let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bulletins WHERE month = $1")
         .bind(month)
-        .fetch_one(&mut **tx)
+        .fetch_one(store.pool())
         .await?;
     Ok(n.0 > 0)
 }

@@ -211,6 +211,10 @@ pub(crate) struct ServerArgs {
     /// bind it to loopback or a management network [default: not served]
     #[arg(long, env = "FENGHUO_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// Serve TAXII 2.1 over HTTPS on this address (the same certificate and client-certificate
+    /// check as gRPC), e.g. 0.0.0.0:9443 [default: not served]
+    #[arg(long, env = "FENGHUO_TAXII_LISTEN")]
+    taxii_listen: Option<String>,
     /// Export traces over OTLP/gRPC to this collector, e.g. http://127.0.0.1:4317
     /// [default: not exported]
     #[arg(long, env = "FENGHUO_OTLP_ENDPOINT")]
@@ -228,6 +232,7 @@ impl ServerArgs {
                 policy_file: self.policy_file.clone(),
                 health_listen: self.health_listen.clone(),
                 metrics_listen: self.metrics_listen.clone(),
+                taxii_listen: self.taxii_listen.clone(),
                 otlp_endpoint: self.otlp_endpoint.clone(),
             },
         )
@@ -406,6 +411,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         .map(|o| o.id)
                         .collect::<Vec<_>>()
                         .join(", ")
+                );
+            }
+            if let Some(taxii) = app.taxii_addr() {
+                eprintln!(
+                    "fenghuo TAXII 2.1 listening on {taxii} (HTTPS, mTLS): https://{taxii}/taxii2/"
                 );
             }
             app.run_until_stopped().await?;

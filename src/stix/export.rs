@@ -443,6 +443,13 @@ fn extend(target: &mut Value, props: Map<String, Value>) {
     }
 }
 
+/// The objects that belong to one sighting alone (its SDO, relationships, courses of action
+/// and the `sighting`), in the order a reader needs them: what TAXII serves for it. The
+/// observables, markings and identities several sightings share are left to bundles.
+pub fn sighting_objects(sighting: &pb::Sighting, threat: &pb::Threat) -> Vec<Value> {
+    sighting_parts(sighting, threat).objects
+}
+
 /// A bundle of visible sightings, each with the threat it belongs to (for the status
 /// and identification grade the extension shows).
 pub fn bundle(sightings: &[(pb::Sighting, pb::Threat)]) -> Value {

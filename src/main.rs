@@ -174,6 +174,18 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// TAXII 2.1: POST envelopes of STIX objects to the submissions collection of a fresh
+    /// in-process server over one HTTPS/1.1 connection, then read the feed back in pages of 1,000
+    Taxii {
+        #[arg(long, default_value_t = 20_000)]
+        objects: usize,
+        /// Objects per envelope
+        #[arg(long, default_value_t = 500)]
+        envelope: usize,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The storage ceiling for intake: bare multi-row inserts of sighting-shaped rows
     /// (primary key, a unique (submission_id, reporter) index, ~300-byte body) in
     /// transactions of 2,048 rows with the server's durability settings, no other work
@@ -553,6 +565,21 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!(
                 "{}",
                 fenghuo::bench::ingest(items, database_url.as_deref()).await?
+            );
+        }
+        Command::Bench(BenchCommand::Taxii {
+            objects,
+            envelope,
+            database_url,
+        }) => {
+            println!(
+                "{}",
+                fenghuo::bench::taxii(fenghuo::bench::TaxiiBench {
+                    objects,
+                    envelope,
+                    database_url,
+                })
+                .await?
             );
         }
         Command::Bench(BenchCommand::Notices {

@@ -41,16 +41,18 @@ struct Connection {
 }
 
 impl Connection {
-    async fn open(addr: std::net::SocketAddr, client_dir: &std::path::Path) -> anyhow::Result<Self> {
-        let read = |f: &str| {
-            std::fs::read(client_dir.join(f)).with_context(|| format!("reading {f}"))
-        };
+    async fn open(
+        addr: std::net::SocketAddr,
+        client_dir: &std::path::Path,
+    ) -> anyhow::Result<Self> {
+        let read =
+            |f: &str| std::fs::read(client_dir.join(f)).with_context(|| format!("reading {f}"));
         let mut roots = rustls::RootCertStore::empty();
         for ca in CertificateDer::pem_slice_iter(&read("ca.crt")?) {
             roots.add(ca?)?;
         }
-        let chain = CertificateDer::pem_slice_iter(&read("client.crt")?)
-            .collect::<Result<Vec<_>, _>>()?;
+        let chain =
+            CertificateDer::pem_slice_iter(&read("client.crt")?).collect::<Result<Vec<_>, _>>()?;
         let key = PrivateKeyDer::from_pem_slice(&read("client.key")?)?;
         let mut config = rustls::ClientConfig::builder()
             .with_root_certificates(roots)
@@ -70,7 +72,12 @@ impl Connection {
         })
     }
 
-    async fn call(&mut self, method: &str, path: &str, body: Vec<u8>) -> anyhow::Result<(u16, Value)> {
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, Value)> {
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(path)
@@ -86,7 +93,10 @@ impl Connection {
             .await?;
         let status = response.status().as_u16();
         let bytes = response.into_body().collect().await?.to_bytes();
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
     }
 }
 
@@ -146,7 +156,10 @@ fn envelopes(objects: usize, size: usize) -> Vec<Vec<Value>> {
 
 pub async fn taxii(opts: TaxiiBench) -> anyhow::Result<String> {
     anyhow::ensure!(opts.objects >= 1, "--objects must be at least 1");
-    anyhow::ensure!(opts.envelope >= 10, "--envelope must be at least 10 objects");
+    anyhow::ensure!(
+        opts.envelope >= 10,
+        "--envelope must be at least 10 objects"
+    );
     let dir = tempfile::tempdir()?;
     let scratch = Scratch::new(opts.database_url.as_deref(), dir.path()).await?;
     let result = run(&opts, dir.path(), &scratch.url, scratch.backend()).await;
@@ -154,7 +167,12 @@ pub async fn taxii(opts: TaxiiBench) -> anyhow::Result<String> {
     result
 }
 
-async fn run(opts: &TaxiiBench, dir: &std::path::Path, url: &str, backend: &str) -> anyhow::Result<String> {
+async fn run(
+    opts: &TaxiiBench,
+    dir: &std::path::Path,
+    url: &str,
+    backend: &str,
+) -> anyhow::Result<String> {
     let data_dir = dir.join("data");
     let mut settings = Settings::development(&data_dir, url);
     settings.taxii_listen = Some("127.0.0.1:0".parse()?);
@@ -195,7 +213,11 @@ async fn measure(
             .as_array()
             .map(|s| {
                 s.iter()
-                    .filter(|e| e["message"].as_str().is_some_and(|m| m.starts_with("stored")))
+                    .filter(|e| {
+                        e["message"]
+                            .as_str()
+                            .is_some_and(|m| m.starts_with("stored"))
+                    })
                     .count() as u64
             })
             .unwrap_or(0);

@@ -245,13 +245,26 @@ async fn get_object(
     Path((id, object_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    check_accept(&headers)?;
-    let caller = feed_reader(&t, &certs, &id).await?;
-    let (page, filters, headers) = listing(&t, &caller, query.as_deref(), &object_id).await?;
-    if page.entries.is_empty() && filters.start()? == objects::Cursor::default() {
-        return Err(object_not_found(&object_id));
-    }
+    let (page, filters, headers) = one_object(&t, &certs, &headers, &id, &object_id, query).await?;
     Ok(envelope(&page, &filters, headers))
+}
+
+/// The listing of one object's versions; 404 when the first page holds none.
+async fn one_object(
+    t: &Taxii,
+    certs: &PeerCerts,
+    headers: &HeaderMap,
+    collection: &str,
+    object_id: &str,
+    query: Option<String>,
+) -> Result<(Page, Filters, HeaderMap)> {
+    check_accept(headers)?;
+    let caller = feed_reader(t, certs, collection).await?;
+    let (page, filters, headers) = listing(t, &caller, query.as_deref(), object_id).await?;
+    if page.entries.is_empty() && filters.start()? == objects::Cursor::default() {
+        return Err(object_not_found(object_id));
+    }
+    Ok((page, filters, headers))
 }
 
 fn object_not_found(id: &str) -> TaxiiError {
@@ -267,12 +280,7 @@ async fn versions(
     Path((id, object_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    check_accept(&headers)?;
-    let caller = feed_reader(&t, &certs, &id).await?;
-    let (page, filters, headers) = listing(&t, &caller, query.as_deref(), &object_id).await?;
-    if page.entries.is_empty() && filters.start()? == objects::Cursor::default() {
-        return Err(object_not_found(&object_id));
-    }
+    let (page, filters, headers) = one_object(&t, &certs, &headers, &id, &object_id, query).await?;
     let mut body = json!({});
     paging(&mut body, &page, &filters);
     body["versions"] = page.entries.iter().map(|e| e.version()).collect();

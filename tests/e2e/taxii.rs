@@ -185,6 +185,20 @@ fn stix_objects(reporter: &str, reports: &[pb::ThreatReport]) -> Vec<Value> {
     bundle["objects"].as_array().unwrap().clone()
 }
 
+/// `n` reports of distinct IPs (third octet from `octet`) posted as `org`'s STIX objects.
+async fn post_reports(
+    app: &TestApp,
+    taxii: &Taxii,
+    org: &str,
+    tlp: pb::Tlp,
+    n: usize,
+    octet: usize,
+) -> Answer {
+    taxii
+        .add(&stix_objects(org, &ip_reports(app, tlp, n, octet)))
+        .await
+}
+
 fn ip_reports(app: &TestApp, tlp: pb::Tlp, n: usize, third_octet: usize) -> Vec<pb::ThreatReport> {
     (0..n)
         .map(|i| {
@@ -410,24 +424,14 @@ async fn added_after_is_exclusive_and_every_match_filter_applies(backend: Backen
         return;
     };
     let vendor = client(&app, "vendor-bj");
-    vendor
-        .add(&stix_objects(
-            "vendor-bj",
-            &ip_reports(&app, pb::Tlp::Green, 3, 0),
-        ))
-        .await;
+    post_reports(&app, &vendor, "vendor-bj", pb::Tlp::Green, 3, 0).await;
     let first = vendor.all_pages("match[type]=sighting").await;
     let first_added = first[0].headers["X-TAXII-Date-Added-Last"]
         .to_str()
         .unwrap()
         .to_owned();
     app.clock.advance(chrono::Duration::seconds(5));
-    vendor
-        .add(&stix_objects(
-            "vendor-bj",
-            &ip_reports(&app, pb::Tlp::Green, 2, 1),
-        ))
-        .await;
+    post_reports(&app, &vendor, "vendor-bj", pb::Tlp::Green, 2, 1).await;
 
     // added_after is exclusive: the first batch's own date_added leaves only the second.
     let after = vendor
@@ -504,12 +508,7 @@ async fn a_next_token_reused_with_other_filters_is_refused(backend: Backend) {
         return;
     };
     let vendor = client(&app, "vendor-bj");
-    vendor
-        .add(&stix_objects(
-            "vendor-bj",
-            &ip_reports(&app, pb::Tlp::Green, 4, 0),
-        ))
-        .await;
+    post_reports(&app, &vendor, "vendor-bj", pb::Tlp::Green, 4, 0).await;
     let path = objects_path(FEED_COLLECTION);
     let first = vendor
         .get(&format!("{path}?limit=2&match[type]=sighting"))
@@ -539,12 +538,7 @@ async fn an_invisible_object_is_absent_from_every_list_and_not_found_by_id(backe
         return;
     };
     let vendor = client(&app, "vendor-bj");
-    vendor
-        .add(&stix_objects(
-            "vendor-bj",
-            &ip_reports(&app, pb::Tlp::Red, 1, 0),
-        ))
-        .await;
+    post_reports(&app, &vendor, "vendor-bj", pb::Tlp::Red, 1, 0).await;
     let own = ids(&vendor.all_pages("match[type]=sighting").await);
     assert_eq!(own.len(), 1);
     let party = client(&app, "party-gd");
@@ -579,12 +573,7 @@ async fn wrong_roles_and_bad_certificates_are_refused_on_every_route(backend: Ba
         return;
     };
     let vendor = client(&app, "vendor-bj");
-    let a = vendor
-        .add(&stix_objects(
-            "vendor-bj",
-            &ip_reports(&app, pb::Tlp::Green, 1, 0),
-        ))
-        .await;
+    let a = post_reports(&app, &vendor, "vendor-bj", pb::Tlp::Green, 1, 0).await;
     let status_id = a.body["id"].as_str().unwrap().to_owned();
     let object = ids(&vendor.all_pages("match[type]=sighting").await).remove(0);
 

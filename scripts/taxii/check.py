@@ -19,6 +19,7 @@ from taxii2client.v21 import Server, as_pages
 
 FEED_TITLE = "Shared feed"
 SUBMISSIONS_TITLE = "Submissions"
+MEASURES_TITLE = "Ordered measures"
 
 
 def check(cond, what):
@@ -42,7 +43,8 @@ def main():
     root = server.default
     check("application/taxii+json;version=2.1" in root.versions, "the API root speaks TAXII 2.1")
     by_title = {c.title: c for c in root.collections}
-    check(set(by_title) == {FEED_TITLE, SUBMISSIONS_TITLE}, "a submitter sees the feed and submissions")
+    check(set(by_title) == {FEED_TITLE, MEASURES_TITLE, SUBMISSIONS_TITLE},
+          "a submitter sees the feed, the ordered measures and submissions")
     feed, submissions = by_title[FEED_TITLE], by_title[SUBMISSIONS_TITLE]
     check(feed.can_read and not feed.can_write, "the feed is read-only")
     check(submissions.can_write and not submissions.can_read, "submissions are write-only")

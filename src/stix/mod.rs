@@ -12,6 +12,7 @@
 
 pub mod export;
 pub mod import;
+pub mod measures;
 mod pattern;
 pub mod service;
 

@@ -80,3 +80,64 @@ pub async fn get_status(store: &Store, id: &str, org: &str) -> Result<Option<Str
     .await?;
     Ok(row.map(|(j,)| j))
 }
+
+/// Whose disposal notices a reader sees: DisposalService.ListNotices's scope.
+#[derive(Debug, Clone)]
+pub enum NoticeReader {
+    /// `allow`: every notice.
+    All,
+    /// `province`: notices of this province, and those addressed to `org`.
+    Province { province: String, org: String },
+    /// `own`: the notices addressed to `org`.
+    Addressee(String),
+}
+
+/// A disposal notice: a measure a regulator ordered (Art. 8).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderedMeasure {
+    pub position: i64,
+    pub issued_at: i64,
+    pub id: String,
+    pub threat_id: String,
+    /// The signed `NoticeBody`.
+    pub body: Vec<u8>,
+}
+
+/// Disposal notices the reader sees, in delivery order from position `from` (inclusive),
+/// issued after `added_after` (micros, exclusive) when given.
+///
+/// # Contract
+/// Notice positions are handed out under the notice head's lock, held to commit: they follow
+/// commit order, as the feed's do.
+pub async fn visible_measures(
+    store: &Store,
+    reader: &NoticeReader,
+    from: i64,
+    added_after: Option<i64>,
+    limit: u32,
+) -> Result<Vec<OrderedMeasure>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT position, issued_at, id, threat_id, body FROM notices WHERE kind = 1 AND position >= ",
+    );
+    st.bind(SqlValue::Int(from));
+    if let Some(after) = added_after {
+        st.push(" AND issued_at > ").bind(SqlValue::Int(after));
+    }
+    match reader {
+        NoticeReader::All => {}
+        NoticeReader::Province { province, org } => {
+            st.push(" AND (province = ")
+                .bind(SqlValue::Text(province.clone()))
+                .push(" OR addressee = ")
+                .bind(SqlValue::Text(org.clone()))
+                .push(")");
+        }
+        NoticeReader::Addressee(org) => {
+            st.push(" AND addressee = ")
+                .bind(SqlValue::Text(org.clone()));
+        }
+    }
+    st.push(&format!(" ORDER BY position LIMIT {limit}"));
+    st.query_as().fetch_all(store.pool()).await
+}

@@ -10,6 +10,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use prost::Message;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -20,7 +21,7 @@ use crate::domain::threat::visibility::Reader;
 use crate::stix::service::threats_of;
 use crate::stix::{export, parse_stix_time, stix_time};
 use crate::store::Store;
-use crate::store::taxii::visible_sightings_committed;
+use crate::store::taxii::{NoticeReader, visible_measures, visible_sightings_committed};
 
 /// Objects per page when the request names no `limit`.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -267,25 +268,14 @@ pub async fn page(
                 &view::sighting(&row.sighting),
                 &view::threat(threat, Default::default(), Vec::new()),
             );
-            for (index, object) in objects.into_iter().enumerate() {
-                if row.position == start.position && index < start.index {
-                    continue;
-                }
-                if !filters.matches(&object) {
-                    continue;
-                }
-                if entries.len() == filters.limit {
-                    return Ok(Page {
-                        entries,
-                        next: Some(Cursor {
-                            position: row.position,
-                            index,
-                        }),
-                    });
-                }
-                entries.push(Entry {
-                    object,
-                    date_added: row.committed_at,
+            let at = Cursor {
+                position: row.position,
+                index: 0,
+            };
+            if let Some(next) = take(&mut entries, filters, start, at, row.committed_at, objects) {
+                return Ok(Page {
+                    entries,
+                    next: Some(next),
                 });
             }
         }
@@ -296,6 +286,110 @@ pub async fn page(
             });
         }
     }
+}
+
+/// Adds the objects of the event at `at.position` that match and lie at or after `start`;
+/// the cursor of the first one left over when the page fills.
+fn take(
+    entries: &mut Vec<Entry>,
+    filters: &Filters,
+    start: Cursor,
+    at: Cursor,
+    date_added: i64,
+    objects: Vec<Value>,
+) -> Option<Cursor> {
+    for (index, object) in objects.into_iter().enumerate() {
+        if at.position == start.position && index < start.index {
+            continue;
+        }
+        if !filters.matches(&object) {
+            continue;
+        }
+        if entries.len() == filters.limit {
+            return Some(Cursor {
+                position: at.position,
+                index,
+            });
+        }
+        entries.push(Entry { object, date_added });
+    }
+    None
+}
+
+/// The ordered-measures collection: each disposal notice the reader sees (ListNotices's
+/// rule) as its course of action, in delivery order, with a relationship to the report
+/// object of every sighting of the threat the reader sees that was received before it.
+///
+/// # Errors
+/// Storage failures.
+pub async fn measures_page(
+    store: &Store,
+    reader: &Reader,
+    notices: &NoticeReader,
+    filters: &Filters,
+    start: Cursor,
+) -> Result<Page, sqlx::Error> {
+    let mut entries = Vec::new();
+    let mut from = start.position;
+    loop {
+        let rows = visible_measures(store, notices, from, filters.added_after, SCAN_BATCH).await?;
+        let Some(last) = rows.last() else {
+            return Ok(Page {
+                entries,
+                next: None,
+            });
+        };
+        from = last.position + 1;
+        let full = rows.len() as u32 == SCAN_BATCH;
+        for row in &rows {
+            let Ok(body) = crate::pb::NoticeBody::decode(row.body.as_slice()) else {
+                continue;
+            };
+            let reports = report_objects(store, reader, &row.threat_id, row.issued_at).await?;
+            let objects = crate::stix::measures::measure_objects(&body, &reports);
+            let at = Cursor {
+                position: row.position,
+                index: 0,
+            };
+            if let Some(next) = take(&mut entries, filters, start, at, row.issued_at, objects) {
+                return Ok(Page {
+                    entries,
+                    next: Some(next),
+                });
+            }
+        }
+        if !full {
+            return Ok(Page {
+                entries,
+                next: None,
+            });
+        }
+    }
+}
+
+/// (sighting id, report object id) of the threat's sightings the reader sees, received by
+/// `until`: the objects an ordered measure mitigates.
+async fn report_objects(
+    store: &Store,
+    reader: &Reader,
+    threat_id: &str,
+    until: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let Some(threat) = crate::store::threats::get_threat(store, threat_id).await? else {
+        return Ok(Vec::new());
+    };
+    let shown = view::threat(&threat, Default::default(), Vec::new());
+    let rows =
+        crate::store::threats::visible_sightings(store, threat_id, reader, None, 500).await?;
+    Ok(rows
+        .iter()
+        .filter(|s| s.received_at <= until)
+        .filter_map(|s| {
+            let objects = export::sighting_objects(&view::sighting(s), &shown);
+            let id = objects.first()?["id"].as_str()?.to_owned();
+            Some((s.id.clone(), id))
+        })
+        .collect())
 }
 
 #[cfg(test)]

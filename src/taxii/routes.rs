@@ -19,19 +19,24 @@ use super::http::{
 use super::objects::{self, Entry, Filters, Page};
 use super::{PeerCerts, Taxii};
 use crate::auth::Caller;
+use crate::auth::policy::Scope;
 use crate::stix::service::{self, ObjectRefusal, Outcome};
 use crate::stix::stix_time;
+use crate::store::taxii::NoticeReader;
 
 /// The read collection: the shared feed as the caller may see it (ExportStix's rule).
 pub const FEED_COLLECTION: &str = "de8740ee-1994-504d-9aa8-393b888076a2";
 /// The write collection: reports submitted as STIX (ImportStixBundle's rule).
 pub const SUBMISSIONS_COLLECTION: &str = "6b81c5b0-6331-51d5-8a62-71226c369a0a";
+/// The ordered measures: disposal notices as courses of action (ListNotices's rule).
+pub const MEASURES_COLLECTION: &str = "dae89a02-1c2d-5b19-b3c1-777ed3aa11d3";
 /// The largest POST body: 16 MiB, about 20,000 indicators.
 pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The gRPC method whose matrix row a TAXII request follows.
 const READ_RULE: &str = "/fenghuo.v1.ThreatService/ExportStix";
 const WRITE_RULE: &str = "/fenghuo.v1.ThreatService/ImportStixBundle";
+const MEASURES_RULE: &str = "/fenghuo.v1.DisposalService/ListNotices";
 
 type Result<T> = std::result::Result<T, TaxiiError>;
 
@@ -117,6 +122,17 @@ fn feed_collection() -> Value {
     })
 }
 
+fn measures_collection() -> Value {
+    json!({
+        "id": MEASURES_COLLECTION,
+        "title": "Ordered measures",
+        "description": "The disposal notices you may see (as DisposalService.ListNotices) as courses of action, each related to the reports of its threat you may see.",
+        "can_read": true,
+        "can_write": false,
+        "media_types": [STIX_MEDIA_TYPE],
+    })
+}
+
 fn submissions_collection() -> Value {
     json!({
         "id": SUBMISSIONS_COLLECTION,
@@ -133,10 +149,15 @@ fn submissions_collection() -> Value {
 async fn visible_collections(t: &Taxii, certs: &PeerCerts) -> Result<Vec<Value>> {
     t.caller(certs, READ_RULE).await?;
     let mut out = vec![feed_collection()];
-    match t.caller(certs, WRITE_RULE).await {
-        Ok(_) => out.push(submissions_collection()),
-        Err(TaxiiError::Forbidden(_)) => {}
-        Err(e) => return Err(e),
+    for (rule, collection) in [
+        (MEASURES_RULE, measures_collection as fn() -> Value),
+        (WRITE_RULE, submissions_collection),
+    ] {
+        match t.caller(certs, rule).await {
+            Ok(_) => out.push(collection()),
+            Err(TaxiiError::Forbidden(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
 }
@@ -171,10 +192,29 @@ fn unknown_collection(id: &str) -> TaxiiError {
     ))
 }
 
-/// The reader of the feed collection; 403 for the write-only collection, 404 for others.
-async fn feed_reader(t: &Taxii, certs: &PeerCerts, id: &str) -> Result<Caller> {
+/// What a readable collection holds.
+enum Readable {
+    Feed,
+    Measures(NoticeReader),
+}
+
+/// The caller and what it reads in collection `id`; 403 for the write-only collection, 404
+/// for others.
+async fn readable(t: &Taxii, certs: &PeerCerts, id: &str) -> Result<(Caller, Readable)> {
     match id {
-        FEED_COLLECTION => t.caller(certs, READ_RULE).await,
+        FEED_COLLECTION => Ok((t.caller(certs, READ_RULE).await?, Readable::Feed)),
+        MEASURES_COLLECTION => {
+            let caller = t.caller(certs, MEASURES_RULE).await?;
+            let notices = match caller.scope {
+                Scope::OwnProvince => NoticeReader::Province {
+                    province: caller.province.clone(),
+                    org: caller.organisation_id.clone(),
+                },
+                Scope::OwnOrganisation => NoticeReader::Addressee(caller.organisation_id.clone()),
+                Scope::Allow | Scope::Deny => NoticeReader::All,
+            };
+            Ok((caller, Readable::Measures(notices)))
+        }
         SUBMISSIONS_COLLECTION => {
             t.caller(certs, WRITE_RULE).await?;
             Err(TaxiiError::Forbidden(
@@ -185,18 +225,23 @@ async fn feed_reader(t: &Taxii, certs: &PeerCerts, id: &str) -> Result<Caller> {
     }
 }
 
-/// A page of the feed for `caller`, with the headers every listing carries.
+/// A page of a readable collection for `caller`, with the headers every listing carries.
 async fn listing(
     t: &Taxii,
-    caller: &Caller,
+    (caller, what): &(Caller, Readable),
     query: Option<&str>,
     scope: &str,
 ) -> Result<(Page, Filters, HeaderMap)> {
     let filters = Filters::parse(query, scope)?;
     let start = filters.start()?;
-    let page = objects::page(&t.store, &caller.reader(), &filters, start)
-        .await
-        .map_err(TaxiiError::internal)?;
+    let reader = caller.reader();
+    let page = match what {
+        Readable::Feed => objects::page(&t.store, &reader, &filters, start).await,
+        Readable::Measures(notices) => {
+            objects::measures_page(&t.store, &reader, notices, &filters, start).await
+        }
+    }
+    .map_err(TaxiiError::internal)?;
     let mut headers = HeaderMap::new();
     let mut date = |name: &'static str, e: Option<&Entry>| {
         if let Some(v) = e.and_then(|e| HeaderValue::from_str(&e.date_added()).ok()) {
@@ -233,8 +278,8 @@ async fn get_objects(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     check_accept(&headers)?;
-    let caller = feed_reader(&t, &certs, &id).await?;
-    let (page, filters, headers) = listing(&t, &caller, query.as_deref(), "").await?;
+    let readable = readable(&t, &certs, &id).await?;
+    let (page, filters, headers) = listing(&t, &readable, query.as_deref(), "").await?;
     Ok(envelope(&page, &filters, headers))
 }
 
@@ -259,8 +304,8 @@ async fn one_object(
     query: Option<String>,
 ) -> Result<(Page, Filters, HeaderMap)> {
     check_accept(headers)?;
-    let caller = feed_reader(t, certs, collection).await?;
-    let (page, filters, headers) = listing(t, &caller, query.as_deref(), object_id).await?;
+    let readable = readable(t, certs, collection).await?;
+    let (page, filters, headers) = listing(t, &readable, query.as_deref(), object_id).await?;
     if page.entries.is_empty() && filters.start()? == objects::Cursor::default() {
         return Err(object_not_found(object_id));
     }
@@ -295,8 +340,8 @@ async fn manifest(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     check_accept(&headers)?;
-    let caller = feed_reader(&t, &certs, &id).await?;
-    let (page, filters, headers) = listing(&t, &caller, query.as_deref(), "").await?;
+    let readable = readable(&t, &certs, &id).await?;
+    let (page, filters, headers) = listing(&t, &readable, query.as_deref(), "").await?;
     let mut body = json!({});
     paging(&mut body, &page, &filters);
     if !page.entries.is_empty() {
@@ -327,11 +372,10 @@ async fn add_objects(
     check_content_type(&headers)?;
     let caller = match id.as_str() {
         SUBMISSIONS_COLLECTION => t.caller(&certs, WRITE_RULE).await?,
-        FEED_COLLECTION => {
+        FEED_COLLECTION | MEASURES_COLLECTION => {
             t.caller(&certs, READ_RULE).await?;
             return Err(TaxiiError::Forbidden(
-                "the shared feed collection is read-only: POST to the submissions collection"
-                    .into(),
+                "this collection is read-only: POST to the submissions collection".into(),
             ));
         }
         _ => return Err(unknown_collection(&id)),

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use fenghuo::taxii::routes::{FEED_COLLECTION, SUBMISSIONS_COLLECTION};
+use fenghuo::taxii::routes::{FEED_COLLECTION, MEASURES_COLLECTION, SUBMISSIONS_COLLECTION};
 use fenghuo_client::pb;
 use prost::Message;
 use reqwest::StatusCode;
@@ -25,6 +25,7 @@ on_both_backends!(
     an_invisible_object_is_absent_from_every_list_and_not_found_by_id,
     wrong_roles_and_bad_certificates_are_refused_on_every_route,
     bad_media_types_and_bodies_are_refused,
+    ordered_measures_are_courses_of_action_shown_as_list_notices_shows_them,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -249,6 +250,7 @@ async fn discovery_and_collections_follow_the_callers_role(backend: Backend) {
         listed,
         vec![
             (FEED_COLLECTION.to_owned(), true, false),
+            (MEASURES_COLLECTION.to_owned(), true, false),
             (SUBMISSIONS_COLLECTION.to_owned(), false, true)
         ]
     );
@@ -260,8 +262,13 @@ async fn discovery_and_collections_follow_the_callers_role(backend: Backend) {
     // An affected party may read the feed but not submit (ImportStixBundle's row).
     let party = client(&app, "party-gd");
     let c = party.get("/api/collections/").await;
-    assert_eq!(c.body["collections"].as_array().unwrap().len(), 1);
-    assert_eq!(c.body["collections"][0]["id"], FEED_COLLECTION);
+    let ids: Vec<&str> = c.body["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![FEED_COLLECTION, MEASURES_COLLECTION]);
     let hidden = party
         .get(&format!("/api/collections/{SUBMISSIONS_COLLECTION}/"))
         .await;
@@ -704,5 +711,98 @@ async fn bad_media_types_and_bodies_are_refused(backend: Backend) {
             .unwrap()
             .starts_with("limit:")
     );
+    app.stop().await;
+}
+
+async fn ordered_measures_are_courses_of_action_shown_as_list_notices_shows_them(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    use crate::disposal::{confirmed_threat, decision, measure, target};
+    // vendor-bj reports 58.60.1.1 (TLP:GREEN), cncert confirms, miit orders it blocked: the
+    // notice goes to telecom-gd, which the ownership registry makes responsible.
+    let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
+    app.officer("miit")
+        .await
+        .disposal()
+        .issue_decision(decision(
+            "taxii-measure",
+            &threat,
+            vec![measure(
+                pb::MeasureType::StopServiceOrBlock,
+                vec![target(pb::MeasureTargetKind::Ip, "58.60.1.1")],
+            )],
+        ))
+        .await
+        .unwrap();
+    let path = objects_path(MEASURES_COLLECTION);
+    let read = |taxii: Taxii| {
+        let path = path.clone();
+        async move {
+            let a = taxii.get(&path).await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+            a.body["objects"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    // The addressee and the national regulator see the course of action, related to the
+    // report object of the sighting they can see on the feed.
+    let telecom = read(client(&app, "telecom-gd")).await;
+    assert_eq!(telecom.len(), 2, "{telecom:#?}");
+    let coa = &telecom[0];
+    assert_eq!(coa["type"], "course-of-action");
+    assert!(
+        coa["name"]
+            .as_str()
+            .unwrap()
+            .contains("stop service or block"),
+        "{coa}"
+    );
+    assert_eq!(
+        coa["extensions"]["extension-definition--231cbc98-c9e7-5787-a75f-0fecc33e2c3d"]["threat_id"],
+        threat.as_str()
+    );
+    let rel = &telecom[1];
+    assert_eq!(rel["relationship_type"], "mitigates");
+    assert_eq!(rel["source_ref"], coa["id"]);
+    let feed = ids(&client(&app, "telecom-gd")
+        .all_pages("match[type]=indicator")
+        .await);
+    assert!(feed.contains(&rel["target_ref"].as_str().unwrap().to_owned()));
+    assert_eq!(read(client(&app, "miit")).await.len(), 2);
+    // Not the addressee: vendor-bj (own notices only) sees none, and the object is 404.
+    assert!(read(client(&app, "vendor-bj")).await.is_empty());
+    let by_id = client(&app, "vendor-bj")
+        .get(&format!("{path}{}/", coa["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(by_id.status, StatusCode::NOT_FOUND);
+    // Exactly the disposal notices DisposalService.ListNotices shows each organisation.
+    for org in [
+        "miit",
+        "gdca",
+        "cncert",
+        "telecom-gd",
+        "vendor-bj",
+        "party-gd",
+    ] {
+        let listed = app
+            .client(org)
+            .await
+            .disposal()
+            .list_notices(pb::ListNoticesRequest {
+                kinds: vec![pb::NoticeKind::Disposal as i32],
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .notices
+            .len();
+        let coas = read(client(&app, org))
+            .await
+            .iter()
+            .filter(|o| o["type"] == "course-of-action")
+            .count();
+        assert_eq!(coas, listed, "{org}");
+    }
     app.stop().await;
 }

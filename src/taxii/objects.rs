@@ -234,58 +234,101 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
-/// The objects the reader may see that match `filters`, from `start`, at most `filters.limit`.
+/// What a readable collection lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// The shared feed: visible sightings in commit order.
+    Feed,
+    /// Ordered measures: the disposal notices this reader sees (ListNotices's rule), in
+    /// delivery order, each as its course of action with a relationship to the report object
+    /// of every sighting of the threat the reader sees that was received before it.
+    Measures(&'a NoticeReader),
+}
+
+/// One event of a collection: its position, when it was added, its objects.
+type Event = (i64, i64, Vec<Value>);
+
+/// The objects the reader may see in `source` that match `filters`, from `start`, at most
+/// `filters.limit`.
 ///
 /// # Errors
 /// Storage failures.
 pub async fn page(
     store: &Store,
     reader: &Reader,
+    source: Source<'_>,
     filters: &Filters,
     start: Cursor,
 ) -> Result<Page, sqlx::Error> {
     let mut entries = Vec::new();
     let mut from = start.position;
     loop {
-        let rows =
-            visible_sightings_committed(store, reader, from, filters.added_after, SCAN_BATCH)
-                .await?;
-        let Some(last) = rows.last() else {
-            return Ok(Page {
-                entries,
-                next: None,
-            });
-        };
-        from = last.position + 1;
-        let full = rows.len() as u32 == SCAN_BATCH;
-        let sightings: Vec<_> = rows.iter().map(|r| r.sighting.clone()).collect();
-        let threats = threats_of(store, &sightings).await?;
-        for row in &rows {
-            let Some(threat) = threats.get(&row.sighting.threat_id) else {
-                continue;
-            };
-            let objects = export::sighting_objects(
-                &view::sighting(&row.sighting),
-                &view::threat(threat, Default::default(), Vec::new()),
-            );
-            let at = Cursor {
-                position: row.position,
-                index: 0,
-            };
-            if let Some(next) = take(&mut entries, filters, start, at, row.committed_at, objects) {
+        let (events, last) = batch(store, reader, source, filters, from).await?;
+        for (position, date_added, objects) in events {
+            let at = Cursor { position, index: 0 };
+            if let Some(next) = take(&mut entries, filters, start, at, date_added, objects) {
                 return Ok(Page {
                     entries,
                     next: Some(next),
                 });
             }
         }
-        if !full {
-            return Ok(Page {
-                entries,
-                next: None,
-            });
+        // A short batch is the end; a full one may have more after its last position.
+        match last {
+            Some(p) => from = p + 1,
+            None => {
+                return Ok(Page {
+                    entries,
+                    next: None,
+                });
+            }
         }
     }
+}
+
+/// The events of up to [`SCAN_BATCH`] rows from position `from`, and the last position read
+/// when the batch was full (None: nothing follows).
+async fn batch(
+    store: &Store,
+    reader: &Reader,
+    source: Source<'_>,
+    filters: &Filters,
+    from: i64,
+) -> Result<(Vec<Event>, Option<i64>), sqlx::Error> {
+    let mut events = Vec::new();
+    let (read, last) = match source {
+        Source::Feed => {
+            let rows =
+                visible_sightings_committed(store, reader, from, filters.added_after, SCAN_BATCH)
+                    .await?;
+            let sightings: Vec<_> = rows.iter().map(|r| r.sighting.clone()).collect();
+            let threats = threats_of(store, &sightings).await?;
+            for row in &rows {
+                if let Some(threat) = threats.get(&row.sighting.threat_id) {
+                    let objects = export::sighting_objects(
+                        &view::sighting(&row.sighting),
+                        &view::threat(threat, Default::default(), Vec::new()),
+                    );
+                    events.push((row.position, row.committed_at, objects));
+                }
+            }
+            (rows.len(), rows.last().map(|r| r.position))
+        }
+        Source::Measures(notices) => {
+            let rows =
+                visible_measures(store, notices, from, filters.added_after, SCAN_BATCH).await?;
+            for row in &rows {
+                let Ok(body) = crate::pb::NoticeBody::decode(row.body.as_slice()) else {
+                    continue;
+                };
+                let reports = report_objects(store, reader, &row.threat_id, row.issued_at).await?;
+                let objects = crate::stix::measures::measure_objects(&body, &reports);
+                events.push((row.position, row.issued_at, objects));
+            }
+            (rows.len(), rows.last().map(|r| r.position))
+        }
+    };
+    Ok((events, last.filter(|_| read as u32 == SCAN_BATCH)))
 }
 
 /// Adds the objects of the event at `at.position` that match and lie at or after `start`;
@@ -314,57 +357,6 @@ fn take(
         entries.push(Entry { object, date_added });
     }
     None
-}
-
-/// The ordered-measures collection: each disposal notice the reader sees (ListNotices's
-/// rule) as its course of action, in delivery order, with a relationship to the report
-/// object of every sighting of the threat the reader sees that was received before it.
-///
-/// # Errors
-/// Storage failures.
-pub async fn measures_page(
-    store: &Store,
-    reader: &Reader,
-    notices: &NoticeReader,
-    filters: &Filters,
-    start: Cursor,
-) -> Result<Page, sqlx::Error> {
-    let mut entries = Vec::new();
-    let mut from = start.position;
-    loop {
-        let rows = visible_measures(store, notices, from, filters.added_after, SCAN_BATCH).await?;
-        let Some(last) = rows.last() else {
-            return Ok(Page {
-                entries,
-                next: None,
-            });
-        };
-        from = last.position + 1;
-        let full = rows.len() as u32 == SCAN_BATCH;
-        for row in &rows {
-            let Ok(body) = crate::pb::NoticeBody::decode(row.body.as_slice()) else {
-                continue;
-            };
-            let reports = report_objects(store, reader, &row.threat_id, row.issued_at).await?;
-            let objects = crate::stix::measures::measure_objects(&body, &reports);
-            let at = Cursor {
-                position: row.position,
-                index: 0,
-            };
-            if let Some(next) = take(&mut entries, filters, start, at, row.issued_at, objects) {
-                return Ok(Page {
-                    entries,
-                    next: Some(next),
-                });
-            }
-        }
-        if !full {
-            return Ok(Page {
-                entries,
-                next: None,
-            });
-        }
-    }
 }
 
 /// (sighting id, report object id) of the threat's sightings the reader sees, received by

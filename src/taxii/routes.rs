@@ -235,13 +235,13 @@ async fn listing(
     let filters = Filters::parse(query, scope)?;
     let start = filters.start()?;
     let reader = caller.reader();
-    let page = match what {
-        Readable::Feed => objects::page(&t.store, &reader, &filters, start).await,
-        Readable::Measures(notices) => {
-            objects::measures_page(&t.store, &reader, notices, &filters, start).await
-        }
-    }
-    .map_err(TaxiiError::internal)?;
+    let source = match what {
+        Readable::Feed => objects::Source::Feed,
+        Readable::Measures(notices) => objects::Source::Measures(notices),
+    };
+    let page = objects::page(&t.store, &reader, source, &filters, start)
+        .await
+        .map_err(TaxiiError::internal)?;
     let mut headers = HeaderMap::new();
     let mut date = |name: &'static str, e: Option<&Entry>| {
         if let Some(v) = e.and_then(|e| HeaderValue::from_str(&e.date_added()).ok()) {

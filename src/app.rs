@@ -34,6 +34,8 @@ pub struct Application {
     health_server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     metrics_addr: Option<SocketAddr>,
     metrics_server: Option<JoinHandle<()>>,
+    taxii_addr: Option<SocketAddr>,
+    taxii_server: Option<JoinHandle<()>>,
     store: Store,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
@@ -177,18 +179,15 @@ impl Application {
             ),
             notice_streams: OpenStreams::new("notice streams", settings.streams),
         });
+        let auth = AuthLayer::new(store.clone(), clock.clone(), monitor, shutdown_rx.clone());
+        let queue = IntakeQueue::start(store.clone(), clock.clone(), policy.clone());
         // TLS is ours (crate::listener): tonic sees connections whose handshake completed.
         let router = Server::builder()
             .http2_keepalive_interval(Some(limits.keepalive_interval))
             .http2_keepalive_timeout(Some(limits.keepalive_timeout))
             // Outside authentication: refused calls are counted too.
             .layer(crate::metrics::GrpcMetricsLayer)
-            .layer(AuthLayer::new(
-                store.clone(),
-                clock.clone(),
-                monitor,
-                shutdown_rx.clone(),
-            ))
+            .layer(auth.clone())
             .add_service(health.clone())
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -210,7 +209,7 @@ impl Application {
                 pb::threat_service_server::ThreatServiceServer::new(ThreatApi {
                     store: store.clone(),
                     clock: clock.clone(),
-                    queue: IntakeQueue::start(store.clone(), clock.clone(), policy.clone()),
+                    queue: queue.clone(),
                     router: ownership.clone(),
                     feed: feed.clone(),
                     open_feeds: OpenStreams::new("feeds", settings.streams),
@@ -268,6 +267,32 @@ impl Application {
             }
             None => (None, None),
         };
+        let (taxii_server, taxii_addr) = match settings.taxii_listen {
+            Some(addr) => {
+                let listening = crate::taxii::Listening {
+                    acceptor: crate::listener::server_tls_for(
+                        &tls.ca,
+                        &tls.cert,
+                        &tls.key,
+                        &[b"http/1.1"],
+                    )?,
+                    limits,
+                    cap,
+                };
+                let state = |local_addr| crate::taxii::Taxii {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    queue,
+                    router: ownership.clone(),
+                    auth,
+                    local_addr,
+                };
+                let (task, addr) =
+                    crate::taxii::serve(addr, listening, state, shutdown_rx.clone()).await?;
+                (Some(task), Some(addr))
+            }
+            None => (None, None),
+        };
         let mut stop = shutdown_rx;
         let server = tokio::spawn(async move {
             let signal = async move {
@@ -286,6 +311,8 @@ impl Application {
             health_server,
             metrics_addr,
             metrics_server,
+            taxii_addr,
+            taxii_server,
             store,
             shutdown,
             server,
@@ -327,6 +354,11 @@ impl Application {
         self.metrics_addr
     }
 
+    /// The address of the TAXII 2.1 server, when `taxii_listen` is set.
+    pub fn taxii_addr(&self) -> Option<SocketAddr> {
+        self.taxii_addr
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -346,6 +378,9 @@ impl Application {
         if let Some(metrics) = self.metrics_server {
             let _ = metrics.await;
         }
+        if let Some(taxii) = self.taxii_server {
+            let _ = taxii.await;
+        }
         let _ = self.scheduler.await;
         self.store.close().await;
         Ok(())
@@ -360,6 +395,9 @@ impl Application {
         }
         if let Some(metrics) = self.metrics_server {
             let _ = metrics.await;
+        }
+        if let Some(taxii) = self.taxii_server {
+            let _ = taxii.await;
         }
         let _ = self.scheduler.await;
         self.store.close().await;

@@ -15,8 +15,10 @@ use crate::config::Settings;
 use crate::domain::clock::SystemClock;
 
 mod notices;
+mod taxii;
 
 pub use notices::{NoticeBench, NoticeFanOut, notices};
+pub use taxii::{TaxiiBench, taxii};
 
 pub const COMMIT: &str = env!("FENGHUO_COMMIT");
 

@@ -66,6 +66,9 @@ pub struct Settings {
     /// Where to serve Prometheus metrics (`GET /metrics`, plain HTTP/1.1, no client
     /// certificate: bind it to loopback or a management network). None: not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where to serve TAXII 2.1 (HTTPS/1.1 on the gRPC port's certificate and client-certificate
+    /// verification; docs/stix.md). None: not served.
+    pub taxii_listen: Option<SocketAddr>,
     /// Days monitoring data are kept after a threat was last reported (2009 mechanism Art. 10:
     /// at least 60); see `store::retention` for what is never removed.
     pub retention_days: u32,
@@ -211,6 +214,7 @@ pub struct FileConfig {
     pub notice_signing_dir: Option<PathBuf>,
     pub health_listen: Option<String>,
     pub metrics_listen: Option<String>,
+    pub taxii_listen: Option<String>,
     pub retention_days: Option<u32>,
     pub otlp_endpoint: Option<String>,
     pub connections: Option<ConnectionsFileConfig>,
@@ -256,6 +260,7 @@ pub struct Overrides {
     pub policy_file: Option<PathBuf>,
     pub health_listen: Option<String>,
     pub metrics_listen: Option<String>,
+    pub taxii_listen: Option<String>,
     pub otlp_endpoint: Option<String>,
 }
 
@@ -271,6 +276,7 @@ impl Settings {
             notice_signing_dir: data_dir.join("pki").join("clients"),
             health_listen: None,
             metrics_listen: None,
+            taxii_listen: None,
             retention_days: DEFAULT_RETENTION_DAYS,
             otlp_endpoint: None,
             connections: ConnectionLimits::default(),
@@ -338,6 +344,12 @@ impl Settings {
             })?),
             None => None,
         };
+        let taxii_listen = match overrides.taxii_listen.or(file.taxii_listen) {
+            Some(raw) => Some(raw.parse().with_context(|| {
+                format!("taxii_listen {raw:?} is not host:port (e.g. 0.0.0.0:9443)")
+            })?),
+            None => None,
+        };
         let retention_days = file.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
         if retention_days < crate::store::retention::MIN_RETENTION_DAYS {
             anyhow::bail!(
@@ -371,6 +383,7 @@ impl Settings {
             notice_signing_dir,
             health_listen,
             metrics_listen,
+            taxii_listen,
             retention_days,
             otlp_endpoint,
             listen,

@@ -7,10 +7,47 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use crate::auth::Caller;
 use crate::domain::clock::SharedClock;
 use crate::domain::policy::DeadlinePolicy;
+use crate::domain::routing::RoutingTable;
+use crate::domain::threat::Submission;
 use crate::store::Store;
 use crate::store::threats::{self, IngestItem, IngestOutcome};
+
+/// The units responsible for a submission's resources (Art. 9): AMBER reaches them; and the
+/// provinces those resources lie in (Art. 6: their provincial regulators see the report).
+fn responsible_units(table: &RoutingTable, submission: &Submission) -> (Vec<String>, Vec<String>) {
+    let routes: Vec<_> = submission
+        .resources
+        .iter()
+        .filter_map(|r| table.route(r))
+        .collect();
+    let mut orgs: Vec<String> = routes.iter().map(|r| r.owner.clone()).collect();
+    orgs.sort();
+    orgs.dedup();
+    let mut provinces: Vec<String> = routes
+        .into_iter()
+        .map(|r| r.province)
+        .filter(|p| !p.is_empty() && p != "national")
+        .collect();
+    provinces.sort();
+    provinces.dedup();
+    (orgs, provinces)
+}
+
+/// A validated submission of `caller`'s, routed (Art. 9), as the intake stores it.
+pub fn item(caller: &Caller, table: &RoutingTable, submission: Submission) -> IngestItem {
+    let (responsible, provinces) = responsible_units(table, &submission);
+    IngestItem {
+        actor: caller.actor(),
+        province: caller.province.clone(),
+        reader: caller.reader(),
+        responsible,
+        provinces,
+        submission,
+    }
+}
 
 /// Largest number of items committed in one transaction.
 pub const MAX_BATCH: usize = 2048;

@@ -4,7 +4,9 @@
 //! # Layout
 //! - `domain/` — pure types and rules (roles, provinces, calendar, deadline policy, clock); no
 //!   tonic, no sqlx.
-//! - `stix/` — STIX 2.1 bundles to and from the contract's messages (docs/stix.md); pure.
+//! - `stix/` — STIX 2.1 bundles to and from the contract's messages (docs/stix.md); pure but
+//!   for `stix/service.rs`, the import and export workflows gRPC and TAXII both call.
+//! - `taxii/` — the TAXII 2.1 server on `taxii_listen` (axum over the same mTLS).
 //! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
 //! - `api/` — one tonic service per proto service, thin; `api/streams.rs` paces server
@@ -32,6 +34,7 @@ pub mod pki;
 pub mod seed;
 pub mod stix;
 pub mod store;
+pub mod taxii;
 pub mod timers;
 
 pub mod pb {

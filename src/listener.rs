@@ -38,6 +38,28 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// # Errors
 /// When a PEM does not parse or the key does not match the certificate.
 pub fn server_tls(ca: &str, cert: &str, key: &str) -> anyhow::Result<TlsAcceptor> {
+    let mut config = server_config(ca, cert, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The rustls configuration of [`server_tls`] for a side listener speaking other protocols
+/// (TAXII over HTTP/1.1): the same certificate and the same client-certificate verification.
+///
+/// # Errors
+/// As [`server_tls`].
+pub fn server_tls_for(
+    ca: &str,
+    cert: &str,
+    key: &str,
+    alpn: &[&[u8]],
+) -> anyhow::Result<TlsAcceptor> {
+    let mut config = server_config(ca, cert, key)?;
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+fn server_config(ca: &str, cert: &str, key: &str) -> anyhow::Result<rustls::ServerConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for ca in CertificateDer::pem_slice_iter(ca.as_bytes()) {
         roots
@@ -51,12 +73,10 @@ pub fn server_tls(ca: &str, cert: &str, key: &str) -> anyhow::Result<TlsAcceptor
         .collect::<Result<Vec<_>, _>>()
         .context("reading the server certificate")?;
     let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).context("reading the server key")?;
-    let mut config = rustls::ServerConfig::builder()
+    rustls::ServerConfig::builder()
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
-        .context("the server key does not match its certificate")?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
+        .context("the server key does not match its certificate")
 }
 
 /// Raises the soft descriptor limit to the hard one, where allowed, and returns the soft limit

@@ -174,6 +174,18 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// TAXII 2.1: POST envelopes of STIX objects to the submissions collection of a fresh
+    /// in-process server over one HTTPS/1.1 connection, then read the feed back in pages of 1,000
+    Taxii {
+        #[arg(long, default_value_t = 20_000)]
+        objects: usize,
+        /// Objects per envelope
+        #[arg(long, default_value_t = 500)]
+        envelope: usize,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The storage ceiling for intake: bare multi-row inserts of sighting-shaped rows
     /// (primary key, a unique (submission_id, reporter) index, ~300-byte body) in
     /// transactions of 2,048 rows with the server's durability settings, no other work
@@ -211,6 +223,10 @@ pub(crate) struct ServerArgs {
     /// bind it to loopback or a management network [default: not served]
     #[arg(long, env = "FENGHUO_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// Serve TAXII 2.1 over HTTPS on this address (the same certificate and client-certificate
+    /// check as gRPC), e.g. 0.0.0.0:9443 [default: not served]
+    #[arg(long, env = "FENGHUO_TAXII_LISTEN")]
+    taxii_listen: Option<String>,
     /// Export traces over OTLP/gRPC to this collector, e.g. http://127.0.0.1:4317
     /// [default: not exported]
     #[arg(long, env = "FENGHUO_OTLP_ENDPOINT")]
@@ -228,6 +244,7 @@ impl ServerArgs {
                 policy_file: self.policy_file.clone(),
                 health_listen: self.health_listen.clone(),
                 metrics_listen: self.metrics_listen.clone(),
+                taxii_listen: self.taxii_listen.clone(),
                 otlp_endpoint: self.otlp_endpoint.clone(),
             },
         )
@@ -408,6 +425,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         .join(", ")
                 );
             }
+            if let Some(taxii) = app.taxii_addr() {
+                eprintln!(
+                    "fenghuo TAXII 2.1 listening on {taxii} (HTTPS, mTLS): https://{taxii}/taxii2/"
+                );
+            }
             app.run_until_stopped().await?;
         }
         Command::Bootstrap(args) => cli::bootstrap(args).await?,
@@ -543,6 +565,21 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             println!(
                 "{}",
                 fenghuo::bench::ingest(items, database_url.as_deref()).await?
+            );
+        }
+        Command::Bench(BenchCommand::Taxii {
+            objects,
+            envelope,
+            database_url,
+        }) => {
+            println!(
+                "{}",
+                fenghuo::bench::taxii(fenghuo::bench::TaxiiBench {
+                    objects,
+                    envelope,
+                    database_url,
+                })
+                .await?
             );
         }
         Command::Bench(BenchCommand::Notices {

@@ -52,6 +52,32 @@ impl AuthLayer {
     }
 }
 
+impl AuthLayer {
+    /// The caller of a request that is not gRPC (TAXII), decided exactly as for the gRPC
+    /// method `rpc_path` ("/fenghuo.v1.ThreatService/ExportStix"): the same certificate checks
+    /// and the same row of the authorization matrix. Certificate only: no officer token.
+    ///
+    /// # Errors
+    /// UNAUTHENTICATED or PERMISSION_DENIED as the gRPC layer answers; INTERNAL on storage.
+    pub async fn caller_for(
+        &self,
+        peer_certs: Option<Arc<Vec<tonic::transport::CertificateDer<'static>>>>,
+        rpc_path: &str,
+    ) -> Result<Caller, Status> {
+        let admitted = self
+            .auth
+            .admit(CallFacts {
+                peer_certs,
+                path: rpc_path.to_owned(),
+                authorization: None,
+            })
+            .await?;
+        admitted
+            .caller
+            .ok_or_else(|| Status::permission_denied(format!("{rpc_path} is not an RPC")))
+    }
+}
+
 impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
     fn layer(&self, inner: S) -> AuthService<S> {

@@ -46,6 +46,15 @@ impl Caller {
             .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
     }
 
+    /// What this caller may read of the shared feed (the TLP rule).
+    pub fn reader(&self) -> crate::domain::threat::visibility::Reader {
+        crate::domain::threat::visibility::Reader::new(
+            &self.organisation_id,
+            &self.roles,
+            &self.province,
+        )
+    }
+
     pub fn is_national(&self) -> bool {
         self.province == "national"
     }

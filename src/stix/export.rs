@@ -28,8 +28,8 @@ pub fn extension_definition() -> Value {
         "modified": PUBLISHED,
         "name": "fenghuo threat report",
         "description": "What the 2017 Public Internet Cybersecurity Threat Monitoring and Disposal Measures and the 2009 reporting measures require of a threat report and STIX 2.1 has no property for: on a sighting, the whole fenghuo report (submission kind, event grade or warning colour with their contents, category details, evidence), the threat's status and identification grade; and the fenghuo-other-threat SDO for Art. 2(5) threats.",
-        "schema": "fenghuo docs/stix.md: the sighting property extension holds threat_id, sighting_id, reporter_organisation_id, category, threat_status, identification_grade, event_grade, warning_colour, received_at, report_due, report_deadline, reported_late and report (the fenghuo.v1.ThreatReport message in the protobuf JSON mapping with proto field names); fenghuo-other-threat has name and description.",
-        "version": "1.0.0",
+        "schema": "fenghuo docs/stix.md: the sighting property extension holds threat_id, sighting_id, reporter_organisation_id, category, threat_status, identification_grade, event_grade, warning_colour, received_at, report_due, report_deadline, reported_late and report (the fenghuo.v1.ThreatReport message in the protobuf JSON mapping with proto field names); fenghuo-other-threat has name and description; on a course-of-action for an ordered measure (Art. 8 disposal notice) it holds threat_id, notice_id, decision_id, addressee_organisation_id and measure_type.",
+        "version": "1.1.0",
         "extension_types": ["property-extension", "new-sdo"],
         "object_marking_refs": [tlp_marking_id(Tlp::Clear)]
     })
@@ -67,7 +67,7 @@ fn organisation_identity(org: &str) -> Value {
 }
 
 /// The enum value's name without its prefix, lower case: "EVENT_GRADE_MAJOR" -> "major".
-fn enum_word(name: &str, prefix: &str) -> String {
+pub(super) fn enum_word(name: &str, prefix: &str) -> String {
     name.trim_start_matches(prefix).to_ascii_lowercase()
 }
 
@@ -441,6 +441,13 @@ fn extend(target: &mut Value, props: Map<String, Value>) {
     if let Value::Object(m) = target {
         m.extend(props);
     }
+}
+
+/// The objects that belong to one sighting alone (its SDO, relationships, courses of action
+/// and the `sighting`), in the order a reader needs them: what TAXII serves for it. The
+/// observables, markings and identities several sightings share are left to bundles.
+pub fn sighting_objects(sighting: &pb::Sighting, threat: &pb::Threat) -> Vec<Value> {
+    sighting_parts(sighting, threat).objects
 }
 
 /// A bundle of visible sightings, each with the threat it belongs to (for the status

@@ -1,6 +1,7 @@
 //! STIX 2.1 in and out: one mapping, both directions (docs/stix.md is its table).
 //!
-//! Pure: JSON values in, contract messages out and back; no I/O, no tonic, no sqlx.
+//! Pure but for [`service`]: JSON values in, contract messages out and back; no I/O, no
+//! tonic, no sqlx. [`service`] holds the import and export workflows every edge calls.
 //! [`export`] turns a visible sighting into the STIX objects that describe it;
 //! [`import`] turns a bundle into the `SubmitThreatRequest`s the ordinary intake
 //! validates, plus an answer for every object that is not a report.
@@ -11,7 +12,9 @@
 
 pub mod export;
 pub mod import;
+pub mod measures;
 mod pattern;
+pub mod service;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use prost::Message;

@@ -16,6 +16,7 @@ pub mod ownership;
 pub mod registry;
 pub mod reporting;
 pub mod retention;
+pub mod taxii;
 pub mod threats;
 pub mod timers;
 

@@ -55,7 +55,7 @@ pub struct SightingRow {
 
 const THREAT_COLUMNS: &str =
     "id, category, dedup_key, indicator, status, grade, created_at, identification_json";
-const SIGHTING_COLUMNS: &str = "s.id, s.threat_id, s.reporter_org, s.reporter_province, s.submission_id, \
+pub(super) const SIGHTING_COLUMNS: &str = "s.id, s.threat_id, s.reporter_org, s.reporter_province, s.submission_id, \
      s.content_sha256, s.tlp, s.discovered_at, s.received_at, s.created_threat, s.report, \
      s.report_due, s.report_deadline, s.reported_late";
 
@@ -96,6 +96,32 @@ pub enum Refusal {
     UnknownThreat { threat_id: String },
     /// A follow-up's category differs from its threat's.
     CategoryMismatch { threat_id: String },
+}
+
+impl Refusal {
+    /// The field of `SubmitThreatRequest` at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Refusal::Conflict { .. } => "submission_id",
+            Refusal::UnknownThreat { .. } => "report.follows_up_threat_id",
+            Refusal::CategoryMismatch { .. } => "report.category",
+        }
+    }
+
+    /// Why, in words every edge shows.
+    pub fn reason(&self) -> String {
+        match self {
+            Refusal::Conflict { submission_id } => format!(
+                "submission {submission_id} was already accepted with other content; a retry must resend the same report"
+            ),
+            Refusal::UnknownThreat { threat_id } => format!(
+                "report.follows_up_threat_id: threat {threat_id} does not exist or is not visible to you (reporting measures Art. 16)"
+            ),
+            Refusal::CategoryMismatch { threat_id } => format!(
+                "a follow-up keeps the category of threat {threat_id} (reporting measures Art. 16)"
+            ),
+        }
+    }
 }
 
 struct Existing {
@@ -489,7 +515,7 @@ async fn followed_threats(
 }
 
 /// Appends the visibility rule for sightings aliased `s` (see `domain::threat::visibility`).
-fn push_visibility(st: &mut Statement, reader: &Reader) {
+pub(super) fn push_visibility(st: &mut Statement, reader: &Reader) {
     let responsible = |st: &mut Statement, org: &str| {
         st.push(" OR (s.tlp IN (3, 4) AND EXISTS (SELECT 1 FROM threat_responsible r WHERE r.threat_id = s.threat_id AND r.org_id = ");
         st.bind(SqlValue::Text(org.to_owned())).push("))");

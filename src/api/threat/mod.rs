@@ -40,30 +40,6 @@ pub struct ThreatApi {
     pub open_feeds: OpenStreams,
 }
 
-/// The units responsible for a submission's resources (Art. 9): AMBER reaches them; and the
-/// provinces those resources lie in (Art. 6: their provincial regulators see the report).
-fn responsible_units(
-    table: &RoutingTable,
-    submission: &crate::domain::threat::Submission,
-) -> (Vec<String>, Vec<String>) {
-    let routes: Vec<_> = submission
-        .resources
-        .iter()
-        .filter_map(|r| table.route(r))
-        .collect();
-    let mut orgs: Vec<String> = routes.iter().map(|r| r.owner.clone()).collect();
-    orgs.sort();
-    orgs.dedup();
-    let mut provinces: Vec<String> = routes
-        .into_iter()
-        .map(|r| r.province)
-        .filter(|p| !p.is_empty() && p != "national")
-        .collect();
-    provinces.sort();
-    provinces.dedup();
-    (orgs, provinces)
-}
-
 /// Items a stream may have read but not yet seen acknowledged: the bound that
 /// lets HTTP/2 flow control hold a fast client back.
 const UNACKED_WINDOW: usize = 4096;
@@ -76,7 +52,7 @@ const FEED_POLL: Duration = Duration::from_secs(2);
 const FEED_BATCH: u32 = 500;
 
 fn reader(caller: &Caller) -> Reader {
-    Reader::new(&caller.organisation_id, &caller.roles, &caller.province)
+    caller.reader()
 }
 
 fn ack(submission_id: String, outcome: IngestOutcome) -> pb::SubmissionAck {
@@ -108,27 +84,14 @@ fn ack(submission_id: String, outcome: IngestOutcome) -> pb::SubmissionAck {
 }
 
 fn refusal_field(r: &Refusal) -> &'static str {
-    match r {
-        Refusal::Conflict { .. } => "submission_id",
-        Refusal::UnknownThreat { .. } => "report.follows_up_threat_id",
-        Refusal::CategoryMismatch { .. } => "report.category",
-    }
+    r.field()
 }
 
-fn refusal_status(r: &Refusal) -> Status {
+pub(crate) fn refusal_status(r: &Refusal) -> Status {
     match r {
-        Refusal::Conflict { submission_id } => Status::already_exists(format!(
-            "submission {submission_id} was already accepted with other content; a retry must resend the same report"
-        )),
-        Refusal::UnknownThreat { threat_id } => Status::not_found(format!(
-            "report.follows_up_threat_id: threat {threat_id} does not exist or is not visible to you (reporting measures Art. 16)"
-        )),
-        Refusal::CategoryMismatch { threat_id } => invalid(
-            "report.category",
-            format!(
-                "a follow-up keeps the category of threat {threat_id} (reporting measures Art. 16)"
-            ),
-        ),
+        Refusal::Conflict { .. } => Status::already_exists(r.reason()),
+        Refusal::UnknownThreat { .. } => Status::not_found(r.reason()),
+        Refusal::CategoryMismatch { .. } => invalid(r.field(), r.reason()),
     }
 }
 
@@ -152,15 +115,7 @@ impl ThreatApi {
         table: &RoutingTable,
         submission: crate::domain::threat::Submission,
     ) -> IngestItem {
-        let (responsible, provinces) = responsible_units(table, &submission);
-        IngestItem {
-            actor: caller.actor(),
-            province: caller.province.clone(),
-            reader: reader(caller),
-            responsible,
-            provinces,
-            submission,
-        }
+        crate::intake::item(caller, table, submission)
     }
 
     /// Whether the reader is responsible for these threats (AMBER reaches them).

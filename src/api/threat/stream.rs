@@ -10,12 +10,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use super::intake;
-use super::{READ_CHUNK, ThreatApi, UNACKED_WINDOW, ack, reader, refused, responsible_units};
+use super::{READ_CHUNK, ThreatApi, UNACKED_WINDOW, ack, refused};
 use crate::api::{internal, invalid};
 use crate::auth::Caller;
 use crate::domain::routing::RoutingTable;
 use crate::pb;
-use crate::store::threats::{IngestItem, IngestOutcome};
+use crate::store::threats::IngestOutcome;
 
 /// What the stream's reader hands its forwarder, in order: a queued batch to acknowledge once
 /// committed, or the status the stream ends with after the acknowledgements before it.
@@ -57,19 +57,8 @@ pub(super) fn intake(
     let (clock, queue, acks) = (api.clock.clone(), api.queue.clone(), out.clone());
     let router = api.router.clone();
     let item_of = {
-        let (actor, province, item_reader) =
-            (caller.actor(), caller.province.clone(), reader(caller));
-        move |table: &RoutingTable, submission| {
-            let (responsible, provinces) = responsible_units(table, &submission);
-            IngestItem {
-                actor: actor.clone(),
-                province: province.clone(),
-                reader: item_reader.clone(),
-                responsible,
-                provinces,
-                submission,
-            }
-        }
+        let caller = caller.clone();
+        move |table: &RoutingTable, submission| crate::intake::item(&caller, table, submission)
     };
     // Reader: validate what is ready, queue it, within the unacknowledged window. A stream
     // that breaks (an undecodable message, a failure here) ends with an error status after

@@ -1,0 +1,322 @@
+//! The STIX 2.1 workflows every edge calls: gRPC's `ImportStixBundle` / `ExportStix` and the
+//! TAXII 2.1 server (`crate::taxii`). One implementation of each rule: the import plans a
+//! bundle, validates each report as `SubmitThreat` does and commits it through the intake
+//! queue; the export reads only what the caller's reader may see (docs/stix.md).
+//!
+//! No tonic, no HTTP: callers convert [`ObjectResult`], [`ImportError`] and [`ExportError`]
+//! to their own protocol.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::import::{self, Plan};
+use crate::api::threat::intake as validation;
+use crate::api::threat::view;
+use crate::auth::Caller;
+use crate::domain::clock::SharedClock;
+use crate::domain::threat::visibility::Reader;
+use crate::intake::{IntakeError, IntakeQueue, MAX_BATCH};
+use crate::ownership::OwnershipRouter;
+use crate::pb;
+use crate::store::Store;
+use crate::store::threats::{self as store, IngestOutcome, Refusal, SightingRow, ThreatRow};
+
+/// The largest bundle an import reads: a feed's day, not a database dump.
+pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
+/// Sightings per exported bundle, at most and by default.
+pub const MAX_SIGHTINGS_PER_BUNDLE: u32 = 500;
+
+/// What the import workflow needs of the server.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub store: &'a Store,
+    pub clock: &'a SharedClock,
+    pub queue: &'a IntakeQueue,
+    pub router: &'a OwnershipRouter,
+}
+
+/// What became of one object of an imported bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The report created a new threat.
+    Stored,
+    /// The report is a new sighting of an existing threat.
+    Sighting,
+    /// Stored already (same id and modified, or the caller's own exported sighting).
+    Replayed,
+    /// Part of another object's report.
+    Used,
+    Refused,
+}
+
+/// Why an object was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectRefusal {
+    /// The mapping or the intake's validation refused it: input wrong in itself.
+    Invalid { field: String, reason: String },
+    /// What is stored refused it (idempotency conflict, unknown or mismatched follow-up).
+    Stored(Refusal),
+}
+
+/// One object's answer, in the bundle's order.
+#[derive(Debug, Clone)]
+pub struct ObjectResult {
+    pub object_id: String,
+    pub stix_type: String,
+    pub outcome: Outcome,
+    pub threat_id: String,
+    pub sighting_id: String,
+    pub submission_id: String,
+    pub used_by: String,
+    pub refusal: Option<ObjectRefusal>,
+    pub notes: Vec<String>,
+}
+
+impl ObjectResult {
+    fn of(p: &import::Planned, outcome: Outcome) -> ObjectResult {
+        ObjectResult {
+            object_id: p.id.clone(),
+            stix_type: p.stix_type.clone(),
+            outcome,
+            threat_id: String::new(),
+            sighting_id: String::new(),
+            submission_id: String::new(),
+            used_by: String::new(),
+            refusal: None,
+            notes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Reading the routing table or the caller's own sightings failed.
+    #[error("reading the store: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("intake: {0}")]
+    Intake(#[from] IntakeError),
+}
+
+/// Imports a parsed bundle as `caller`'s reports. Acknowledged only after commit: every
+/// stored outcome comes from a committed intake batch.
+///
+/// # Errors
+/// Only unexpected failures; every refusal of an object is in its [`ObjectResult`].
+pub async fn import_bundle(
+    s: Services<'_>,
+    caller: &Caller,
+    bundle: &Value,
+    defaults: Option<&pb::StixImportDefaults>,
+) -> Result<Vec<ObjectResult>, ImportError> {
+    let planned = import::plan(bundle, defaults);
+    let now = s.clock.now();
+    let table = s.router.current().await?;
+    let mut results: Vec<ObjectResult> = Vec::with_capacity(planned.len());
+    let mut items = Vec::new();
+    let mut waiting = Vec::new(); // index into `results` of each queued item
+    for p in &planned {
+        let answer = match &p.plan {
+            Plan::Used { by } => ObjectResult {
+                used_by: by.clone(),
+                ..ObjectResult::of(p, Outcome::Used)
+            },
+            Plan::Refused { field, reason } => ObjectResult {
+                refusal: Some(ObjectRefusal::Invalid {
+                    field: field.clone(),
+                    reason: reason.clone(),
+                }),
+                ..ObjectResult::of(p, Outcome::Refused)
+            },
+            Plan::Report {
+                request,
+                notes,
+                origin,
+            } => {
+                let mut answer = ObjectResult {
+                    submission_id: request.submission_id.clone(),
+                    notes: notes.clone(),
+                    ..ObjectResult::of(p, Outcome::Stored)
+                };
+                // The platform's own export of the caller's own sighting, imported back:
+                // that report is stored already (nothing is stored twice).
+                if let Some((sighting_id, reporter)) = origin
+                    && *reporter == caller.organisation_id
+                    && let Some(row) = store::get_sighting(s.store, sighting_id).await?
+                    && row.reporter_org == caller.organisation_id
+                {
+                    answer.outcome = Outcome::Replayed;
+                    answer.threat_id = row.threat_id;
+                    answer.sighting_id = row.id;
+                    answer
+                        .notes
+                        .push("this platform's export of your own sighting: already stored".into());
+                    results.push(answer);
+                    continue;
+                }
+                match validation::validate(request, now) {
+                    Ok(submission) => {
+                        waiting.push(results.len());
+                        items.push(crate::intake::item(caller, &table, submission));
+                    }
+                    Err(e) => {
+                        answer.outcome = Outcome::Refused;
+                        answer.refusal = Some(ObjectRefusal::Invalid {
+                            field: e.field,
+                            reason: e.reason,
+                        });
+                    }
+                }
+                answer
+            }
+        };
+        results.push(answer);
+    }
+    let mut waiting = waiting.into_iter();
+    for chunk in items.chunks(MAX_BATCH) {
+        let outcomes = s.queue.submit(chunk.to_vec()).await?;
+        for outcome in outcomes {
+            let Some(i) = waiting.next() else { break };
+            let answer = &mut results[i];
+            match outcome {
+                IngestOutcome::Stored {
+                    threat_id,
+                    sighting_id,
+                    created_threat,
+                    replayed,
+                    ..
+                } => {
+                    answer.outcome = if replayed {
+                        Outcome::Replayed
+                    } else if created_threat {
+                        Outcome::Stored
+                    } else {
+                        Outcome::Sighting
+                    };
+                    answer.threat_id = threat_id;
+                    answer.sighting_id = sighting_id;
+                }
+                IngestOutcome::Refused(r) => {
+                    answer.outcome = Outcome::Refused;
+                    answer.refusal = Some(ObjectRefusal::Stored(r));
+                }
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// A checked `ExportStix` request.
+#[derive(Debug, Clone)]
+pub struct ExportQuery {
+    /// Received at or after (micros); `i64::MIN`: from the oldest retained.
+    pub from: i64,
+    pub categories: Vec<i64>,
+    pub per_bundle: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    #[error("categories[{index}]: unknown category")]
+    UnknownCategory { index: usize },
+    #[error("max_sightings_per_bundle: at most 500 sightings per bundle")]
+    TooManySightings,
+}
+
+impl ExportQuery {
+    /// # Errors
+    /// An unknown category, or more sightings per bundle than [`MAX_SIGHTINGS_PER_BUNDLE`].
+    pub fn new(
+        from: Option<i64>,
+        categories: &[i32],
+        per_bundle: u32,
+    ) -> Result<Self, ExportError> {
+        let mut checked = Vec::new();
+        for (index, c) in categories.iter().enumerate() {
+            if !(1..=5).contains(c) {
+                return Err(ExportError::UnknownCategory { index });
+            }
+            checked.push(i64::from(*c));
+        }
+        let per_bundle = match per_bundle {
+            0 => MAX_SIGHTINGS_PER_BUNDLE,
+            n if n <= MAX_SIGHTINGS_PER_BUNDLE => n,
+            _ => return Err(ExportError::TooManySightings),
+        };
+        Ok(ExportQuery {
+            from: from.unwrap_or(i64::MIN),
+            categories: checked,
+            per_bundle,
+        })
+    }
+}
+
+/// One exported bundle and where the next one starts.
+pub struct ExportPage {
+    pub bundle: Value,
+    pub sightings: u32,
+    /// The `(received_at, sighting id)` cursor after this page; None: this was the last.
+    pub next: Option<(i64, String)>,
+}
+
+/// The bundle of the visible sightings received in `[query.from, until)` after `after`;
+/// None when there are none.
+///
+/// # Errors
+/// Storage failures.
+pub async fn export_page(
+    store: &Store,
+    reader: &Reader,
+    query: &ExportQuery,
+    until: i64,
+    after: Option<&(i64, String)>,
+) -> Result<Option<ExportPage>, sqlx::Error> {
+    let rows = store::visible_sightings_received(
+        store,
+        reader,
+        (query.from, until),
+        &query.categories,
+        after.map(|(t, id)| (*t, id.as_str())),
+        query.per_bundle,
+    )
+    .await?;
+    let Some(last) = rows.last() else {
+        return Ok(None);
+    };
+    let full = rows.len() as u32 == query.per_bundle;
+    let next = full.then(|| (last.received_at, last.id.clone()));
+    let threats = threats_of(store, &rows).await?;
+    let sightings = shown(&rows, &threats);
+    Ok(Some(ExportPage {
+        bundle: super::export::bundle(&sightings),
+        sightings: sightings.len() as u32,
+        next,
+    }))
+}
+
+/// The threats these sightings belong to, by id.
+pub async fn threats_of(
+    store: &Store,
+    rows: &[SightingRow],
+) -> Result<HashMap<String, ThreatRow>, sqlx::Error> {
+    let mut ids: Vec<String> = rows.iter().map(|r| r.threat_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    store::threats_by_id(store, &ids).await
+}
+
+/// The sightings as the contract shows them, each with its threat.
+pub fn shown(
+    rows: &[SightingRow],
+    threats: &HashMap<String, ThreatRow>,
+) -> Vec<(pb::Sighting, pb::Threat)> {
+    rows.iter()
+        .filter_map(|r| {
+            let t = threats.get(&r.threat_id)?;
+            Some((
+                view::sighting(r),
+                view::threat(t, Default::default(), Vec::new()),
+            ))
+        })
+        .collect()
+}

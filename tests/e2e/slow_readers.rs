@@ -35,6 +35,7 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
             s.streams = StreamLimits {
                 slow_reader_stall: Duration::from_millis(300),
                 max_per_organisation: 1,
+                ..StreamLimits::default()
             };
         }),
     )
@@ -337,6 +338,7 @@ async fn memory_held_by_two_hundred_unread_feeds() {
             s.streams = StreamLimits {
                 slow_reader_stall: stall,
                 max_per_organisation: FEEDS,
+                ..StreamLimits::default()
             };
         }),
     )

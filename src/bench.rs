@@ -15,8 +15,10 @@ use crate::config::Settings;
 use crate::domain::clock::SystemClock;
 
 mod notices;
+mod streams;
 
 pub use notices::{NoticeBench, NoticeFanOut, notices};
+pub use streams::{StreamsBench, streams};
 
 pub const COMMIT: &str = env!("FENGHUO_COMMIT");
 

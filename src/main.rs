@@ -162,6 +162,27 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         replicas: usize,
     },
+    /// Server memory under open streams: --streams feed subscribers and notice followers and
+    /// one feed that is never read, while a unit ingests --items over SubmitThreatBatches;
+    /// the server runs as a child `fenghuo serve`, its RSS sampled every second, and another
+    /// organisation's GetThreat/SubmitThreat latency is timed throughout.
+    Streams {
+        #[arg(long, default_value_t = 2000)]
+        streams: usize,
+        /// How many of the streams are feed subscribers (the rest follow notices)
+        #[arg(long, default_value_t = 200)]
+        feeds: usize,
+        #[arg(long, default_value_t = 100)]
+        per_connection: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        items: u64,
+        /// Items per SubmitThreatBatch message
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Insert --count open timers, a fraction of them due, then time finding and firing the
     /// due ones with the scheduler (one replica, default batch).
     Timers {
@@ -544,6 +565,25 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 "{}",
                 fenghuo::bench::ingest(items, database_url.as_deref()).await?
             );
+        }
+        Command::Bench(BenchCommand::Streams {
+            streams,
+            feeds,
+            per_connection,
+            items,
+            batch,
+            database_url,
+        }) => {
+            let line = fenghuo::bench::streams(fenghuo::bench::StreamsBench {
+                streams,
+                feeds,
+                per_connection,
+                items,
+                batch,
+                database_url,
+            })
+            .await?;
+            println!("{line}");
         }
         Command::Bench(BenchCommand::Notices {
             units,

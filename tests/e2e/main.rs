@@ -39,6 +39,7 @@ mod retention;
 mod routing_rules;
 mod slow_readers;
 mod stix;
+mod stream_limits;
 mod threat_cli;
 mod threats;
 mod timers;

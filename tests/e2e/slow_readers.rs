@@ -26,7 +26,8 @@ use crate::threats::{ip, report};
 const PATIENCE: Duration = Duration::from_secs(90);
 
 /// A short stall, and one stream of each kind per organisation: a new stream is accepted
-/// exactly when the server has dropped the stalled one.
+/// exactly when the server has dropped the stalled one. Feeds read 7 events at a time and
+/// every stream makes 2 items ahead, so the streams cross many pages and a full buffer.
 async fn spawn(backend: Backend) -> Option<TestApp> {
     spawn_app_configured(
         backend,
@@ -35,6 +36,8 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
             s.streams = StreamLimits {
                 slow_reader_stall: Duration::from_millis(300),
                 max_per_organisation: 1,
+                buffer: 2,
+                feed_page: 7,
                 ..StreamLimits::default()
             };
         }),

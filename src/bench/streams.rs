@@ -123,21 +123,23 @@ async fn run(opts: &StreamsBench, dir: &Path, url: &str) -> anyhow::Result<Strin
     let port = free_port()?;
     let endpoint = format!("https://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.join("server.log"))?;
-    let mut server = Server(std::process::Command::new(std::env::current_exe()?)
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--database-url")
-        .arg(url)
-        .env("FENGHUO_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .context("starting `fenghuo serve`")?);
+    let mut server = Server(
+        std::process::Command::new(std::env::current_exe()?)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database-url")
+            .arg(url)
+            .env("FENGHUO_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting `fenghuo serve`")?,
+    );
     let pid = server.0.id();
     let clients = data.join("pki/clients");
     let started = Instant::now();

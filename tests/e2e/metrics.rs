@@ -260,21 +260,7 @@ async fn the_feed_lag_shows_an_unread_feed_behind_the_head_and_falls_to_zero_onc
     else {
         return;
     };
-    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
-    fenghuo_client::install_crypto_provider();
-    let pki = app.client_pki("miit");
-    let narrow = Endpoint::from_shared(app.endpoint.clone())
-        .unwrap()
-        .tls_config(
-            ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(&pki.ca_pem))
-                .identity(Identity::from_pem(&pki.cert_pem, &pki.key_pem)),
-        )
-        .unwrap()
-        .initial_stream_window_size(65_535)
-        .connect()
-        .await
-        .unwrap();
+    let narrow = app.narrow_channel("miit").await;
     let mut feed = pb::threat_service_client::ThreatServiceClient::new(narrow)
         .subscribe_feed(pb::SubscribeFeedRequest::default())
         .await

@@ -11,7 +11,6 @@ use fenghuo::timers::TimerHandlers;
 use fenghuo_client::pb;
 use tokio_stream::StreamExt;
 use tonic::Code;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::on_both_backends;
 use crate::support::{Backend, TestApp, spawn_app_configured};
@@ -35,23 +34,6 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
         }),
     )
     .await
-}
-
-/// A connection as `org` that lets each stream receive 64 KiB before it is read.
-async fn narrow_connection(app: &TestApp, org: &str) -> Channel {
-    fenghuo_client::install_crypto_provider();
-    let pki = app.client_pki(org);
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&pki.ca_pem))
-        .identity(Identity::from_pem(&pki.cert_pem, &pki.key_pem));
-    Endpoint::from_shared(app.endpoint.clone())
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .initial_stream_window_size(65_535)
-        .connect()
-        .await
-        .unwrap()
 }
 
 fn request(app: &TestApp, i: usize) -> pb::SubmitThreatRequest {
@@ -115,11 +97,15 @@ async fn a_message_over_the_configured_size_is_out_of_range_naming_the_limit(bac
         .into_inner();
     let first = acks.next().await.unwrap().unwrap();
     assert_eq!(first.acks.len(), 1);
-    assert_eq!(first.acks[0].outcome, pb::SubmissionOutcome::Accepted as i32);
+    assert_eq!(
+        first.acks[0].outcome,
+        pb::SubmissionOutcome::Accepted as i32
+    );
     let err = acks.next().await.unwrap().unwrap_err();
     assert_eq!(err.code(), Code::OutOfRange, "{err}");
     assert!(
-        err.message().contains("item 2 of the stream could not be read")
+        err.message()
+            .contains("item 2 of the stream could not be read")
             && err
                 .message()
                 .contains(&format!("the limit is: {MAX_MESSAGE} bytes")),
@@ -151,8 +137,9 @@ async fn an_organisation_holds_at_most_its_cap_of_open_intake_streams(backend: B
         .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
     assert!(
-        err.message()
-            .contains(&format!("vendor-bj already holds {CAP} open intake streams")),
+        err.message().contains(&format!(
+            "vendor-bj already holds {CAP} open intake streams"
+        )),
         "{err}"
     );
     // Another organisation is not held back by this one.
@@ -210,20 +197,23 @@ async fn an_intake_stream_whose_acknowledgements_are_not_read_is_no_longer_read_
         }
         r
     });
-    let mut acks = pb::threat_service_client::ThreatServiceClient::new(
-        narrow_connection(&app, "vendor-bj").await,
-    )
-    .submit_threat_stream(requests)
-    .await
-    .unwrap()
-    .into_inner();
+    let mut acks =
+        pb::threat_service_client::ThreatServiceClient::new(app.narrow_channel("vendor-bj").await)
+            .submit_threat_stream(requests)
+            .await
+            .unwrap()
+            .into_inner();
     // The client is held back once the server stops reading: the count settles.
     let settled = tokio::time::timeout(PATIENCE, async {
         let mut last = (0, 0);
         loop {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let now = pulled.load(Ordering::SeqCst);
-            last = if now == last.0 { (now, last.1 + 1) } else { (now, 0) };
+            last = if now == last.0 {
+                (now, last.1 + 1)
+            } else {
+                (now, 0)
+            };
             if now > 0 && last.1 >= 10 {
                 return now;
             }
@@ -233,13 +223,20 @@ async fn an_intake_stream_whose_acknowledgements_are_not_read_is_no_longer_read_
     .expect("the client is held back");
     // The bound (8), the server's queues and both 64 KiB windows: 1,568 here; with the
     // default bound of 4,096 it would be over 5,000.
-    assert!(settled < 4_000, "{settled} items read without their acks being read");
+    assert!(
+        settled < 4_000,
+        "{settled} items read without their acks being read"
+    );
     // Reading the acknowledgements lets the client go on; every read item is stored once.
     let mut seen = std::collections::HashSet::new();
     tokio::time::timeout(PATIENCE, async {
         while seen.len() < settled + 1_000 {
             let ack = acks.next().await.unwrap().unwrap();
-            assert_eq!(ack.outcome, pb::SubmissionOutcome::Accepted as i32, "{ack:?}");
+            assert_eq!(
+                ack.outcome,
+                pb::SubmissionOutcome::Accepted as i32,
+                "{ack:?}"
+            );
             assert!(seen.insert(ack.submission_id.clone()), "{ack:?} twice");
         }
     })

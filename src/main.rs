@@ -179,6 +179,9 @@ enum BenchCommand {
         /// Items per SubmitThreatBatch message
         #[arg(long, default_value_t = 500)]
         batch: usize,
+        /// The server's [streams] feed_page [default: the server's default]
+        #[arg(long)]
+        feed_page: Option<u32>,
         /// A PostgreSQL server to run against (a scratch database is created and dropped)
         #[arg(long)]
         database_url: Option<String>,
@@ -572,6 +575,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             per_connection,
             items,
             batch,
+            feed_page,
             database_url,
         }) => {
             let line = fenghuo::bench::streams(fenghuo::bench::StreamsBench {
@@ -580,6 +584,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 per_connection,
                 items,
                 batch,
+                feed_page,
                 database_url,
             })
             .await?;

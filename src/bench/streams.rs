@@ -42,6 +42,8 @@ pub struct StreamsBench {
     pub items: u64,
     /// Items per SubmitThreatBatch message.
     pub batch: usize,
+    /// `[streams] feed_page` for the server (None: its default).
+    pub feed_page: Option<u32>,
     /// A PostgreSQL server; a scratch database is created and dropped.
     pub database_url: Option<String>,
 }
@@ -117,7 +119,13 @@ async fn run(opts: &StreamsBench, dir: &Path, url: &str) -> anyhow::Result<Strin
     let config = dir.join("bench.toml");
     std::fs::write(
         &config,
-        format!("[streams]\nmax_per_organisation = {}\n", cap.max(32)),
+        format!(
+            "[streams]\nmax_per_organisation = {}\n{}",
+            cap.max(32),
+            opts.feed_page
+                .map(|p| format!("feed_page = {p}\n"))
+                .unwrap_or_default()
+        ),
     )?;
     let data = dir.join("data");
     let port = free_port()?;
@@ -286,7 +294,7 @@ async fn run(opts: &StreamsBench, dir: &Path, url: &str) -> anyhow::Result<Strin
          other callers ({OTHER_CALLER}, one call at a time): GetThreat p50 {:.1} ms p99 {:.1} ms ({} calls), \
          SubmitThreat p50 {:.1} ms p99 {:.1} ms ({} calls); \
          unread feed: {unread_end}; {still_open} of {} streams open at the end ({} feeds, {} notice followers, \
-         {connections} connections, {} organisations, streams.max_per_organisation raised to {}); \
+         {connections} connections, {} organisations, streams.max_per_organisation raised to {}, feed_page {}); \
          {} feed messages received; server in a child process",
         opts.streams,
         opts.items as f64 / ingest_secs,
@@ -303,6 +311,8 @@ async fn run(opts: &StreamsBench, dir: &Path, url: &str) -> anyhow::Result<Strin
         opts.streams - opts.feeds,
         FOLLOWERS.len(),
         cap.max(32),
+        opts.feed_page
+            .unwrap_or(crate::config::StreamLimits::default().feed_page),
         received.load(Ordering::Relaxed),
     ))
 }

@@ -229,6 +229,9 @@ impl Application {
                     open_feeds: OpenStreams::new("feeds", settings.streams),
                     intake_streams: OpenStreams::new("intake streams", settings.streams),
                     feed_lag: feed_lag.clone(),
+                    feed_reads: Arc::new(tokio::sync::Semaphore::new(
+                        crate::api::threat::FEED_READERS,
+                    )),
                 })
                 .max_decoding_message_size(max_message)
                 .max_encoding_message_size(max_message),

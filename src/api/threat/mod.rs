@@ -43,7 +43,14 @@ pub struct ThreatApi {
     pub intake_streams: OpenStreams,
     /// Where each open feed stands, for the feed-lag gauges.
     pub feed_lag: crate::metrics::FeedLag,
+    /// Feed pages read at once on this replica, all subscriptions together: woken by the
+    /// same commit, thousands of feeds would otherwise queue every other caller behind them
+    /// for the database's connections.
+    pub feed_reads: Arc<tokio::sync::Semaphore>,
 }
+
+/// Feed pages read at once: half of SQLite's pool (8), a quarter of PostgreSQL's (16).
+pub const FEED_READERS: usize = 4;
 
 /// The units responsible for a submission's resources (Art. 9): AMBER reaches them; and the
 /// provinces those resources lie in (Art. 6: their provincial regulators see the report).
@@ -389,6 +396,7 @@ impl ThreatService for ThreatApi {
             open_feeds: self.open_feeds.clone(),
             intake_streams: self.intake_streams.clone(),
             feed_lag: self.feed_lag.clone(),
+            feed_reads: self.feed_reads.clone(),
         };
         let page_size = self.open_feeds.limits().feed_page;
         let reader = reader(&caller);
@@ -398,8 +406,10 @@ impl ThreatService for ThreatApi {
             loop {
                 let woken = committed.notified();
                 let elsewhere = subscription.notified();
+                let permit = api.feed_reads.acquire().await.map_err(internal)?;
                 let rows = store::feed_after(&api.store, position, page_size).await.map_err(internal)?;
                 if rows.is_empty() {
+                    drop(permit);
                     tokio::select! {
                         _ = woken => {}
                         _ = elsewhere => {}
@@ -409,6 +419,7 @@ impl ThreatService for ThreatApi {
                 }
                 let last = rows.last().map(|r| r.position).unwrap_or(position);
                 let events = api.visible_events(&reader, &categories, rows).await?;
+                drop(permit);
                 let sent_any = !events.is_empty();
                 for e in events {
                     yield e;

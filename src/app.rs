@@ -181,30 +181,43 @@ impl Application {
         });
         let auth = AuthLayer::new(store.clone(), clock.clone(), monitor, shutdown_rx.clone());
         let queue = IntakeQueue::start(store.clone(), clock.clone(), policy.clone());
+        let feed_lag = crate::metrics::FeedLag::default();
+        let max_message = settings.limits.max_message_bytes;
+        // Every service decodes and encodes at most `[limits] max_message_bytes` a message.
+        macro_rules! sized {
+            ($service:expr $(,)?) => {
+                $service
+                    .max_decoding_message_size(max_message)
+                    .max_encoding_message_size(max_message)
+            };
+        }
         // TLS is ours (crate::listener): tonic sees connections whose handshake completed.
         let router = Server::builder()
             .http2_keepalive_interval(Some(limits.keepalive_interval))
             .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+            // What a client may send before the server reads it ([limits]).
+            .initial_stream_window_size(settings.limits.http2_stream_window)
+            .initial_connection_window_size(settings.limits.http2_connection_window)
             // Outside authentication: refused calls are counted too.
             .layer(crate::metrics::GrpcMetricsLayer)
             .layer(auth.clone())
             .add_service(health.clone())
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(pb::registry_service_server::RegistryServiceServer::new(
-                RegistryApi {
+            .add_service(sized!(
+                pb::registry_service_server::RegistryServiceServer::new(RegistryApi {
                     store: store.clone(),
                     clock: clock.clone(),
                     router: ownership.clone(),
                     ca_pem: tls.ca.clone(),
-                },
+                },)
             ))
-            .add_service(pb::audit_service_server::AuditServiceServer::new(
+            .add_service(sized!(pb::audit_service_server::AuditServiceServer::new(
                 AuditApi {
                     store: store.clone(),
                     follows: OpenStreams::new("audit follows", settings.streams),
                 },
-            ))
+            )))
             .add_service(
                 pb::threat_service_server::ThreatServiceServer::new(ThreatApi {
                     store: store.clone(),
@@ -213,10 +226,16 @@ impl Application {
                     router: ownership.clone(),
                     feed: feed.clone(),
                     open_feeds: OpenStreams::new("feeds", settings.streams),
+                    intake_streams: OpenStreams::new("intake streams", settings.streams),
+                    feed_lag: feed_lag.clone(),
+                    feed_reads: Arc::new(tokio::sync::Semaphore::new(
+                        crate::api::threat::FEED_READERS,
+                    )),
                 })
-                .max_decoding_message_size(8 * 1024 * 1024),
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message),
             )
-            .add_service(
+            .add_service(sized!(
                 pb::identification_service_server::IdentificationServiceServer::new(
                     crate::api::identification::IdentificationApi {
                         store: store.clone(),
@@ -226,28 +245,30 @@ impl Application {
                         policy: policy.clone(),
                     },
                 ),
-            )
-            .add_service(
+            ))
+            .add_service(sized!(
                 pb::disposal_service_server::DisposalServiceServer::from_arc(disposal.clone()),
-            )
-            .add_service(pb::appeal_service_server::AppealServiceServer::new(
+            ))
+            .add_service(sized!(pb::appeal_service_server::AppealServiceServer::new(
                 crate::api::appeal::AppealApi {
                     disposal: disposal.clone(),
                     watches: OpenStreams::new("appeal watches", settings.streams),
                 },
+            )))
+            .add_service(sized!(
+                pb::operations_service_server::OperationsServiceServer::new(
+                    crate::api::operations::OperationsApi {
+                        store: store.clone(),
+                        clock: clock.clone(),
+                    },
+                )
             ))
-            .add_service(pb::operations_service_server::OperationsServiceServer::new(
-                crate::api::operations::OperationsApi {
-                    store: store.clone(),
-                    clock: clock.clone(),
-                },
-            ))
-            .add_service(pb::calendar_service_server::CalendarServiceServer::new(
-                CalendarApi {
+            .add_service(sized!(
+                pb::calendar_service_server::CalendarServiceServer::new(CalendarApi {
                     store: store.clone(),
                     clock: clock.clone(),
                     handlers,
-                },
+                },)
             ));
 
         let incoming = crate::listener::incoming(listener, acceptor, limits, cap);
@@ -260,9 +281,14 @@ impl Application {
         };
         let (metrics_server, metrics_addr) = match settings.metrics_listen {
             Some(addr) => {
-                let (task, addr) =
-                    crate::metrics::serve(addr, store.clone(), clock.clone(), shutdown_rx.clone())
-                        .await?;
+                let (task, addr) = crate::metrics::serve(
+                    addr,
+                    store.clone(),
+                    clock.clone(),
+                    feed_lag.clone(),
+                    shutdown_rx.clone(),
+                )
+                .await?;
                 (Some(task), Some(addr))
             }
             None => (None, None),

@@ -15,9 +15,11 @@ use crate::config::Settings;
 use crate::domain::clock::SystemClock;
 
 mod notices;
+mod streams;
 mod taxii;
 
 pub use notices::{NoticeBench, NoticeFanOut, notices};
+pub use streams::{StreamsBench, streams};
 pub use taxii::{TaxiiBench, taxii};
 
 pub const COMMIT: &str = env!("FENGHUO_COMMIT");

@@ -79,6 +79,7 @@ pub struct Settings {
     /// grade they give and a departing grade needs a reason.
     pub grading: GradeThresholds,
     pub streams: StreamLimits,
+    pub limits: MessageLimits,
 }
 
 /// What one organisation's server streams (feeds, notice deliveries, appeal watches, audit
@@ -89,8 +90,17 @@ pub struct StreamLimits {
     /// A stream whose client has taken nothing for this long while the server waits to send
     /// ends with RESOURCE_EXHAUSTED naming the last cursor delivered.
     pub slow_reader_stall: Duration,
-    /// Open streams of each kind per organisation on one server.
+    /// Open streams of each kind per organisation on one server (intake streams included).
     pub max_per_organisation: usize,
+    /// Items a server stream makes ahead of what HTTP/2 flow control lets it send.
+    pub buffer: usize,
+    /// Feed events a subscription reads and prepares at once: held in memory until its
+    /// reader has taken them, so a stalled feed holds at most this many.
+    pub feed_page: u32,
+    /// Items an intake stream (`SubmitThreatStream`, `SubmitThreatBatches`) may have read
+    /// but not yet seen acknowledged; at the bound the server stops reading it, and HTTP/2
+    /// flow control holds the client back.
+    pub max_unacknowledged: usize,
 }
 
 impl Default for StreamLimits {
@@ -98,7 +108,62 @@ impl Default for StreamLimits {
         StreamLimits {
             slow_reader_stall: Duration::from_secs(30),
             max_per_organisation: 32,
+            buffer: 16,
+            feed_page: 100,
+            max_unacknowledged: 4096,
         }
+    }
+}
+
+/// What one gRPC message and one HTTP/2 stream or connection may make the server hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLimits {
+    /// The largest gRPC message the server decodes or encodes; a larger one is OUT_OF_RANGE
+    /// before its body is read.
+    pub max_message_bytes: usize,
+    /// What a client may send on one stream before the server has read it (HTTP/2 window).
+    pub http2_stream_window: u32,
+    /// What a client may send on one connection, all streams together, before the server
+    /// has read it.
+    pub http2_connection_window: u32,
+}
+
+impl Default for MessageLimits {
+    fn default() -> Self {
+        MessageLimits {
+            max_message_bytes: 8 * 1024 * 1024,
+            http2_stream_window: 256 * 1024,
+            http2_connection_window: 1024 * 1024,
+        }
+    }
+}
+
+impl MessageLimits {
+    fn from_file(file: Option<LimitsFileConfig>) -> anyhow::Result<Self> {
+        let d = MessageLimits::default();
+        let Some(f) = file else { return Ok(d) };
+        let limits = MessageLimits {
+            max_message_bytes: f.max_message_bytes.unwrap_or(d.max_message_bytes),
+            http2_stream_window: f.http2_stream_window.unwrap_or(d.http2_stream_window),
+            http2_connection_window: f
+                .http2_connection_window
+                .unwrap_or(d.http2_connection_window),
+        };
+        // Below these a report or a frame no longer fits (HTTP/2's smallest window, RFC 9113 6.9.2).
+        anyhow::ensure!(
+            limits.max_message_bytes >= 64 * 1024,
+            "limits.max_message_bytes must be at least 65536"
+        );
+        for (key, v) in [
+            ("http2_stream_window", limits.http2_stream_window),
+            ("http2_connection_window", limits.http2_connection_window),
+        ] {
+            anyhow::ensure!(
+                (65_535..=(1 << 31) - 1).contains(&v),
+                "limits.{key} must lie between 65535 and 2147483647 (HTTP/2 windows)"
+            );
+        }
+        Ok(limits)
     }
 }
 
@@ -112,15 +177,27 @@ impl StreamLimits {
                 format!("streams.slow_reader_stall {raw:?} is not a positive duration (e.g. 30s)")
             })?,
         };
-        let max_per_organisation = f.max_per_organisation.unwrap_or(d.max_per_organisation);
-        anyhow::ensure!(
-            max_per_organisation >= 1,
-            "streams.max_per_organisation must be at least 1"
-        );
-        Ok(StreamLimits {
+        let limits = StreamLimits {
             slow_reader_stall,
-            max_per_organisation,
-        })
+            max_per_organisation: f.max_per_organisation.unwrap_or(d.max_per_organisation),
+            buffer: f.buffer.unwrap_or(d.buffer),
+            feed_page: f.feed_page.unwrap_or(d.feed_page),
+            max_unacknowledged: f.max_unacknowledged.unwrap_or(d.max_unacknowledged),
+        };
+        for (key, v) in [
+            ("max_per_organisation", limits.max_per_organisation),
+            ("buffer", limits.buffer),
+            ("feed_page", limits.feed_page as usize),
+            ("max_unacknowledged", limits.max_unacknowledged),
+        ] {
+            anyhow::ensure!(v >= 1, "streams.{key} must be at least 1");
+        }
+        // A semaphore's permits are u32 and one item per permit.
+        anyhow::ensure!(
+            limits.max_unacknowledged <= 1 << 20,
+            "streams.max_unacknowledged must be at most 1048576"
+        );
+        Ok(limits)
     }
 }
 
@@ -221,6 +298,7 @@ pub struct FileConfig {
     /// `[grading]`: `particularly_serious_bots`, `serious_bots`, `major_bots`.
     pub grading: Option<GradeThresholds>,
     pub streams: Option<StreamsFileConfig>,
+    pub limits: Option<LimitsFileConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -228,6 +306,17 @@ pub struct FileConfig {
 pub struct StreamsFileConfig {
     pub slow_reader_stall: Option<String>,
     pub max_per_organisation: Option<usize>,
+    pub buffer: Option<usize>,
+    pub feed_page: Option<u32>,
+    pub max_unacknowledged: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFileConfig {
+    pub max_message_bytes: Option<usize>,
+    pub http2_stream_window: Option<u32>,
+    pub http2_connection_window: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -282,6 +371,7 @@ impl Settings {
             connections: ConnectionLimits::default(),
             grading: GradeThresholds::default(),
             streams: StreamLimits::default(),
+            limits: MessageLimits::default(),
         }
     }
 
@@ -376,8 +466,10 @@ impl Settings {
             .validated()
             .context("in [grading]")?;
         let streams = StreamLimits::from_file(file.streams)?;
+        let limits = MessageLimits::from_file(file.limits)?;
         Ok(Settings {
             streams,
+            limits,
             grading,
             connections,
             notice_signing_dir,
@@ -516,8 +608,36 @@ mod tests {
             s.streams,
             StreamLimits {
                 slow_reader_stall: Duration::from_secs(5),
-                max_per_organisation: 32,
+                ..StreamLimits::default()
             }
+        );
+        std::fs::write(
+            &config,
+            "[streams]\nbuffer = 2\nfeed_page = 7\nmax_unacknowledged = 64\n\n[limits]\nmax_message_bytes = 1048576\nhttp2_stream_window = 65535\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&config), Overrides::default()).unwrap();
+        assert_eq!(
+            (
+                s.streams.buffer,
+                s.streams.feed_page,
+                s.streams.max_unacknowledged
+            ),
+            (2, 7, 64)
+        );
+        assert_eq!(
+            s.limits,
+            MessageLimits {
+                max_message_bytes: 1 << 20,
+                http2_stream_window: 65_535,
+                ..MessageLimits::default()
+            }
+        );
+        std::fs::write(&config, "[limits]\nhttp2_connection_window = 1000\n").unwrap();
+        let err = Settings::load(Some(&config), Overrides::default()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("http2_connection_window"),
+            "{err:#}"
         );
         std::fs::write(&config, "[streams]\nmax_per_organisation = 0\n").unwrap();
         let err = Settings::load(Some(&config), Overrides::default()).unwrap_err();

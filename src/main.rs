@@ -162,6 +162,30 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         replicas: usize,
     },
+    /// Server memory under open streams: --streams feed subscribers and notice followers and
+    /// one feed that is never read, while a unit ingests --items over SubmitThreatBatches;
+    /// the server runs as a child `fenghuo serve`, its RSS sampled every second, and another
+    /// organisation's GetThreat/SubmitThreat latency is timed throughout.
+    Streams {
+        #[arg(long, default_value_t = 2000)]
+        streams: usize,
+        /// How many of the streams are feed subscribers (the rest follow notices)
+        #[arg(long, default_value_t = 200)]
+        feeds: usize,
+        #[arg(long, default_value_t = 100)]
+        per_connection: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        items: u64,
+        /// Items per SubmitThreatBatch message
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// The server's [streams] feed_page [default: the server's default]
+        #[arg(long)]
+        feed_page: Option<u32>,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Insert --count open timers, a fraction of them due, then time finding and firing the
     /// due ones with the scheduler (one replica, default batch).
     Timers {
@@ -581,6 +605,27 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 })
                 .await?
             );
+        }
+        Command::Bench(BenchCommand::Streams {
+            streams,
+            feeds,
+            per_connection,
+            items,
+            batch,
+            feed_page,
+            database_url,
+        }) => {
+            let line = fenghuo::bench::streams(fenghuo::bench::StreamsBench {
+                streams,
+                feeds,
+                per_connection,
+                items,
+                batch,
+                feed_page,
+                database_url,
+            })
+            .await?;
+            println!("{line}");
         }
         Command::Bench(BenchCommand::Notices {
             units,

@@ -1,7 +1,7 @@
 //! Server streams against hostile and slow clients (issue #18): a cap on the streams of
 //! each kind one organisation holds open, and an end for streams whose reader stopped.
 //!
-//! A stream's items are made by a task of their own into a buffer of [`BUFFER`] items; the
+//! A stream's items are made by a task of their own into a buffer of `[streams] buffer` items; the
 //! transport takes from the buffer only when the client has made room (HTTP/2 flow control).
 //! When the buffer stays full for the configured stall, the task stops (freeing its batch,
 //! its wake-up and its place under the cap), the buffer is emptied, and the client, once it
@@ -22,9 +22,6 @@ use tracing::Instrument;
 
 use crate::config::StreamLimits;
 use crate::pb;
-
-/// Items made ahead of the transport: enough to keep a reading client busy between polls.
-pub const BUFFER: usize = 16;
 
 /// `ErrorInfo.reason` of the status that ends a stalled stream; `metadata["cursor"]` is the
 /// cursor to resume from.
@@ -98,6 +95,24 @@ impl OpenStreams {
         }
     }
 
+    /// The limits these streams run under.
+    pub fn limits(&self) -> StreamLimits {
+        self.limits
+    }
+
+    /// `stream`, holding `slot` until the transport drops it (ended, or the client left):
+    /// for streams that need no pacing, such as the intake streams' acknowledgements.
+    pub fn held<T, S>(slot: Slot, stream: S) -> BoxStream<T>
+    where
+        T: Send + 'static,
+        S: Stream<Item = Result<T, Status>> + Send + 'static,
+    {
+        Box::pin(stream.map(move |item| {
+            let _place = &slot;
+            item
+        }))
+    }
+
     /// A place for one more stream of `org`.
     ///
     /// # Errors
@@ -126,7 +141,7 @@ impl OpenStreams {
         T: Cursored + Send + 'static,
         S: Stream<Item = Result<T, Status>> + Send + 'static,
     {
-        let (tx, rx) = mpsc::channel(BUFFER);
+        let (tx, rx) = mpsc::channel(self.limits.buffer);
         let shared = Arc::new(Mutex::new(Buffer {
             rx: Some(rx),
             stalled: false,
@@ -278,6 +293,7 @@ mod tests {
             StreamLimits {
                 slow_reader_stall: STALL,
                 max_per_organisation: 1,
+                ..StreamLimits::default()
             },
         )
     }

@@ -74,7 +74,10 @@ mod tests {
     #[test]
     fn november_is_published_on_the_first_of_december_and_due_on_the_fourteenth() {
         let cal = WorkingCalendar::embedded();
-        assert_eq!(publication_day(&cal, d("2026-11-01")).unwrap(), d("2026-12-01"));
+        assert_eq!(
+            publication_day(&cal, d("2026-11-01")).unwrap(),
+            d("2026-12-01")
+        );
         assert_eq!(due_day(&cal, d("2026-11-01")).unwrap(), d("2026-12-14"));
     }
 
@@ -82,7 +85,10 @@ mod tests {
     fn september_waits_for_national_day_and_counts_the_make_up_saturday() {
         let cal = WorkingCalendar::embedded();
         // Oct 1-7 holiday; 8, 9, 10 (make-up Sat), 12-16, 19, 20 -> the 10th is Oct 20.
-        assert_eq!(publication_day(&cal, d("2026-09-01")).unwrap(), d("2026-10-08"));
+        assert_eq!(
+            publication_day(&cal, d("2026-09-01")).unwrap(),
+            d("2026-10-08")
+        );
         assert_eq!(due_day(&cal, d("2026-09-15")).unwrap(), d("2026-10-20"));
     }
 

@@ -5,6 +5,7 @@
 //! read from the database at each scrape, so every replica reports the same platform-wide
 //! values. No label carries a secret or a caller's data beyond the RPC's name.
 
+pub mod feed_lag;
 pub mod grpc;
 pub mod otlp;
 
@@ -17,6 +18,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use feed_lag::FeedLag;
 pub use grpc::GrpcMetricsLayer;
 
 use crate::domain::clock::SharedClock;
@@ -122,6 +124,14 @@ fn describe() {
         "Position of the newest feed event."
     );
     describe_gauge!(
+        "fenghuo_feed_subscriptions",
+        "Open feed subscriptions (SubscribeFeed) on this replica."
+    );
+    describe_gauge!(
+        "fenghuo_feed_lag_events",
+        "How many feed events this replica's open subscriptions are behind the feed head, counted from the last event each one's transport took: the median (quantile 0.5), quantile 0.99 and the furthest behind (quantile 1)."
+    );
+    describe_gauge!(
         "fenghuo_db_pool_connections",
         "This replica's database connections, by state (idle, busy)."
     );
@@ -154,7 +164,11 @@ pub fn record_intake(outcomes: &[IngestOutcome]) {
 }
 
 /// Reads the platform-wide gauges from the database.
-async fn refresh_gauges(store: &Store, clock: &SharedClock) -> Result<(), sqlx::Error> {
+async fn refresh_gauges(
+    store: &Store,
+    clock: &SharedClock,
+    feeds: &FeedLag,
+) -> Result<(), sqlx::Error> {
     let now = clock.now();
     let pool = store.pool();
     let notices: Vec<(i64, i64)> =
@@ -232,6 +246,12 @@ async fn refresh_gauges(store: &Store, clock: &SharedClock) -> Result<(), sqlx::
         .fetch_one(pool)
         .await?;
     gauge!("fenghuo_feed_head_position").set(feed as f64);
+    let behind = feeds.behind(feed);
+    gauge!("fenghuo_feed_subscriptions").set(behind.len() as f64);
+    for (label, q) in [("0.5", 0.5), ("0.99", 0.99), ("1", 1.0)] {
+        gauge!("fenghuo_feed_lag_events", "quantile" => label)
+            .set(feed_lag::quantile(&behind, q) as f64);
+    }
     let idle = pool.num_idle() as f64;
     gauge!("fenghuo_db_pool_connections", "state" => "idle").set(idle);
     gauge!("fenghuo_db_pool_connections", "state" => "busy").set(f64::from(pool.size()) - idle);
@@ -243,6 +263,7 @@ pub async fn serve(
     addr: SocketAddr,
     store: Store,
     clock: SharedClock,
+    feeds: FeedLag,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(JoinHandle<()>, SocketAddr)> {
     use http_body_util::Full;
@@ -261,10 +282,10 @@ pub async fn serve(
                 _ = stop.wait_for(|s| *s) => break,
             };
             let Ok((tcp, _)) = accepted else { continue };
-            let (store, clock) = (store.clone(), clock.clone());
+            let (store, clock, feeds) = (store.clone(), clock.clone(), feeds.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let (store, clock) = (store.clone(), clock.clone());
+                    let (store, clock, feeds) = (store.clone(), clock.clone(), feeds.clone());
                     async move {
                         if req.uri().path() != "/metrics" {
                             hyper::Response::builder().status(404).body(Full::new(
@@ -275,7 +296,7 @@ pub async fn serve(
                                 .status(405)
                                 .body(Full::new(Bytes::from_static(b"GET /metrics\n")))
                         } else {
-                            if let Err(e) = refresh_gauges(&store, &clock).await {
+                            if let Err(e) = refresh_gauges(&store, &clock, &feeds).await {
                                 // The counters are still worth scraping; the gauges keep their
                                 // last values and the failure is counted.
                                 tracing::warn!(error = %e, "reading the metrics gauges failed");

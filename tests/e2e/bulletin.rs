@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use fenghuo::bulletin::figures::MonthFigures;
-use fenghuo::domain::clock::Clock;
 use fenghuo::bulletin::pdf::{DEFAULT_FONT_DIRS, Fonts};
 use fenghuo::bulletin::publish::{self, BulletinVerifyError, PublishError};
+use fenghuo::domain::clock::Clock;
 use fenghuo::pki::keyring::SigningKeyring;
 use fenghuo::pki::signing::Signature;
 use fenghuo::store::{audit, bulletins};

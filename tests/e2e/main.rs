@@ -40,6 +40,7 @@ mod retention;
 mod routing_rules;
 mod slow_readers;
 mod stix;
+mod stream_limits;
 mod taxii;
 mod threat_cli;
 mod threats;

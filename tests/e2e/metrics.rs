@@ -64,7 +64,10 @@ fn sum(m: &HashMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-on_both_backends!(a_scrape_after_a_lifecycle_counts_each_call_by_code_and_each_stream_message);
+on_both_backends!(
+    a_scrape_after_a_lifecycle_counts_each_call_by_code_and_each_stream_message,
+    the_feed_lag_shows_an_unread_feed_behind_the_head_and_falls_to_zero_once_it_is_read,
+);
 
 async fn a_scrape_after_a_lifecycle_counts_each_call_by_code_and_each_stream_message(
     backend: Backend,
@@ -223,4 +226,86 @@ async fn a_scrape_after_a_lifecycle_counts_each_call_by_code_and_each_stream_mes
     // Nothing else is served there.
     assert_eq!(http_get(&app, "GET", "/").await.0, 404);
     assert_eq!(http_get(&app, "POST", "/metrics").await.0, 405);
+}
+
+/// Scrapes until `check` holds (the gauges are the process's, shared with other tests' servers).
+async fn scrape_until(app: &TestApp, what: &str, check: impl Fn(&HashMap<String, f64>) -> bool) {
+    tokio::time::timeout(std::time::Duration::from_secs(90), async {
+        loop {
+            if check(&scrape(app).await) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never scraped: {what}"));
+}
+
+async fn the_feed_lag_shows_an_unread_feed_behind_the_head_and_falls_to_zero_once_it_is_read(
+    backend: Backend,
+) {
+    // Well beyond what a 64 KiB window and the transport's chunk let through.
+    const N: usize = 400;
+    let Some(app) = spawn_app_configured(
+        backend,
+        Default::default(),
+        Arc::new(|s| {
+            s.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+            // Not dropped while the test looks at it, however slow the machine.
+            s.streams.slow_reader_stall = std::time::Duration::from_secs(3600);
+        }),
+    )
+    .await
+    else {
+        return;
+    };
+    let narrow = app.narrow_channel("miit").await;
+    let mut feed = pb::threat_service_client::ThreatServiceClient::new(narrow)
+        .subscribe_feed(pb::SubscribeFeedRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let requests: Vec<_> = (0..N)
+        .map(|i| pb::SubmitThreatRequest {
+            submission_id: format!("lag-{i}"),
+            report: Some(report(
+                &app,
+                pb::Tlp::Green,
+                ip(&format!("45.74.{}.{}", i / 250, i % 250 + 1)),
+            )),
+        })
+        .collect();
+    let acks: Vec<_> = app
+        .client("vendor-bj")
+        .await
+        .unit()
+        .submit_stream(tokio_stream::iter(requests))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(acks.len(), N);
+
+    let lag = |m: &HashMap<String, f64>| sum(m, "fenghuo_feed_lag_events", &[("quantile", "1")]);
+    scrape_until(&app, "one feed, far behind", |m| {
+        sum(m, "fenghuo_feed_subscriptions", &[]) == 1.0 && lag(m) > 10.0
+    })
+    .await;
+    let mut received = 0;
+    while received < N {
+        if let Some(pb::feed_event::Event::NewThreat(_)) = feed.next().await.unwrap().unwrap().event
+        {
+            received += 1;
+        }
+    }
+    scrape_until(&app, "one feed, caught up", |m| {
+        sum(m, "fenghuo_feed_subscriptions", &[]) == 1.0 && lag(m) == 0.0
+    })
+    .await;
+    drop(feed);
+    scrape_until(&app, "no feed", |m| {
+        sum(m, "fenghuo_feed_subscriptions", &[]) == 0.0
+    })
+    .await;
 }

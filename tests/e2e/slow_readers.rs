@@ -13,7 +13,6 @@ use fenghuo::config::{Settings, StreamLimits};
 use fenghuo::timers::TimerHandlers;
 use fenghuo_client::pb;
 use tokio_stream::StreamExt;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Status, Streaming};
 use tonic_types::StatusExt;
 
@@ -26,7 +25,8 @@ use crate::threats::{ip, report};
 const PATIENCE: Duration = Duration::from_secs(90);
 
 /// A short stall, and one stream of each kind per organisation: a new stream is accepted
-/// exactly when the server has dropped the stalled one.
+/// exactly when the server has dropped the stalled one. Feeds read 7 events at a time and
+/// every stream makes 2 items ahead, so the streams cross many pages and a full buffer.
 async fn spawn(backend: Backend) -> Option<TestApp> {
     spawn_app_configured(
         backend,
@@ -35,28 +35,13 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
             s.streams = StreamLimits {
                 slow_reader_stall: Duration::from_millis(300),
                 max_per_organisation: 1,
+                buffer: 2,
+                feed_page: 7,
+                ..StreamLimits::default()
             };
         }),
     )
     .await
-}
-
-/// A connection as `org` that grants each stream 64 KiB and never more: its streams are
-/// never read, so the server soon has to wait.
-async fn unread_connection(app: &TestApp, org: &str) -> Channel {
-    fenghuo_client::install_crypto_provider();
-    let pki = app.client_pki(org);
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&pki.ca_pem))
-        .identity(Identity::from_pem(&pki.cert_pem, &pki.key_pem));
-    Endpoint::from_shared(app.endpoint.clone())
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .initial_stream_window_size(65_535)
-        .connect()
-        .await
-        .unwrap()
 }
 
 /// Opens a stream once the organisation has a place for it again (RESOURCE_EXHAUSTED until then).
@@ -119,7 +104,7 @@ async fn a_feed_never_read_ends_with_resource_exhausted_naming_its_last_cursor_a
         return;
     };
     let mut unread =
-        pb::threat_service_client::ThreatServiceClient::new(unread_connection(&app, "miit").await)
+        pb::threat_service_client::ThreatServiceClient::new(app.narrow_channel("miit").await)
             .subscribe_feed(pb::SubscribeFeedRequest::default())
             .await
             .unwrap()
@@ -204,7 +189,7 @@ async fn a_notice_stream_never_read_ends_with_resource_exhausted_and_resumes_wit
     };
     let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
     let mut unread = pb::disposal_service_client::DisposalServiceClient::new(
-        unread_connection(&app, "telecom-gd").await,
+        app.narrow_channel("telecom-gd").await,
     )
     .subscribe_notices(pb::SubscribeNoticesRequest::default())
     .await
@@ -337,6 +322,7 @@ async fn memory_held_by_two_hundred_unread_feeds() {
             s.streams = StreamLimits {
                 slow_reader_stall: stall,
                 max_per_organisation: FEEDS,
+                ..StreamLimits::default()
             };
         }),
     )
@@ -366,7 +352,7 @@ async fn memory_held_by_two_hundred_unread_feeds() {
     let before = rss_mib();
     let mut feeds = Vec::new();
     for _ in 0..FEEDS / PER_CONNECTION {
-        let channel = unread_connection(&app, "miit").await;
+        let channel = app.narrow_channel("miit").await;
         for _ in 0..PER_CONNECTION {
             let mut client = pb::threat_service_client::ThreatServiceClient::new(channel.clone());
             feeds.push(

@@ -171,6 +171,25 @@ impl TestApp {
             .expect("connect")
     }
 
+    /// A bare channel as `org` that grants each stream 64 KiB and never more until it is
+    /// read: a client that stops reading soon makes the server wait.
+    pub async fn narrow_channel(&self, org: &str) -> tonic::transport::Channel {
+        use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+        fenghuo_client::install_crypto_provider();
+        let pki = self.client_pki(org);
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&pki.ca_pem))
+            .identity(Identity::from_pem(&pki.cert_pem, &pki.key_pem));
+        Endpoint::from_shared(self.endpoint.clone())
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .initial_stream_window_size(65_535)
+            .connect()
+            .await
+            .unwrap()
+    }
+
     /// A connection with `org`'s certificate acting as its duty officer.
     pub async fn officer(&self, org: &str) -> Client {
         self.client(org)

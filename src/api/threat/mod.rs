@@ -38,18 +38,26 @@ pub struct ThreatApi {
     pub feed: NoticeSignal,
     /// Open feeds per organisation on this replica, against the cap of `[streams]`.
     pub open_feeds: OpenStreams,
+    /// Open intake streams (SubmitThreatStream, SubmitThreatBatches, ImportStixBundle) per
+    /// organisation, against the same cap: each may hold `max_unacknowledged` items.
+    pub intake_streams: OpenStreams,
+    /// Where each open feed stands, for the feed-lag gauges.
+    pub feed_lag: crate::metrics::FeedLag,
+    /// Feed pages read at once on this replica, all subscriptions together: woken by the
+    /// same commit, thousands of feeds would otherwise queue every other caller behind them
+    /// for the database's connections.
+    pub feed_reads: Arc<tokio::sync::Semaphore>,
 }
 
-/// Items a stream may have read but not yet seen acknowledged: the bound that
-/// lets HTTP/2 flow control hold a fast client back.
-const UNACKED_WINDOW: usize = 4096;
+/// Feed pages read at once: half of SQLite's pool (8), a quarter of PostgreSQL's (16).
+pub const FEED_READERS: usize = 4;
+
 /// How many ready items the reader validates and queues at once.
 const READ_CHUNK: usize = 512;
 /// Feeds look for other replicas' commits this often (this replica's wake them at once).
 /// Feeds wake at commit (locally, and through LISTEN from other replicas); this fallback
 /// re-read only bounds a missed wake-up, so idle feeds cost next to nothing.
 const FEED_POLL: Duration = Duration::from_secs(2);
-const FEED_BATCH: u32 = 500;
 
 fn reader(caller: &Caller) -> Reader {
     caller.reader()
@@ -185,8 +193,12 @@ impl ThreatService for ThreatApi {
         request: Request<Streaming<pb::SubmitThreatRequest>>,
     ) -> Result<Response<BoxStream<pb::SubmissionAck>>, Status> {
         let caller = Caller::from_request(&request)?;
+        let slot = self.intake_streams.open(&caller.organisation_id)?;
         let acks = stream::intake(self, &caller, request.into_inner(), "message");
-        Ok(Response::new(Box::pin(ReceiverStream::new(acks))))
+        Ok(Response::new(OpenStreams::held(
+            slot,
+            ReceiverStream::new(acks),
+        )))
     }
 
     #[tracing::instrument(skip_all)]
@@ -195,6 +207,7 @@ impl ThreatService for ThreatApi {
         request: Request<Streaming<pb::SubmitThreatBatch>>,
     ) -> Result<Response<BoxStream<pb::SubmissionAckBatch>>, Status> {
         let caller = Caller::from_request(&request)?;
+        let slot = self.intake_streams.open(&caller.organisation_id)?;
         let items = request.into_inner().flat_map(|batch| {
             futures::stream::iter(match batch {
                 Ok(batch) => batch.items.into_iter().map(Ok).collect(),
@@ -202,7 +215,10 @@ impl ThreatService for ThreatApi {
             })
         });
         let acks = stream::intake(self, &caller, Box::pin(items), "item");
-        Ok(Response::new(Box::pin(stream::batched(acks))))
+        Ok(Response::new(OpenStreams::held(
+            slot,
+            stream::batched(acks),
+        )))
     }
 
     #[tracing::instrument(skip_all)]
@@ -333,7 +349,11 @@ impl ThreatService for ThreatApi {
             router: self.router.clone(),
             feed: self.feed.clone(),
             open_feeds: self.open_feeds.clone(),
+            intake_streams: self.intake_streams.clone(),
+            feed_lag: self.feed_lag.clone(),
+            feed_reads: self.feed_reads.clone(),
         };
+        let page_size = self.open_feeds.limits().feed_page;
         let reader = reader(&caller);
         let committed = self.queue.committed();
         let subscription = self.feed.subscribe("feed");
@@ -341,8 +361,10 @@ impl ThreatService for ThreatApi {
             loop {
                 let woken = committed.notified();
                 let elsewhere = subscription.notified();
-                let rows = store::feed_after(&api.store, position, FEED_BATCH).await.map_err(internal)?;
+                let permit = api.feed_reads.acquire().await.map_err(internal)?;
+                let rows = store::feed_after(&api.store, position, page_size).await.map_err(internal)?;
                 if rows.is_empty() {
+                    drop(permit);
                     tokio::select! {
                         _ = woken => {}
                         _ = elsewhere => {}
@@ -352,6 +374,7 @@ impl ThreatService for ThreatApi {
                 }
                 let last = rows.last().map(|r| r.position).unwrap_or(position);
                 let events = api.visible_events(&reader, &categories, rows).await?;
+                drop(permit);
                 let sent_any = !events.is_empty();
                 for e in events {
                     yield e;
@@ -366,7 +389,17 @@ impl ThreatService for ThreatApi {
                 }
             }
         };
-        Ok(Response::new(self.open_feeds.paced(slot, start, stream)))
+        // The lag is counted from what the transport took, the client's side of the buffer.
+        let tracked = self.feed_lag.track(position);
+        let paced = self.open_feeds.paced(slot, start, stream).map(move |item| {
+            if let Ok(event) = &item
+                && let Some(at) = view::decode_cursor(&event.cursor)
+            {
+                tracked.delivered(at);
+            }
+            item
+        });
+        Ok(Response::new(Box::pin(paced)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -374,7 +407,11 @@ impl ThreatService for ThreatApi {
         &self,
         request: Request<Streaming<pb::ImportStixBundleRequest>>,
     ) -> Result<Response<BoxStream<pb::StixObjectResult>>, Status> {
-        self.import_stix(request).await
+        let caller = Caller::from_request(&request)?;
+        // Held while the bundle is read, and then while its results are sent.
+        let slot = self.intake_streams.open(&caller.organisation_id)?;
+        let results = self.import_stix(request).await?.into_inner();
+        Ok(Response::new(OpenStreams::held(slot, results)))
     }
 
     #[tracing::instrument(skip_all)]

@@ -10,7 +10,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use super::intake;
-use super::{READ_CHUNK, ThreatApi, UNACKED_WINDOW, ack, refused};
+use super::{READ_CHUNK, ThreatApi, ack, refused};
 use crate::api::{internal, invalid};
 use crate::auth::Caller;
 use crate::domain::routing::RoutingTable;
@@ -53,7 +53,8 @@ pub(super) fn intake(
 ) -> mpsc::Receiver<Result<pb::SubmissionAck, Status>> {
     let (out, out_rx) = mpsc::channel::<Result<pb::SubmissionAck, Status>>(READ_CHUNK);
     let (pending, mut pending_rx) = mpsc::channel(64);
-    let window = Arc::new(Semaphore::new(UNACKED_WINDOW));
+    let unacked = api.intake_streams.limits().max_unacknowledged;
+    let window = Arc::new(Semaphore::new(unacked));
     let (clock, queue, acks) = (api.clock.clone(), api.queue.clone(), out.clone());
     let router = api.router.clone();
     let item_of = {
@@ -64,7 +65,8 @@ pub(super) fn intake(
     // that breaks (an undecodable message, a failure here) ends with an error status after
     // the acknowledgements of everything queued before it: never OK with items unaccounted.
     tokio::spawn(async move {
-        let mut chunks = inbound.ready_chunks(READ_CHUNK);
+        // A chunk never asks the window for more than it holds.
+        let mut chunks = inbound.ready_chunks(READ_CHUNK.min(unacked));
         let mut read = 0u64;
         'read: while let Some(chunk) = chunks.next().await {
             let now = clock.now();

@@ -106,6 +106,12 @@ enum Command {
     /// Operator alerts.
     #[command(subcommand)]
     Alerts(cli::operations::AlertsCommand),
+    /// Statistics (issue #15): threats, disposal and appeals over a period.
+    #[command(subcommand)]
+    Stats(cli::stats::StatsCommand),
+    /// The country-range dataset the statistics count control servers by.
+    #[command(subcommand)]
+    Geo(cli::stats::GeoCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Threats: submit files of reports (Art. 6), read them as the connecting organisation
@@ -603,6 +609,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Identify(command) => command.run().await?,
         Command::Status { out, connect } => cli::operations::status(out, connect).await?,
         Command::Alerts(command) => command.run().await?,
+        Command::Stats(command) => command.run().await?,
+        Command::Geo(command) => command.run().await?,
         Command::Org(command) => command.run().await?,
         Command::Officer(command) => command.run().await?,
         Command::Pki(command) => command.run().await?,

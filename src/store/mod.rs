@@ -15,6 +15,7 @@ pub mod ownership;
 pub mod registry;
 pub mod reporting;
 pub mod retention;
+pub mod statistics;
 pub mod threats;
 pub mod timers;
 

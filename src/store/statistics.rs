@@ -1,0 +1,508 @@
+//! Statistics storage: the counters the intake adds to in its own transaction, the
+//! country ranges, and the indexed reads of notices and appeals by period.
+//!
+//! # Contract
+//! - [`Tally::commit`] runs inside the intake's transaction: the counters of a batch
+//!   commit with its sightings or not at all, so a figure never counts an unacknowledged
+//!   report or misses an acknowledged one.
+//! - Counters are only ever added to. Retention deletes raw rows, never counters: a
+//!   period's figures are what was received in it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::bulk::{self, SqlValue, Statement};
+use super::{Dialect, Store, Tx};
+use crate::statistics::facts::{self, ControlServer, Facts, dim};
+
+/// The scope key of every report.
+pub const NATIONAL: &str = "*";
+
+pub fn province_scope(province: &str) -> String {
+    format!("p:{province}")
+}
+
+pub fn organisation_scope(org: &str) -> String {
+    format!("o:{org}")
+}
+
+/// A day as stored: YYYYMMDD.
+pub fn day_key(d: chrono::NaiveDate) -> i64 {
+    use chrono::Datelike;
+    i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day())
+}
+
+pub fn day_of_key(k: i64) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::from_ymd_opt((k / 10_000) as i32, (k / 100 % 100) as u32, (k % 100) as u32)
+}
+
+/// The scopes a sighting counts in: everyone's, the provincial regulators' that see it
+/// (the reporter's province and its resources' provinces, Art. 6) and the reporter's own.
+pub fn scopes(reporter: &str, reporter_province: &str, provinces: &[String]) -> Vec<String> {
+    let mut out = vec![NATIONAL.to_owned(), organisation_scope(reporter)];
+    for p in std::iter::once(reporter_province).chain(provinces.iter().map(String::as_str)) {
+        if !p.is_empty() && p != "national" {
+            let s = province_scope(p);
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// One batch's additions to the counters, summed in memory first.
+#[derive(Debug)]
+pub struct Tally {
+    day: i64,
+    counts: HashMap<(String, &'static str, String), (i64, i64)>,
+    /// Control servers waiting for their country (looked up in the transaction).
+    controls: Vec<(Vec<String>, ControlServer, bool)>,
+}
+
+impl Tally {
+    pub fn new(day: chrono::NaiveDate) -> Tally {
+        Tally {
+            day: day_key(day),
+            counts: HashMap::new(),
+            controls: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, scopes: &[String], d: &'static str, key: &str, created: bool) {
+        for s in scopes {
+            let c = self
+                .counts
+                .entry((s.clone(), d, key.to_owned()))
+                .or_default();
+            c.0 += i64::from(created);
+            c.1 += 1;
+        }
+    }
+
+    /// Counts one stored sighting: `created` when it created its threat.
+    pub fn sighting(
+        &mut self,
+        scopes: &[String],
+        facts: Facts,
+        provinces: &[String],
+        responsible: &[String],
+        created: bool,
+    ) {
+        for (d, k) in &facts.keys {
+            self.add(scopes, d, k, created);
+        }
+        let none = [facts::NONE.to_owned()];
+        let provinces = if provinces.is_empty() {
+            &none[..]
+        } else {
+            provinces
+        };
+        for p in provinces {
+            self.add(scopes, dim::RESOURCE_PROVINCE, p, created);
+            if facts.controlled_host {
+                self.add(scopes, dim::CONTROLLED_HOSTS, p, created);
+            }
+        }
+        let units = if responsible.is_empty() {
+            &none[..]
+        } else {
+            responsible
+        };
+        for o in units {
+            self.add(scopes, dim::RESPONSIBLE_UNIT, o, created);
+        }
+        if let Some(cs) = facts.control_server {
+            self.controls.push((scopes.to_vec(), cs, created));
+        }
+    }
+
+    /// Looks up the control servers' countries and adds everything to the counters, in `tx`.
+    pub async fn commit(mut self, tx: &mut Tx, dialect: Dialect) -> Result<(), sqlx::Error> {
+        if !self.controls.is_empty() {
+            let version = geo_version(tx).await?;
+            let mut cache: HashMap<String, Option<String>> = HashMap::new();
+            for (scopes, cs, created) in std::mem::take(&mut self.controls) {
+                let mut found = None;
+                if let (Some(v), Some(ip)) = (version, &cs.ip) {
+                    if !cache.contains_key(ip) {
+                        let c = country_in(tx, v, ip).await?;
+                        cache.insert(ip.clone(), c);
+                    }
+                    found = cache.get(ip).cloned().flatten();
+                }
+                let key = match (found, cs.reported_country) {
+                    (Some(c), _) => format!("dataset|{c}"),
+                    (None, Some(c)) => format!("reported|{c}"),
+                    (None, None) => "unknown|".to_owned(),
+                };
+                let kind = if cs.botnet { 'b' } else { 't' };
+                self.add(&scopes, dim::CONTROL_COUNTRY, &format!("{kind}|{key}"), created);
+            }
+        }
+        let rows: Vec<Vec<SqlValue>> = self
+            .counts
+            .into_iter()
+            .map(|((scope, d, key), (threats, sightings))| {
+                vec![
+                    SqlValue::Text(scope),
+                    SqlValue::Text(d.to_owned()),
+                    SqlValue::Int(self.day),
+                    SqlValue::Text(key),
+                    SqlValue::Int(threats),
+                    SqlValue::Int(sightings),
+                ]
+            })
+            .collect();
+        bulk::insert_or_add(
+            tx,
+            dialect,
+            "stat_counters",
+            &["scope", "dim", "day", "item", "threats", "sightings"],
+            4,
+            rows,
+        )
+        .await
+    }
+}
+
+/// The dataset version in force, if any was loaded.
+async fn geo_version(tx: &mut Tx) -> Result<Option<i64>, sqlx::Error> {
+    let (v,): (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM geo_datasets")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(v)
+}
+
+/// An address as stored in `geo_ranges`: 32 hex digits, IPv4 mapped into IPv6.
+pub fn ip_key(ip: IpAddr) -> String {
+    let v6 = match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    };
+    format!("{:032x}", u128::from(v6))
+}
+
+async fn country_in(tx: &mut Tx, version: i64, ip: &str) -> Result<Option<String>, sqlx::Error> {
+    let Ok(addr) = ip.parse::<IpAddr>() else {
+        return Ok(None);
+    };
+    let key = ip_key(addr);
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT end_ip, country FROM geo_ranges WHERE version = $1 AND start_ip <= $2 \
+         ORDER BY start_ip DESC LIMIT 1",
+    )
+    .bind(version)
+    .bind(&key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.filter(|(end, _)| *end >= key).map(|(_, c)| c))
+}
+
+/// A loaded country-range dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeoLoaded {
+    pub version: i64,
+    pub ranges: usize,
+}
+
+/// Stores `ranges` (start, end, country) as the new version in force, replacing the
+/// previous ranges, with its audit record.
+pub async fn load_geo(
+    store: &Store,
+    file_name: &str,
+    sha256: &str,
+    ranges: &[(IpAddr, IpAddr, String)],
+    at: i64,
+    actor: &super::audit::Actor,
+) -> Result<GeoLoaded, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let version = geo_version(&mut tx).await?.unwrap_or(0) + 1;
+    sqlx::query("DELETE FROM geo_ranges")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO geo_datasets (version, file_name, sha256, ranges, loaded_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(version)
+    .bind(file_name)
+    .bind(sha256)
+    .bind(ranges.len() as i64)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    let rows: Vec<Vec<SqlValue>> = ranges
+        .iter()
+        .map(|(s, e, c)| {
+            vec![
+                SqlValue::Int(version),
+                SqlValue::Text(ip_key(*s)),
+                SqlValue::Text(ip_key(*e)),
+                SqlValue::Text(c.clone()),
+            ]
+        })
+        .collect();
+    bulk::insert(
+        &mut tx,
+        store.dialect(),
+        "geo_ranges",
+        &["version", "start_ip", "end_ip", "country"],
+        rows,
+    )
+    .await?;
+    super::audit::append_many(
+        &mut tx,
+        store.dialect(),
+        crate::domain::clock::from_micros(at),
+        &[super::audit::AuditEntry {
+            actor: actor.clone(),
+            action: "geo.load".into(),
+            subject: format!("geo_dataset:{version}"),
+            details: serde_json::json!({
+                "file_name": file_name,
+                "sha256": sha256,
+                "ranges": ranges.len(),
+            }),
+        }],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(GeoLoaded {
+        version,
+        ranges: ranges.len(),
+    })
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CounterRow {
+    pub dim: String,
+    pub item: String,
+    pub threats: i64,
+    pub sightings: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DayRow {
+    pub day: i64,
+    pub dim: String,
+    pub item: String,
+    pub threats: i64,
+    pub sightings: i64,
+}
+
+/// Every counter of `scope` over the days `[from, to]`, summed per (dimension, key).
+pub async fn sums(
+    store: &Store,
+    scope: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<CounterRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT dim, item, CAST(SUM(threats) AS BIGINT) AS threats, \
+         CAST(SUM(sightings) AS BIGINT) AS sightings FROM stat_counters \
+         WHERE scope = $1 AND day >= $2 AND day <= $3 GROUP BY dim, item",
+    )
+    .bind(scope)
+    .bind(from)
+    .bind(to)
+    .fetch_all(store.pool())
+    .await
+}
+
+/// The day-by-day counters of the dimensions that answers show as series.
+pub async fn daily(
+    store: &Store,
+    scope: &str,
+    dims: &[&str],
+    from: i64,
+    to: i64,
+) -> Result<Vec<DayRow>, sqlx::Error> {
+    let mut rows = Vec::new();
+    for d in dims {
+        let mut part: Vec<DayRow> = sqlx::query_as(
+            "SELECT day, dim, item, threats, sightings FROM stat_counters \
+             WHERE scope = $1 AND dim = $2 AND day >= $3 AND day <= $4",
+        )
+        .bind(scope)
+        .bind(*d)
+        .bind(from)
+        .bind(to)
+        .fetch_all(store.pool())
+        .await?;
+        rows.append(&mut part);
+    }
+    Ok(rows)
+}
+
+/// The registered province of each of `orgs` that exists.
+pub async fn provinces_of(
+    store: &Store,
+    orgs: &[String],
+) -> Result<HashMap<String, String>, sqlx::Error> {
+    let mut out = HashMap::new();
+    for chunk in orgs.chunks(500) {
+        let mut st = Statement::new(store.dialect(), "SELECT id, province FROM organisations WHERE id IN (");
+        st.bind_list(chunk.iter().map(|o| SqlValue::Text(o.clone())));
+        st.push(")");
+        let rows: Vec<(String, String)> = st.query_as().fetch_all(store.pool()).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Which notices, targets and appeals a disposal or appeal figure covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    /// Addressees (appeals: the deciding regulator's jurisdiction) of this province.
+    Province(String),
+    /// This addressee (appeals: this filer).
+    Organisation(String),
+}
+
+impl Filter {
+    /// `AND …` for an organisation column `org` joined to `organisations o`.
+    fn clause(&self, st: &mut Statement, org: &str) {
+        match self {
+            Filter::All => {}
+            Filter::Province(p) => {
+                st.push(" AND o.province = ").bind(SqlValue::Text(p.clone()));
+            }
+            Filter::Organisation(id) => {
+                st.push(&format!(" AND {org} = ")).bind(SqlValue::Text(id.clone()));
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IssuedRow {
+    pub org_id: String,
+    pub province: String,
+    pub issued: i64,
+}
+
+/// Disposal notices (kind 1) issued in `[from, before)`, per addressee.
+pub async fn notices_issued(
+    store: &Store,
+    filter: &Filter,
+    from: i64,
+    before: i64,
+) -> Result<Vec<IssuedRow>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT n.addressee AS org_id, o.province AS province, CAST(COUNT(*) AS BIGINT) AS issued \
+         FROM notices n JOIN organisations o ON o.id = n.addressee WHERE n.kind = 1 AND n.issued_at >= ",
+    );
+    st.bind(SqlValue::Int(from))
+        .push(" AND n.issued_at < ")
+        .bind(SqlValue::Int(before));
+    filter.clause(&mut st, "n.addressee");
+    st.push(" GROUP BY n.addressee, o.province");
+    st.query_as().fetch_all(store.pool()).await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DutyRow {
+    pub org_id: String,
+    pub province: String,
+    pub due_at: i64,
+    pub met_at: Option<i64>,
+    pub not_disposed: i64,
+}
+
+/// Receipt duties due in `[from, before)`, as `DisposalService.GetComplianceSummary`
+/// counts them (disposal and revocation notices).
+pub async fn receipt_duties(
+    store: &Store,
+    filter: &Filter,
+    from: i64,
+    before: i64,
+) -> Result<Vec<DutyRow>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT n.addressee AS org_id, o.province AS province, n.receipt_due AS due_at, \
+         n.received_at AS met_at, 0 AS not_disposed FROM notices n \
+         JOIN organisations o ON o.id = n.addressee \
+         WHERE n.kind <> 2 AND n.receipt_due IS NOT NULL AND n.receipt_due >= ",
+    );
+    st.bind(SqlValue::Int(from))
+        .push(" AND n.receipt_due < ")
+        .bind(SqlValue::Int(before));
+    filter.clause(&mut st, "n.addressee");
+    st.query_as().fetch_all(store.pool()).await
+}
+
+/// Result duties per target due in `[from, before)`, as GetComplianceSummary counts them.
+pub async fn result_duties(
+    store: &Store,
+    filter: &Filter,
+    from: i64,
+    before: i64,
+) -> Result<Vec<DutyRow>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT t.addressee AS org_id, o.province AS province, t.deadline AS due_at, \
+         t.first_reported_at AS met_at, CASE WHEN t.result_outcome = 2 THEN 1 ELSE 0 END AS not_disposed \
+         FROM notice_targets t JOIN organisations o ON o.id = t.addressee WHERE t.deadline >= ",
+    );
+    st.bind(SqlValue::Int(from))
+        .push(" AND t.deadline < ")
+        .bind(SqlValue::Int(before))
+        .push(" AND NOT (t.revocation_notice_id IS NOT NULL AND t.first_reported_at IS NULL)");
+    filter.clause(&mut st, "t.addressee");
+    st.query_as().fetch_all(store.pool()).await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VerifiedRow {
+    pub org_id: String,
+    pub province: String,
+    pub verification: Option<Vec<u8>>,
+}
+
+/// Targets verified in `[from, before)` with their verification (protobuf).
+pub async fn verified_targets(
+    store: &Store,
+    filter: &Filter,
+    from: i64,
+    before: i64,
+) -> Result<Vec<VerifiedRow>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT t.addressee AS org_id, o.province AS province, t.verification AS verification \
+         FROM notice_targets t JOIN organisations o ON o.id = t.addressee WHERE t.verified_at >= ",
+    );
+    st.bind(SqlValue::Int(from))
+        .push(" AND t.verified_at < ")
+        .bind(SqlValue::Int(before));
+    filter.clause(&mut st, "t.addressee");
+    st.query_as().fetch_all(store.pool()).await
+}
+
+/// Bodies (protobuf `Appeal`) of the appeals filed in `[from, before)`.
+pub async fn appeals_filed(
+    store: &Store,
+    filter: &Filter,
+    from: i64,
+    before: i64,
+) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    let mut st = Statement::new(
+        store.dialect(),
+        "SELECT a.body FROM appeals a WHERE a.filed_at >= ",
+    );
+    st.bind(SqlValue::Int(from))
+        .push(" AND a.filed_at < ")
+        .bind(SqlValue::Int(before));
+    match filter {
+        Filter::All => {}
+        Filter::Province(p) => {
+            st.push(" AND a.province = ").bind(SqlValue::Text(p.clone()));
+        }
+        Filter::Organisation(o) => {
+            st.push(" AND a.filer = ").bind(SqlValue::Text(o.clone()));
+        }
+    }
+    let rows: Vec<(Vec<u8>,)> = st.query_as().fetch_all(store.pool()).await?;
+    Ok(rows.into_iter().map(|(b,)| b).collect())
+}

@@ -38,6 +38,7 @@ mod resume;
 mod retention;
 mod routing_rules;
 mod slow_readers;
+mod statistics;
 mod stix;
 mod threat_cli;
 mod threats;

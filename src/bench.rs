@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::domain::clock::SystemClock;
 
 mod notices;
+pub mod stats;
 
 pub use notices::{NoticeBench, NoticeFanOut, notices};
 

@@ -180,6 +180,24 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Statistics (issue #15): --threats items through the real intake over --days days, then
+    /// each statistics query's p50/p99 over mTLS, the process's RSS, and the intake's
+    /// throughput with and without the statistics counters
+    Stats {
+        #[arg(long, default_value_t = 1_000_000)]
+        threats: u64,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Items of each arm of the with/without-counters comparison
+        #[arg(long, default_value_t = 200_000)]
+        compare: u64,
+        /// Calls per query
+        #[arg(long, default_value_t = 50)]
+        calls: usize,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The storage ceiling for intake: bare multi-row inserts of sighting-shaped rows
     /// (primary key, a unique (submission_id, reporter) index, ~300-byte body) in
     /// transactions of 2,048 rows with the server's durability settings, no other work
@@ -623,6 +641,25 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             due_fraction,
             database_url,
         }) => cli::bench::timers(count, due_fraction, database_url).await?,
+        Command::Bench(BenchCommand::Stats {
+            threats,
+            days,
+            compare,
+            calls,
+            database_url,
+        }) => {
+            println!(
+                "{}",
+                fenghuo::bench::stats::stats(fenghuo::bench::stats::StatsBench {
+                    threats,
+                    days,
+                    compare,
+                    calls,
+                    database_url,
+                })
+                .await?
+            );
+        }
         Command::Bench(BenchCommand::Limits { rows, database_url }) => {
             cli::bench::limits(rows, database_url).await?
         }

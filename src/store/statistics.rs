@@ -15,6 +15,19 @@ use super::bulk::{self, SqlValue, Statement};
 use super::{Dialect, Store, Tx};
 use crate::statistics::facts::{self, ControlServer, Facts, dim};
 
+/// Whether the intake keeps the counters: always, except while `fenghuo bench stats`
+/// measures the intake without them to give their cost.
+static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// For `fenghuo bench stats` only: the same intake with and without the counters.
+pub fn set_counting(on: bool) {
+    COUNTING.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn counting() -> bool {
+    COUNTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The scope key of every report.
 pub const NATIONAL: &str = "*";
 
@@ -54,6 +67,8 @@ pub fn scopes(reporter: &str, reporter_province: &str, provinces: &[String]) -> 
 /// One batch's additions to the counters, summed in memory first.
 #[derive(Debug)]
 pub struct Tally {
+    /// Read once per batch (see [`set_counting`]).
+    on: bool,
     day: i64,
     counts: HashMap<(String, &'static str, String), (i64, i64)>,
     /// Control servers waiting for their country (looked up in the transaction).
@@ -63,10 +78,16 @@ pub struct Tally {
 impl Tally {
     pub fn new(day: chrono::NaiveDate) -> Tally {
         Tally {
+            on: counting(),
             day: day_key(day),
             counts: HashMap::new(),
             controls: Vec::new(),
         }
+    }
+
+    /// Whether this batch is counted.
+    pub fn on(&self) -> bool {
+        self.on
     }
 
     fn add(&mut self, scopes: &[String], d: &'static str, key: &str, created: bool) {
@@ -119,6 +140,9 @@ impl Tally {
 
     /// Looks up the control servers' countries and adds everything to the counters, in `tx`.
     pub async fn commit(mut self, tx: &mut Tx, dialect: Dialect) -> Result<(), sqlx::Error> {
+        if !self.on {
+            return Ok(());
+        }
         if !self.controls.is_empty() {
             let version = geo_version(tx).await?;
             let mut cache: HashMap<String, Option<String>> = HashMap::new();

@@ -231,13 +231,15 @@ pub async fn ingest(
                 deadlines.due(&item.province, *d, s.discovered_at, calendar)
             }
         };
-        tally.sighting(
-            &super::statistics::scopes(org, &item.province, &item.provinces),
-            crate::statistics::facts::of_report(&s.report, category),
-            &item.provinces,
-            &item.responsible,
-            created,
-        );
+        if tally.on() {
+            tally.sighting(
+                &super::statistics::scopes(org, &item.province, &item.provinces),
+                crate::statistics::facts::of_report(&s.report, category),
+                &item.provinces,
+                &item.responsible,
+                created,
+            );
+        }
         let sighting_id = uuid::Uuid::now_v7().to_string();
         sightings.push(vec![
             SqlValue::Text(sighting_id.clone()),

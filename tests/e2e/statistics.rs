@@ -171,6 +171,7 @@ on_both_backends!(
     malformed_statistics_requests_are_refused_naming_the_field,
     disposal_and_appeal_figures_count_notices_and_appeals_by_addressee_and_province,
     the_cli_prints_statistics_and_refuses_a_bad_country_file,
+    figures_of_a_period_stay_after_retention_removes_its_threats,
 );
 
 async fn a_day_of_reports_shows_in_every_table_of_the_national_figures(backend: Backend) {
@@ -549,4 +550,34 @@ async fn the_cli_prints_statistics_and_refuses_a_bad_country_file(backend: Backe
     let (ok, out, err) = geo_load(&app, "1.0.0.0,1.0.0.255,AU\n");
     assert!(ok, "{err}");
     assert!(out.contains("version 2"), "{out}");
+}
+
+async fn figures_of_a_period_stay_after_retention_removes_its_threats(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let received = today(&app);
+    let vendor = app.client("vendor-bj").await;
+    let threat = vendor
+        .unit()
+        .submit("aged", report(&app, pb::Tlp::Green, crate::threats::ip("45.80.0.1")))
+        .await
+        .unwrap()
+        .threat_id;
+    // Past the default 180 days of retention: the sweep removes the threat.
+    app.clock.advance(chrono::Duration::days(200));
+    app.drive_timers_until_idle().await;
+    assert_eq!(vendor.threat(&threat).await.unwrap_err().code(), Code::NotFound);
+    let s = threats(
+        &app.client("miit").await,
+        pb::StatisticsRequest {
+            period: Some(pb::StatisticsPeriod {
+                span: Some(pb::statistics_period::Span::Day(received)),
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.threats, s.sightings), (1, 1), "what was received that day");
 }

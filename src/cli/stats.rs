@@ -66,37 +66,27 @@ impl PeriodArgs {
     }
 }
 
+/// What every `stats` subcommand takes.
+#[derive(Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    #[command(flatten)]
+    out: Output,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
 #[derive(Subcommand)]
 pub enum StatsCommand {
     /// Threats and sightings received: by category, kind, grade, colour, day, province,
     /// responsible unit, and the tables of a CNCERT report
-    Threats {
-        #[command(flatten)]
-        period: PeriodArgs,
-        #[command(flatten)]
-        out: Output,
-        #[command(flatten)]
-        connect: ConnectArgs,
-    },
+    Threats(StatsArgs),
     /// Disposal (Art. 8, 9, 12): notices issued, receipts and results in time, verified
     /// effective, per unit and per province
-    Disposal {
-        #[command(flatten)]
-        period: PeriodArgs,
-        #[command(flatten)]
-        out: Output,
-        #[command(flatten)]
-        connect: ConnectArgs,
-    },
+    Disposal(StatsArgs),
     /// Appeals (Art. 10): filed, upheld, revoked, modified, answered late
-    Appeals {
-        #[command(flatten)]
-        period: PeriodArgs,
-        #[command(flatten)]
-        out: Output,
-        #[command(flatten)]
-        connect: ConnectArgs,
-    },
+    Appeals(StatsArgs),
 }
 
 #[derive(Subcommand)]
@@ -123,7 +113,7 @@ impl GeoCommand {
             hex::encode(sha2::Sha256::digest(text.as_bytes()))
         };
         let store = fenghuo::store::Store::connect(&database.url()?).await?;
-        let loaded = fenghuo::store::statistics::load_geo(
+        let loaded = fenghuo::store::geo::load_geo(
             &store,
             &file
                 .file_name()
@@ -223,147 +213,126 @@ fn figures(f: Option<pb::DisposalFigures>) -> String {
 
 impl StatsCommand {
     pub async fn run(self) -> anyhow::Result<()> {
-        match self {
-            StatsCommand::Threats {
-                period,
-                out,
-                connect,
-            } => {
-                let s = connect
-                    .client()
-                    .await?
-                    .statistics()
-                    .get_threat_statistics(period.request()?)
-                    .await?
-                    .into_inner();
-                if out.json {
-                    out.say("", to_json("fenghuo.v1.ThreatStatistics", s.encode_to_vec()));
-                    return Ok(());
-                }
-                let mut text = format!(
-                    "{}: {} threats, {} sightings\n",
-                    header(s.from, s.to, s.scope.clone()),
-                    s.threats,
-                    s.sightings
-                );
-                text.push_str("by day:\n");
-                for d in &s.by_day {
-                    let day = d.day.unwrap_or_default();
-                    text.push_str(&format!(
-                        "  {:04}-{:02}-{:02}  threats {:>8}  sightings {:>8}\n",
-                        day.year, day.month, day.day, d.threats, d.sightings
-                    ));
-                }
-                text.push_str(&table("by category (Art. 2)", &s.by_category));
-                text.push_str(&table("by kind", &s.by_kind));
-                text.push_str(&table("by event grade", &s.by_event_grade));
-                text.push_str(&table("by warning colour", &s.by_warning_colour));
-                text.push_str(&table("by province of the resource", &s.by_resource_province));
-                text.push_str(&table("by responsible unit", &s.by_responsible_unit));
-                text.push_str(&table(
-                    "by province of the responsible unit",
-                    &s.by_responsible_province,
-                ));
-                text.push_str(&table(
-                    "controlled hosts by province",
-                    &s.controlled_hosts_by_province,
-                ));
-                text.push_str("control servers outside the mainland:\n");
-                if s.control_servers_outside_mainland.is_empty() {
-                    text.push_str("  (none)\n");
-                }
-                for c in &s.control_servers_outside_mainland {
-                    text.push_str(&format!(
-                        "  {:<8} ({:<8}) botnet {:>6}  trojan {:>6}  sightings {:>8}\n",
-                        if c.country.is_empty() { "?" } else { &c.country },
-                        c.source,
-                        c.botnet_threats,
-                        c.trojan_threats,
-                        c.sightings
-                    ));
-                }
-                text.push_str(&table("botnet control-server ports", &s.botnet_control_ports));
-                text.push_str(&table("botnet sizes (bots)", &s.botnet_sizes));
-                text.push_str("defaced websites by month:\n");
-                for m in &s.defacements_by_month {
-                    text.push_str(&format!(
-                        "  {}  {:>6} defaced, {:>6} under .gov.cn ({:.1}%)\n",
-                        m.month,
-                        m.threats,
-                        m.gov_cn_threats,
-                        m.gov_cn_share * 100.0
-                    ));
-                }
-                text.push_str(&table("top ports reported", &s.top_ports));
-                text.push_str(&table("malware families", &s.malware_families));
-                print!("{text}");
+        let (StatsCommand::Threats(args)
+        | StatsCommand::Disposal(args)
+        | StatsCommand::Appeals(args)) = &self;
+        let req = args.period.request()?;
+        let out = args.out;
+        let mut client = args.connect.client().await?.statistics();
+        let (name, bytes, text) = match self {
+            StatsCommand::Threats(_) => {
+                let s = client.get_threat_statistics(req).await?.into_inner();
+                ("ThreatStatistics", s.encode_to_vec(), threats_text(&s))
             }
-            StatsCommand::Disposal {
-                period,
-                out,
-                connect,
-            } => {
-                let s = connect
-                    .client()
-                    .await?
-                    .statistics()
-                    .get_disposal_statistics(period.request()?)
-                    .await?
-                    .into_inner();
-                if out.json {
-                    out.say("", to_json("fenghuo.v1.DisposalStatistics", s.encode_to_vec()));
-                    return Ok(());
-                }
-                let mut text = format!(
-                    "{}: {}\n",
-                    header(s.from, s.to, s.scope.clone()),
-                    figures(s.total)
-                );
-                text.push_str("per unit:\n");
-                for u in &s.units {
-                    text.push_str(&format!(
-                        "  {} ({}): {}\n",
-                        u.organisation_id,
-                        u.province,
-                        figures(u.figures)
-                    ));
-                }
-                text.push_str("per province:\n");
-                for p in &s.provinces {
-                    text.push_str(&format!("  {}: {}\n", p.province, figures(p.figures)));
-                }
-                print!("{text}");
+            StatsCommand::Disposal(_) => {
+                let s = client.get_disposal_statistics(req).await?.into_inner();
+                ("DisposalStatistics", s.encode_to_vec(), disposal_text(&s))
             }
-            StatsCommand::Appeals {
-                period,
-                out,
-                connect,
-            } => {
-                let s = connect
-                    .client()
-                    .await?
-                    .statistics()
-                    .get_appeal_statistics(period.request()?)
-                    .await?
-                    .into_inner();
-                if out.json {
-                    out.say("", to_json("fenghuo.v1.AppealStatistics", s.encode_to_vec()));
-                    return Ok(());
-                }
-                println!(
-                    "{}: filed {}, open {} ({} overdue), withdrawn {}, upheld {}, revoked {}, modified {}, answered late {}",
-                    header(s.from, s.to, s.scope.clone()),
-                    s.filed,
-                    s.open,
-                    s.overdue_open,
-                    s.withdrawn,
-                    s.upheld,
-                    s.revoked,
-                    s.modified,
-                    s.answered_late
-                );
+            StatsCommand::Appeals(_) => {
+                let s = client.get_appeal_statistics(req).await?.into_inner();
+                ("AppealStatistics", s.encode_to_vec(), appeals_text(&s))
             }
+        };
+        if out.json {
+            out.say("", to_json(&format!("fenghuo.v1.{name}"), bytes));
+        } else {
+            print!("{text}");
         }
         Ok(())
     }
+}
+
+fn threats_text(s: &pb::ThreatStatistics) -> String {
+    let mut text = format!(
+        "{}: {} threats, {} sightings\n",
+        header(s.from, s.to, s.scope.clone()),
+        s.threats,
+        s.sightings
+    );
+    text.push_str("by day:\n");
+    for d in &s.by_day {
+        let day = d.day.unwrap_or_default();
+        text.push_str(&format!(
+            "  {:04}-{:02}-{:02}  threats {:>8}  sightings {:>8}\n",
+            day.year, day.month, day.day, d.threats, d.sightings
+        ));
+    }
+    for (title, rows) in [
+        ("by category (Art. 2)", &s.by_category),
+        ("by kind", &s.by_kind),
+        ("by event grade", &s.by_event_grade),
+        ("by warning colour", &s.by_warning_colour),
+        ("by province of the resource", &s.by_resource_province),
+        ("by responsible unit", &s.by_responsible_unit),
+        ("by province of the responsible unit", &s.by_responsible_province),
+        ("controlled hosts by province", &s.controlled_hosts_by_province),
+    ] {
+        text.push_str(&table(title, rows));
+    }
+    text.push_str("control servers outside the mainland:\n");
+    if s.control_servers_outside_mainland.is_empty() {
+        text.push_str("  (none)\n");
+    }
+    for c in &s.control_servers_outside_mainland {
+        text.push_str(&format!(
+            "  {:<8} ({:<8}) botnet {:>6}  trojan {:>6}  sightings {:>8}\n",
+            if c.country.is_empty() { "?" } else { &c.country },
+            c.source,
+            c.botnet_threats,
+            c.trojan_threats,
+            c.sightings
+        ));
+    }
+    text.push_str(&table("botnet control-server ports", &s.botnet_control_ports));
+    text.push_str(&table("botnet sizes (bots)", &s.botnet_sizes));
+    text.push_str("defaced websites by month:\n");
+    for m in &s.defacements_by_month {
+        text.push_str(&format!(
+            "  {}  {:>6} defaced, {:>6} under .gov.cn ({:.1}%)\n",
+            m.month,
+            m.threats,
+            m.gov_cn_threats,
+            m.gov_cn_share * 100.0
+        ));
+    }
+    text.push_str(&table("top ports reported", &s.top_ports));
+    text.push_str(&table("malware families", &s.malware_families));
+    text
+}
+
+fn disposal_text(s: &pb::DisposalStatistics) -> String {
+    let mut text = format!(
+        "{}: {}\n",
+        header(s.from, s.to, s.scope.clone()),
+        figures(s.total)
+    );
+    text.push_str("per unit:\n");
+    for u in &s.units {
+        text.push_str(&format!(
+            "  {} ({}): {}\n",
+            u.organisation_id,
+            u.province,
+            figures(u.figures)
+        ));
+    }
+    text.push_str("per province:\n");
+    for p in &s.provinces {
+        text.push_str(&format!("  {}: {}\n", p.province, figures(p.figures)));
+    }
+    text
+}
+
+fn appeals_text(s: &pb::AppealStatistics) -> String {
+    format!(
+        "{}: filed {}, open {} ({} overdue), withdrawn {}, upheld {}, revoked {}, modified {}, answered late {}\n",
+        header(s.from, s.to, s.scope.clone()),
+        s.filed,
+        s.open,
+        s.overdue_open,
+        s.withdrawn,
+        s.upheld,
+        s.revoked,
+        s.modified,
+        s.answered_late
+    )
 }

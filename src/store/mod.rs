@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backup;
 pub mod bulk;
 pub mod calendar;
+pub mod geo;
 pub mod identifications;
 pub mod notices;
 pub mod ownership;

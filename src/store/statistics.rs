@@ -9,7 +9,6 @@
 //!   period's figures are what was received in it.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use super::bulk::{self, SqlValue, Statement};
 use super::{Dialect, Store, Tx};
@@ -144,13 +143,13 @@ impl Tally {
             return Ok(());
         }
         if !self.controls.is_empty() {
-            let version = geo_version(tx).await?;
+            let version = super::geo::version(tx).await?;
             let mut cache: HashMap<String, Option<String>> = HashMap::new();
             for (scopes, cs, created) in std::mem::take(&mut self.controls) {
                 let mut found = None;
                 if let (Some(v), Some(ip)) = (version, &cs.ip) {
                     if !cache.contains_key(ip) {
-                        let c = country_in(tx, v, ip).await?;
+                        let c = super::geo::country_in(tx, v, ip).await?;
                         cache.insert(ip.clone(), c);
                     }
                     found = cache.get(ip).cloned().flatten();
@@ -188,113 +187,6 @@ impl Tally {
         )
         .await
     }
-}
-
-/// The dataset version in force, if any was loaded.
-async fn geo_version(tx: &mut Tx) -> Result<Option<i64>, sqlx::Error> {
-    let (v,): (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM geo_datasets")
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(v)
-}
-
-/// An address as stored in `geo_ranges`: 32 hex digits, IPv4 mapped into IPv6.
-pub fn ip_key(ip: IpAddr) -> String {
-    let v6 = match ip {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
-        IpAddr::V6(v6) => v6,
-    };
-    format!("{:032x}", u128::from(v6))
-}
-
-async fn country_in(tx: &mut Tx, version: i64, ip: &str) -> Result<Option<String>, sqlx::Error> {
-    let Ok(addr) = ip.parse::<IpAddr>() else {
-        return Ok(None);
-    };
-    let key = ip_key(addr);
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT end_ip, country FROM geo_ranges WHERE version = $1 AND start_ip <= $2 \
-         ORDER BY start_ip DESC LIMIT 1",
-    )
-    .bind(version)
-    .bind(&key)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.filter(|(end, _)| *end >= key).map(|(_, c)| c))
-}
-
-/// A loaded country-range dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GeoLoaded {
-    pub version: i64,
-    pub ranges: usize,
-}
-
-/// Stores `ranges` (start, end, country) as the new version in force, replacing the
-/// previous ranges, with its audit record.
-pub async fn load_geo(
-    store: &Store,
-    file_name: &str,
-    sha256: &str,
-    ranges: &[(IpAddr, IpAddr, String)],
-    at: i64,
-    actor: &super::audit::Actor,
-) -> Result<GeoLoaded, sqlx::Error> {
-    let mut tx = store.begin().await?;
-    let version = geo_version(&mut tx).await?.unwrap_or(0) + 1;
-    sqlx::query("DELETE FROM geo_ranges")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO geo_datasets (version, file_name, sha256, ranges, loaded_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(version)
-    .bind(file_name)
-    .bind(sha256)
-    .bind(ranges.len() as i64)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    let rows: Vec<Vec<SqlValue>> = ranges
-        .iter()
-        .map(|(s, e, c)| {
-            vec![
-                SqlValue::Int(version),
-                SqlValue::Text(ip_key(*s)),
-                SqlValue::Text(ip_key(*e)),
-                SqlValue::Text(c.clone()),
-            ]
-        })
-        .collect();
-    bulk::insert(
-        &mut tx,
-        store.dialect(),
-        "geo_ranges",
-        &["version", "start_ip", "end_ip", "country"],
-        rows,
-    )
-    .await?;
-    super::audit::append_many(
-        &mut tx,
-        store.dialect(),
-        crate::domain::clock::from_micros(at),
-        &[super::audit::AuditEntry {
-            actor: actor.clone(),
-            action: "geo.load".into(),
-            subject: format!("geo_dataset:{version}"),
-            details: serde_json::json!({
-                "file_name": file_name,
-                "sha256": sha256,
-                "ranges": ranges.len(),
-            }),
-        }],
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(GeoLoaded {
-        version,
-        ranges: ranges.len(),
-    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -399,6 +291,27 @@ impl Filter {
     }
 }
 
+/// `{select} WHERE {column}` in `[from, before)` `{and}`, narrowed by `filter` on `org`.
+#[allow(clippy::too_many_arguments)]
+fn in_period(
+    dialect: Dialect,
+    select: &str,
+    column: &str,
+    and: &str,
+    filter: &Filter,
+    org: &str,
+    from: i64,
+    before: i64,
+) -> Statement {
+    let mut st = Statement::new(dialect, &format!("{select} WHERE {column} >= "));
+    st.bind(SqlValue::Int(from))
+        .push(&format!(" AND {column} < "))
+        .bind(SqlValue::Int(before))
+        .push(and);
+    filter.clause(&mut st, org);
+    st
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IssuedRow {
     pub org_id: String,
@@ -413,15 +326,17 @@ pub async fn notices_issued(
     from: i64,
     before: i64,
 ) -> Result<Vec<IssuedRow>, sqlx::Error> {
-    let mut st = Statement::new(
+    let mut st = in_period(
         store.dialect(),
         "SELECT n.addressee AS org_id, o.province AS province, CAST(COUNT(*) AS BIGINT) AS issued \
-         FROM notices n JOIN organisations o ON o.id = n.addressee WHERE n.kind = 1 AND n.issued_at >= ",
+         FROM notices n JOIN organisations o ON o.id = n.addressee",
+        "n.issued_at",
+        " AND n.kind = 1",
+        filter,
+        "n.addressee",
+        from,
+        before,
     );
-    st.bind(SqlValue::Int(from))
-        .push(" AND n.issued_at < ")
-        .bind(SqlValue::Int(before));
-    filter.clause(&mut st, "n.addressee");
     st.push(" GROUP BY n.addressee, o.province");
     st.query_as().fetch_all(store.pool()).await
 }
@@ -443,18 +358,21 @@ pub async fn receipt_duties(
     from: i64,
     before: i64,
 ) -> Result<Vec<DutyRow>, sqlx::Error> {
-    let mut st = Statement::new(
+    in_period(
         store.dialect(),
         "SELECT n.addressee AS org_id, o.province AS province, n.receipt_due AS due_at, \
          n.received_at AS met_at, 0 AS not_disposed FROM notices n \
-         JOIN organisations o ON o.id = n.addressee \
-         WHERE n.kind <> 2 AND n.receipt_due IS NOT NULL AND n.receipt_due >= ",
-    );
-    st.bind(SqlValue::Int(from))
-        .push(" AND n.receipt_due < ")
-        .bind(SqlValue::Int(before));
-    filter.clause(&mut st, "n.addressee");
-    st.query_as().fetch_all(store.pool()).await
+         JOIN organisations o ON o.id = n.addressee",
+        "n.receipt_due",
+        " AND n.kind <> 2",
+        filter,
+        "n.addressee",
+        from,
+        before,
+    )
+    .query_as()
+    .fetch_all(store.pool())
+    .await
 }
 
 /// Result duties per target due in `[from, before)`, as GetComplianceSummary counts them.
@@ -464,18 +382,21 @@ pub async fn result_duties(
     from: i64,
     before: i64,
 ) -> Result<Vec<DutyRow>, sqlx::Error> {
-    let mut st = Statement::new(
+    in_period(
         store.dialect(),
         "SELECT t.addressee AS org_id, o.province AS province, t.deadline AS due_at, \
          t.first_reported_at AS met_at, CASE WHEN t.result_outcome = 2 THEN 1 ELSE 0 END AS not_disposed \
-         FROM notice_targets t JOIN organisations o ON o.id = t.addressee WHERE t.deadline >= ",
-    );
-    st.bind(SqlValue::Int(from))
-        .push(" AND t.deadline < ")
-        .bind(SqlValue::Int(before))
-        .push(" AND NOT (t.revocation_notice_id IS NOT NULL AND t.first_reported_at IS NULL)");
-    filter.clause(&mut st, "t.addressee");
-    st.query_as().fetch_all(store.pool()).await
+         FROM notice_targets t JOIN organisations o ON o.id = t.addressee",
+        "t.deadline",
+        " AND NOT (t.revocation_notice_id IS NOT NULL AND t.first_reported_at IS NULL)",
+        filter,
+        "t.addressee",
+        from,
+        before,
+    )
+    .query_as()
+    .fetch_all(store.pool())
+    .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -492,32 +413,40 @@ pub async fn verified_targets(
     from: i64,
     before: i64,
 ) -> Result<Vec<VerifiedRow>, sqlx::Error> {
-    let mut st = Statement::new(
+    in_period(
         store.dialect(),
         "SELECT t.addressee AS org_id, o.province AS province, t.verification AS verification \
-         FROM notice_targets t JOIN organisations o ON o.id = t.addressee WHERE t.verified_at >= ",
-    );
-    st.bind(SqlValue::Int(from))
-        .push(" AND t.verified_at < ")
-        .bind(SqlValue::Int(before));
-    filter.clause(&mut st, "t.addressee");
-    st.query_as().fetch_all(store.pool()).await
+         FROM notice_targets t JOIN organisations o ON o.id = t.addressee",
+        "t.verified_at",
+        "",
+        filter,
+        "t.addressee",
+        from,
+        before,
+    )
+    .query_as()
+    .fetch_all(store.pool())
+    .await
 }
 
-/// Bodies (protobuf `Appeal`) of the appeals filed in `[from, before)`.
+/// Bodies (protobuf `Appeal`) of the appeals filed in `[from, before)`: of the province's
+/// notices, or filed by the organisation.
 pub async fn appeals_filed(
     store: &Store,
     filter: &Filter,
     from: i64,
     before: i64,
 ) -> Result<Vec<Vec<u8>>, sqlx::Error> {
-    let mut st = Statement::new(
+    let mut st = in_period(
         store.dialect(),
-        "SELECT a.body FROM appeals a WHERE a.filed_at >= ",
+        "SELECT a.body FROM appeals a",
+        "a.filed_at",
+        "",
+        &Filter::All,
+        "",
+        from,
+        before,
     );
-    st.bind(SqlValue::Int(from))
-        .push(" AND a.filed_at < ")
-        .bind(SqlValue::Int(before));
     match filter {
         Filter::All => {}
         Filter::Province(p) => {

@@ -7,9 +7,9 @@ use fenghuo_client::{Client, pb};
 use pb::OwnershipKind as O;
 use pb::threat_report::Category as Payload;
 use tonic::Code;
-use tonic_types::StatusExt;
 
 use crate::appeals::{blocking_notice, by_party, file, report_disposed};
+use crate::disposal::bad_field;
 use crate::disposal_cli::{cli, json_lines};
 use crate::on_both_backends;
 use crate::routing_rules::{entry, import};
@@ -322,12 +322,6 @@ async fn each_role_sees_the_figures_of_its_jurisdiction_only(backend: Backend) {
     assert_eq!(err.code(), Code::PermissionDenied, "{err}");
 }
 
-fn bad_field(status: &tonic::Status) -> String {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status}");
-    status.get_details_bad_request().unwrap().field_violations[0]
-        .field
-        .clone()
-}
 
 async fn malformed_statistics_requests_are_refused_naming_the_field(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {

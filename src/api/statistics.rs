@@ -38,7 +38,9 @@ fn period(p: Option<&pb::StatisticsPeriod>) -> Result<Period, Status> {
         .ok_or_else(|| invalid("period", "required: a day, week_of, month or range"))?;
     Ok(match span {
         Span::Day(d) => Period::day(date_from_pb("period.day", Some(d))?),
-        Span::WeekOf(d) => Period::week_of(date_from_pb("period.week_of", Some(d))?, "period.week_of")?,
+        Span::WeekOf(d) => {
+            Period::week_of(date_from_pb("period.week_of", Some(d))?, "period.week_of")?
+        }
         Span::Month(m) => Period::month(m, "period.month")?,
         Span::Range(r) => Period::range(
             date_from_pb("period.range.from", r.from.as_ref())?,
@@ -91,7 +93,10 @@ impl StatisticsApi {
         }
     }
 
-    async fn prepare(&self, request: &Request<pb::StatisticsRequest>) -> Result<(Period, Scope), Status> {
+    async fn prepare(
+        &self,
+        request: &Request<pb::StatisticsRequest>,
+    ) -> Result<(Period, Scope), Status> {
         let caller = Caller::from_request(request)?;
         let req = request.get_ref();
         let period = period(req.period.as_ref())?;

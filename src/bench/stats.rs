@@ -118,7 +118,12 @@ fn date(d: chrono::NaiveDate) -> pb::Date {
     }
 }
 
-fn range(from: chrono::NaiveDate, to: chrono::NaiveDate, province: &str, org: &str) -> pb::StatisticsRequest {
+fn range(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    province: &str,
+    org: &str,
+) -> pb::StatisticsRequest {
     pb::StatisticsRequest {
         period: Some(pb::StatisticsPeriod {
             span: Some(pb::statistics_period::Span::Range(pb::DateRange {
@@ -161,8 +166,14 @@ pub async fn stats(b: StatsBench) -> anyhow::Result<String> {
         ("threats, national, one day", range(to, to, "", "")),
         ("threats, national, 30 days", range(from_month, to, "", "")),
         ("threats, national, 366 days", range(from_year, to, "", "")),
-        ("threats, province 110000, 366 days", range(from_year, to, "110000", "")),
-        ("threats, unit vendor-bj, 366 days", range(from_year, to, "", "vendor-bj")),
+        (
+            "threats, province 110000, 366 days",
+            range(from_year, to, "110000", ""),
+        ),
+        (
+            "threats, unit vendor-bj, 366 days",
+            range(from_year, to, "", "vendor-bj"),
+        ),
         ("disposal, national, 366 days", range(from_year, to, "", "")),
         ("appeals, national, 366 days", range(from_year, to, "", "")),
     ];
@@ -208,10 +219,7 @@ pub async fn stats(b: StatsBench) -> anyhow::Result<String> {
         arms[usize::from(on)].1 += secs;
     }
     crate::store::statistics::set_counting(true);
-    let (off, on) = (
-        arms[0].0 as f64 / arms[0].1,
-        arms[1].0 as f64 / arms[1].1,
-    );
+    let (off, on) = (arms[0].0 as f64 / arms[0].1, arms[1].0 as f64 / arms[1].1);
     out.push(format!(
         "intake without counters {off:.0} items/s, with {on:.0} items/s ({:+.1}%; {} items each, in alternating halves)",
         (on - off) / off * 100.0,

@@ -153,7 +153,11 @@ fn to_json(full_name: &str, bytes: Vec<u8>) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-fn header(from: Option<pb::Date>, to: Option<pb::Date>, scope: Option<pb::StatisticsScope>) -> String {
+fn header(
+    from: Option<pb::Date>,
+    to: Option<pb::Date>,
+    scope: Option<pb::StatisticsScope>,
+) -> String {
     let d = |d: Option<pb::Date>| {
         d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
             .unwrap_or_default()
@@ -264,8 +268,14 @@ fn threats_text(s: &pb::ThreatStatistics) -> String {
         ("by warning colour", &s.by_warning_colour),
         ("by province of the resource", &s.by_resource_province),
         ("by responsible unit", &s.by_responsible_unit),
-        ("by province of the responsible unit", &s.by_responsible_province),
-        ("controlled hosts by province", &s.controlled_hosts_by_province),
+        (
+            "by province of the responsible unit",
+            &s.by_responsible_province,
+        ),
+        (
+            "controlled hosts by province",
+            &s.controlled_hosts_by_province,
+        ),
     ] {
         text.push_str(&table(title, rows));
     }
@@ -276,14 +286,21 @@ fn threats_text(s: &pb::ThreatStatistics) -> String {
     for c in &s.control_servers_outside_mainland {
         text.push_str(&format!(
             "  {:<8} ({:<8}) botnet {:>6}  trojan {:>6}  sightings {:>8}\n",
-            if c.country.is_empty() { "?" } else { &c.country },
+            if c.country.is_empty() {
+                "?"
+            } else {
+                &c.country
+            },
             c.source,
             c.botnet_threats,
             c.trojan_threats,
             c.sightings
         ));
     }
-    text.push_str(&table("botnet control-server ports", &s.botnet_control_ports));
+    text.push_str(&table(
+        "botnet control-server ports",
+        &s.botnet_control_ports,
+    ));
     text.push_str(&table("botnet sizes (bots)", &s.botnet_sizes));
     text.push_str("defaced websites by month:\n");
     for m in &s.defacements_by_month {

@@ -258,8 +258,14 @@ mod tests {
             keys(&of_report(&r.encode_to_vec(), 4), dim::DEFACEMENT)
         };
         use pb::affected_asset::Asset;
-        assert_eq!(defaced(Asset::Url("https://www.beijing.gov.cn/x".into())), ["gov"]);
-        assert_eq!(defaced(Asset::Domain("gov.cn.example.com".into())), ["other"]);
+        assert_eq!(
+            defaced(Asset::Url("https://www.beijing.gov.cn/x".into())),
+            ["gov"]
+        );
+        assert_eq!(
+            defaced(Asset::Domain("gov.cn.example.com".into())),
+            ["other"]
+        );
     }
 
     #[test]

@@ -49,7 +49,10 @@ pub fn parse_csv(text: &str) -> Result<Vec<Range>, GeoError> {
             continue;
         }
         if record.len() < 3 {
-            return Err(bad(format!("{} fields; expected start,end,country", record.len())));
+            return Err(bad(format!(
+                "{} fields; expected start,end,country",
+                record.len()
+            )));
         }
         let start: IpAddr = field(0)
             .parse()
@@ -122,7 +125,10 @@ mod tests {
         ));
         assert_eq!(
             parse_csv("1.0.0.0,1.0.0.9,AU\n1.0.0.5,1.0.0.20,AU\n").unwrap_err(),
-            GeoError::Overlap { line: 2, previous: 1 }
+            GeoError::Overlap {
+                line: 2,
+                previous: 1
+            }
         );
         assert_eq!(parse_csv("").unwrap_err(), GeoError::Empty);
     }

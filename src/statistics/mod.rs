@@ -85,10 +85,21 @@ fn label_of(d: &str, key: &str) -> String {
             }
             .unwrap_or_default();
             let cat = pb::ThreatCategory::try_from(n(c))
-                .map(|x| x.as_str_name().trim_start_matches("THREAT_CATEGORY_").to_owned())
+                .map(|x| {
+                    x.as_str_name()
+                        .trim_start_matches("THREAT_CATEGORY_")
+                        .to_owned()
+                })
                 .unwrap_or_default();
-            let kind = kind.rsplit_once("_KIND_").map(|(_, k)| k.to_owned()).unwrap_or(kind);
-            return if kind.is_empty() { cat } else { format!("{cat}/{kind}") };
+            let kind = kind
+                .rsplit_once("_KIND_")
+                .map(|(_, k)| k.to_owned())
+                .unwrap_or(kind);
+            return if kind.is_empty() {
+                cat
+            } else {
+                format!("{cat}/{kind}")
+            };
         }
         _ => return key.to_owned(),
     };
@@ -106,7 +117,11 @@ fn row(d: &str, key: &str, (threats, sightings): (i64, i64)) -> pb::CountRow {
 
 /// Most sightings first, then by key; at most `limit`.
 fn ranked(mut rows: Vec<pb::CountRow>, limit: usize) -> Vec<pb::CountRow> {
-    rows.sort_by(|a, b| b.sightings.cmp(&a.sightings).then_with(|| a.key.cmp(&b.key)));
+    rows.sort_by(|a, b| {
+        b.sightings
+            .cmp(&a.sightings)
+            .then_with(|| a.key.cmp(&b.key))
+    });
     rows.truncate(limit);
     rows
 }
@@ -216,7 +231,13 @@ pub async fn threat_statistics(
     let sizes = by.get(dim::BOTNET_SIZE);
     let botnet_sizes = facts::SIZE_BANDS
         .iter()
-        .map(|b| row(dim::BOTNET_SIZE, b, sizes.and_then(|m| m.get(*b)).copied().unwrap_or((0, 0))))
+        .map(|b| {
+            row(
+                dim::BOTNET_SIZE,
+                b,
+                sizes.and_then(|m| m.get(*b)).copied().unwrap_or((0, 0)),
+            )
+        })
         .collect();
 
     // Series: every day, and defacements per month.
@@ -328,9 +349,18 @@ pub async fn disposal_statistics(
         units.insert(o.clone(), p.clone());
     }
     let figures = |keep: &dyn Fn(&str, &str) -> bool| -> pb::DisposalFigures {
-        let rec: Vec<_> = receipts.iter().filter(|r| keep(&r.org_id, &r.province)).collect();
-        let res: Vec<_> = results.iter().filter(|r| keep(&r.org_id, &r.province)).collect();
-        let ver: Vec<_> = verified.iter().filter(|r| keep(&r.org_id, &r.province)).collect();
+        let rec: Vec<_> = receipts
+            .iter()
+            .filter(|r| keep(&r.org_id, &r.province))
+            .collect();
+        let res: Vec<_> = results
+            .iter()
+            .filter(|r| keep(&r.org_id, &r.province))
+            .collect();
+        let ver: Vec<_> = verified
+            .iter()
+            .filter(|r| keep(&r.org_id, &r.province))
+            .collect();
         let effective = ver
             .iter()
             .filter(|v| {
@@ -427,9 +457,7 @@ pub async fn appeal_statistics(
                 let answered = answer
                     .answered_at
                     .map(|t| t.seconds.saturating_mul(1_000_000) + i64::from(t.nanos / 1000));
-                if appeal.overdue
-                    || matches!((answered, due_end), (Some(at), Some(e)) if at >= e)
-                {
+                if appeal.overdue || matches!((answered, due_end), (Some(at), Some(e)) if at >= e) {
                     a.answered_late += 1;
                 }
             }

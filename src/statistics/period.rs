@@ -41,7 +41,11 @@ impl PeriodError {
 
 impl Period {
     /// `from` to `to` inclusive; `field` names the range in errors.
-    pub fn range(from: NaiveDate, to: NaiveDate, field: &'static str) -> Result<Period, PeriodError> {
+    pub fn range(
+        from: NaiveDate,
+        to: NaiveDate,
+        field: &'static str,
+    ) -> Result<Period, PeriodError> {
         if to < from {
             return Err(PeriodError::Reversed { field, from, to });
         }
@@ -132,7 +136,10 @@ mod tests {
         assert_eq!((w.from(), w.to()), (d("2026-11-30"), d("2026-12-06")));
         let m = Period::month("2024-02", "month").unwrap();
         assert_eq!((m.from(), m.to()), (d("2024-02-01"), d("2024-02-29")));
-        assert_eq!(Period::month("2026-12", "month").unwrap().to(), d("2026-12-31"));
+        assert_eq!(
+            Period::month("2026-12", "month").unwrap().to(),
+            d("2026-12-31")
+        );
     }
 
     #[test]

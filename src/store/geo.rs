@@ -23,7 +23,11 @@ pub fn ip_key(ip: IpAddr) -> String {
     format!("{:032x}", u128::from(v6))
 }
 
-pub(super) async fn country_in(tx: &mut Tx, version: i64, ip: &str) -> Result<Option<String>, sqlx::Error> {
+pub(super) async fn country_in(
+    tx: &mut Tx,
+    version: i64,
+    ip: &str,
+) -> Result<Option<String>, sqlx::Error> {
     let Ok(addr) = ip.parse::<IpAddr>() else {
         return Ok(None);
     };
@@ -112,4 +116,3 @@ pub async fn load_geo(
         ranges: ranges.len(),
     })
 }
-

@@ -45,7 +45,11 @@ pub fn day_key(d: chrono::NaiveDate) -> i64 {
 }
 
 pub fn day_of_key(k: i64) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::from_ymd_opt((k / 10_000) as i32, (k / 100 % 100) as u32, (k % 100) as u32)
+    chrono::NaiveDate::from_ymd_opt(
+        (k / 10_000) as i32,
+        (k / 100 % 100) as u32,
+        (k % 100) as u32,
+    )
 }
 
 /// The scopes a sighting counts in: everyone's, the provincial regulators' that see it
@@ -160,7 +164,12 @@ impl Tally {
                     (None, None) => "unknown|".to_owned(),
                 };
                 let kind = if cs.botnet { 'b' } else { 't' };
-                self.add(&scopes, dim::CONTROL_COUNTRY, &format!("{kind}|{key}"), created);
+                self.add(
+                    &scopes,
+                    dim::CONTROL_COUNTRY,
+                    &format!("{kind}|{key}"),
+                    created,
+                );
             }
         }
         let rows: Vec<Vec<SqlValue>> = self
@@ -257,7 +266,10 @@ pub async fn provinces_of(
 ) -> Result<HashMap<String, String>, sqlx::Error> {
     let mut out = HashMap::new();
     for chunk in orgs.chunks(500) {
-        let mut st = Statement::new(store.dialect(), "SELECT id, province FROM organisations WHERE id IN (");
+        let mut st = Statement::new(
+            store.dialect(),
+            "SELECT id, province FROM organisations WHERE id IN (",
+        );
         st.bind_list(chunk.iter().map(|o| SqlValue::Text(o.clone())));
         st.push(")");
         let rows: Vec<(String, String)> = st.query_as().fetch_all(store.pool()).await?;
@@ -282,10 +294,12 @@ impl Filter {
         match self {
             Filter::All => {}
             Filter::Province(p) => {
-                st.push(" AND o.province = ").bind(SqlValue::Text(p.clone()));
+                st.push(" AND o.province = ")
+                    .bind(SqlValue::Text(p.clone()));
             }
             Filter::Organisation(id) => {
-                st.push(&format!(" AND {org} = ")).bind(SqlValue::Text(id.clone()));
+                st.push(&format!(" AND {org} = "))
+                    .bind(SqlValue::Text(id.clone()));
             }
         }
     }
@@ -450,7 +464,8 @@ pub async fn appeals_filed(
     match filter {
         Filter::All => {}
         Filter::Province(p) => {
-            st.push(" AND a.province = ").bind(SqlValue::Text(p.clone()));
+            st.push(" AND a.province = ")
+                .bind(SqlValue::Text(p.clone()));
         }
         Filter::Organisation(o) => {
             st.push(" AND a.filer = ").bind(SqlValue::Text(o.clone()));

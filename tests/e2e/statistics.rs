@@ -87,20 +87,49 @@ async fn seed(app: &TestApp) {
     .unwrap();
     let (ok, out, err) = geo_load(app, RANGES);
     assert!(ok, "{err}");
-    assert!(out.contains("loaded 3 country ranges as version 1"), "{out}");
+    assert!(
+        out.contains("loaded 3 country ranges as version 1"),
+        "{out}"
+    );
     use pb::MaliciousResourcePurpose as P;
     use pb::affected_asset::Asset;
     let vendor = app.client("vendor-bj").await.unit();
     let reports = [
         // In Guangdong by the registry, China by the ranges: not outside the mainland.
-        ("c2-gd", control_server("58.60.1.1", P::BotnetControlServer, 8080, "Mirai", 120_000, "")),
+        (
+            "c2-gd",
+            control_server(
+                "58.60.1.1",
+                P::BotnetControlServer,
+                8080,
+                "Mirai",
+                120_000,
+                "",
+            ),
+        ),
         // The ranges say US; the submitter's "DE" is not used.
-        ("c2-us", control_server("8.8.8.8", P::BotnetControlServer, 6667, "Gafgyt", 500, "DE")),
+        (
+            "c2-us",
+            control_server("8.8.8.8", P::BotnetControlServer, 6667, "Gafgyt", 500, "DE"),
+        ),
         // No range: the submitter's country stands.
-        ("c2-nl", control_server("45.33.32.156", P::TrojanControlServer, 443, "Gh0st", 0, "NL")),
+        (
+            "c2-nl",
+            control_server(
+                "45.33.32.156",
+                P::TrojanControlServer,
+                443,
+                "Gh0st",
+                0,
+                "NL",
+            ),
+        ),
         (
             "deface-gov",
-            incident(pb::IncidentKind::Defacement, Asset::Domain("www.example.gov.cn".into())),
+            incident(
+                pb::IncidentKind::Defacement,
+                Asset::Domain("www.example.gov.cn".into()),
+            ),
         ),
         (
             "deface-shop",
@@ -111,7 +140,10 @@ async fn seed(app: &TestApp) {
         ),
         (
             "host-gd",
-            incident(pb::IncidentKind::HostControlled, Asset::Ip("58.60.2.2".into())),
+            incident(
+                pb::IncidentKind::HostControlled,
+                Asset::Ip("58.60.2.2".into()),
+            ),
         ),
     ];
     for (id, payload) in reports {
@@ -130,7 +162,14 @@ async fn seed(app: &TestApp) {
             report(
                 app,
                 pb::Tlp::Green,
-                control_server("58.60.1.1", P::BotnetControlServer, 8080, "Mirai", 120_000, ""),
+                control_server(
+                    "58.60.1.1",
+                    P::BotnetControlServer,
+                    8080,
+                    "Mirai",
+                    120_000,
+                    "",
+                ),
             ),
         )
         .await
@@ -214,15 +253,31 @@ async fn a_day_of_reports_shows_in_every_table_of_the_national_figures(backend: 
     let outside: Vec<(String, String, u64, u64)> = s
         .control_servers_outside_mainland
         .iter()
-        .map(|c| (c.country.clone(), c.source.clone(), c.botnet_threats, c.trojan_threats))
+        .map(|c| {
+            (
+                c.country.clone(),
+                c.source.clone(),
+                c.botnet_threats,
+                c.trojan_threats,
+            )
+        })
         .collect();
-    assert!(outside.contains(&("US".into(), "dataset".into(), 1, 0)), "{outside:?}");
-    assert!(outside.contains(&("NL".into(), "reported".into(), 0, 1)), "{outside:?}");
+    assert!(
+        outside.contains(&("US".into(), "dataset".into(), 1, 0)),
+        "{outside:?}"
+    );
+    assert!(
+        outside.contains(&("NL".into(), "reported".into(), 0, 1)),
+        "{outside:?}"
+    );
     assert_eq!(outside.len(), 2, "{outside:?}");
     let ports = rows(&s.botnet_control_ports);
     assert_eq!(ports["TCP/8080"], (1, 2));
     assert_eq!(ports["TCP/6667"], (1, 1));
-    assert!(!ports.contains_key("TCP/443"), "a trojan server is no botnet's");
+    assert!(
+        !ports.contains_key("TCP/443"),
+        "a trojan server is no botnet's"
+    );
     assert_eq!(rows(&s.top_ports)["TCP/443"], (1, 1));
     let sizes = rows(&s.botnet_sizes);
     assert_eq!(sizes.len(), 6);
@@ -281,7 +336,10 @@ async fn each_role_sees_the_figures_of_its_jurisdiction_only(backend: Backend) {
     let s = threats(&gdca, ask("", "")).await.unwrap();
     assert_eq!(s.scope.as_ref().unwrap().id, "440000");
     assert_eq!((s.threats, s.sightings), (2, 3));
-    assert_eq!(threats(&gdca, ask("440000", "")).await.unwrap().sightings, 3);
+    assert_eq!(
+        threats(&gdca, ask("440000", "")).await.unwrap().sightings,
+        3
+    );
     let err = threats(&gdca, ask("110000", "")).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err}");
     assert!(err.message().contains("110000"), "{}", err.message());
@@ -295,7 +353,13 @@ async fn each_role_sees_the_figures_of_its_jurisdiction_only(backend: Backend) {
     let miit = app.client("miit").await;
     let bj = threats(&miit, ask("110000", "")).await.unwrap();
     assert_eq!((bj.threats, bj.sightings), (6, 6));
-    assert_eq!(threats(&miit, ask("", "telecom-gd")).await.unwrap().sightings, 1);
+    assert_eq!(
+        threats(&miit, ask("", "telecom-gd"))
+            .await
+            .unwrap()
+            .sightings,
+        1
+    );
 
     // A unit: its own sightings only, and nobody else's or any province's.
     let telecom = app.client("telecom-gd").await;
@@ -312,7 +376,9 @@ async fn each_role_sees_the_figures_of_its_jurisdiction_only(backend: Backend) {
     assert_eq!((vendor.threats, vendor.sightings), (6, 6));
 
     // The institution sees everything; an informational recipient nothing.
-    let cert = threats(&app.client("cncert").await, ask("", "")).await.unwrap();
+    let cert = threats(&app.client("cncert").await, ask("", ""))
+        .await
+        .unwrap();
     assert_eq!((cert.threats, cert.sightings), (6, 7));
     app.add_organisation("cac-gd", pb::Role::InformationalRecipient, "440000", "")
         .await;
@@ -321,7 +387,6 @@ async fn each_role_sees_the_figures_of_its_jurisdiction_only(backend: Backend) {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err}");
 }
-
 
 async fn malformed_statistics_requests_are_refused_naming_the_field(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -405,9 +470,12 @@ async fn disposal_and_appeal_figures_count_notices_and_appeals_by_addressee_and_
     };
     let (notice, targets) = blocking_notice(&app, "stats-1").await;
     report_disposed(&app, &notice, &targets).await;
-    let appeal = file(&app.client("party-gd").await, by_party(&notice, &targets[0]))
-        .await
-        .unwrap();
+    let appeal = file(
+        &app.client("party-gd").await,
+        by_party(&notice, &targets[0]),
+    )
+    .await
+    .unwrap();
     app.officer("miit")
         .await
         .appeals()
@@ -487,7 +555,11 @@ async fn disposal_and_appeal_figures_count_notices_and_appeals_by_addressee_and_
     let a = appeals("miit").await;
     assert_eq!((a.filed, a.upheld, a.open, a.answered_late), (1, 1, 0, 0));
     // As in ListAppeals: a provincial regulator counts the appeals of its province.
-    assert_eq!(appeals("gdca").await.filed, 1, "a notice on Guangdong targets");
+    assert_eq!(
+        appeals("gdca").await.filed,
+        1,
+        "a notice on Guangdong targets"
+    );
     assert_eq!(appeals("registrar-bj").await.filed, 0);
     assert_eq!(appeals("party-gd").await.filed, 1, "its own appeal");
     assert_eq!(appeals("telecom-gd").await.filed, 0);
@@ -533,14 +605,22 @@ async fn the_cli_prints_statistics_and_refuses_a_bad_country_file(backend: Backe
     let (ok, out, err) = cli(&app, "miit", None, &["stats", "appeals", "--week-of", &day]);
     assert!(ok, "{err}");
     assert!(out.contains("filed 0"), "{out}");
-    let (ok, _, err) = cli(&app, "miit", None, &["stats", "threats", "--month", "2026-13"]);
+    let (ok, _, err) = cli(
+        &app,
+        "miit",
+        None,
+        &["stats", "threats", "--month", "2026-13"],
+    );
     assert!(!ok);
     assert!(err.contains("period.month"), "{err}");
 
     // A bad file stores nothing; a good one is the next version.
     let (ok, _, err) = geo_load(&app, "1.0.0.0,1.0.0.255,AU\n1.0.0.9,1.0.1.0,AU\n");
     assert!(!ok);
-    assert!(err.contains("line 2: range overlaps the one on line 1"), "{err}");
+    assert!(
+        err.contains("line 2: range overlaps the one on line 1"),
+        "{err}"
+    );
     let (ok, out, err) = geo_load(&app, "1.0.0.0,1.0.0.255,AU\n");
     assert!(ok, "{err}");
     assert!(out.contains("version 2"), "{out}");
@@ -554,14 +634,20 @@ async fn figures_of_a_period_stay_after_retention_removes_its_threats(backend: B
     let vendor = app.client("vendor-bj").await;
     let threat = vendor
         .unit()
-        .submit("aged", report(&app, pb::Tlp::Green, crate::threats::ip("45.80.0.1")))
+        .submit(
+            "aged",
+            report(&app, pb::Tlp::Green, crate::threats::ip("45.80.0.1")),
+        )
         .await
         .unwrap()
         .threat_id;
     // Past the default 180 days of retention: the sweep removes the threat.
     app.clock.advance(chrono::Duration::days(200));
     app.drive_timers_until_idle().await;
-    assert_eq!(vendor.threat(&threat).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        vendor.threat(&threat).await.unwrap_err().code(),
+        Code::NotFound
+    );
     let s = threats(
         &app.client("miit").await,
         pb::StatisticsRequest {
@@ -573,5 +659,9 @@ async fn figures_of_a_period_stay_after_retention_removes_its_threats(backend: B
     )
     .await
     .unwrap();
-    assert_eq!((s.threats, s.sightings), (1, 1), "what was received that day");
+    assert_eq!(
+        (s.threats, s.sightings),
+        (1, 1),
+        "what was received that day"
+    );
 }

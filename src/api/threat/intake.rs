@@ -452,7 +452,8 @@ fn malicious_resource(r: &mut pb::MaliciousResource) -> Result<(String, String),
             );
         }
         let country = cs.country.trim().to_ascii_uppercase();
-        if !country.is_empty() && !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
+        let alpha2 = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+        if !country.is_empty() && !alpha2 {
             return refuse(
                 cs_field("country"),
                 "an ISO 3166-1 alpha-2 code such as US or HK, or empty",

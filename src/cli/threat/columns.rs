@@ -370,9 +370,15 @@ fn category(f: &Fields) -> Result<Option<Payload>, Reject> {
     };
     Ok(Some(match c.trim().replace('_', "-").as_str() {
         "malicious-resource" => {
-            let cs_set = ["port", "server_ip", "domains", "no_known_domains", "server_country"]
-                .iter()
-                .any(|c| f.get(c).is_some());
+            let cs_set = [
+                "port",
+                "server_ip",
+                "domains",
+                "no_known_domains",
+                "server_country",
+            ]
+            .iter()
+            .any(|c| f.get(c).is_some());
             let msg_set = [
                 "message_subject",
                 "message_excerpt",

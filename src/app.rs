@@ -269,6 +269,14 @@ impl Application {
                     clock: clock.clone(),
                     handlers,
                 },)
+            ))
+            .add_service(sized!(
+                pb::statistics_service_server::StatisticsServiceServer::new(
+                    crate::api::statistics::StatisticsApi {
+                        store: store.clone(),
+                        clock: clock.clone(),
+                    },
+                )
             ));
 
         let incoming = crate::listener::incoming(listener, acceptor, limits, cap);
@@ -441,6 +449,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "fenghuo.v1.CalendarService",
     "fenghuo.v1.AuditService",
     "fenghuo.v1.OperationsService",
+    "fenghuo.v1.StatisticsService",
 ];
 
 /// `grpc.health.v1` and nothing else, in plain HTTP/2 with no client certificate: a load

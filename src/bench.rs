@@ -17,6 +17,7 @@ use crate::domain::clock::SystemClock;
 mod notices;
 mod streams;
 mod taxii;
+pub mod stats;
 
 pub use notices::{NoticeBench, NoticeFanOut, notices};
 pub use streams::{StreamsBench, streams};

@@ -11,6 +11,8 @@
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
 //! - `api/` — one tonic service per proto service, thin; `api/streams.rs` paces server
 //!   streams by their reader (stall limit, cap per organisation).
+//! - `statistics/` — a period's figures (issue #15) from the intake's counters and indexed reads
+//!   of notices and appeals; callable without gRPC.
 //! - `pki/` — the development CA and client-certificate parsing.
 //! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
 //! - `app.rs` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake
@@ -32,6 +34,7 @@ pub mod metrics;
 pub mod ownership;
 pub mod pki;
 pub mod seed;
+pub mod statistics;
 pub mod stix;
 pub mod store;
 pub mod taxii;

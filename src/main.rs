@@ -106,6 +106,12 @@ enum Command {
     /// Operator alerts.
     #[command(subcommand)]
     Alerts(cli::operations::AlertsCommand),
+    /// Statistics (issue #15): threats, disposal and appeals over a period.
+    #[command(subcommand)]
+    Stats(cli::stats::StatsCommand),
+    /// The country-range dataset the statistics count control servers by.
+    #[command(subcommand)]
+    Geo(cli::stats::GeoCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Threats: submit files of reports (Art. 6), read them as the connecting organisation
@@ -206,6 +212,24 @@ enum BenchCommand {
         /// Objects per envelope
         #[arg(long, default_value_t = 500)]
         envelope: usize,
+        /// A PostgreSQL server to run against (a scratch database is created and dropped)
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Statistics (issue #15): --threats items through the real intake over --days days, then
+    /// each statistics query's p50/p99 over mTLS, the process's RSS, and the intake's
+    /// throughput with and without the statistics counters
+    Stats {
+        #[arg(long, default_value_t = 1_000_000)]
+        threats: u64,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Items of each arm of the with/without-counters comparison
+        #[arg(long, default_value_t = 200_000)]
+        compare: u64,
+        /// Calls per query
+        #[arg(long, default_value_t = 50)]
+        calls: usize,
         /// A PostgreSQL server to run against (a scratch database is created and dropped)
         #[arg(long)]
         database_url: Option<String>,
@@ -685,6 +709,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Identify(command) => command.run().await?,
         Command::Status { out, connect } => cli::operations::status(out, connect).await?,
         Command::Alerts(command) => command.run().await?,
+        Command::Stats(command) => command.run().await?,
+        Command::Geo(command) => command.run().await?,
         Command::Org(command) => command.run().await?,
         Command::Officer(command) => command.run().await?,
         Command::Pki(command) => command.run().await?,
@@ -697,6 +723,25 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             due_fraction,
             database_url,
         }) => cli::bench::timers(count, due_fraction, database_url).await?,
+        Command::Bench(BenchCommand::Stats {
+            threats,
+            days,
+            compare,
+            calls,
+            database_url,
+        }) => {
+            println!(
+                "{}",
+                fenghuo::bench::stats::stats(fenghuo::bench::stats::StatsBench {
+                    threats,
+                    days,
+                    compare,
+                    calls,
+                    database_url,
+                })
+                .await?
+            );
+        }
         Command::Bench(BenchCommand::Limits { rows, database_url }) => {
             cli::bench::limits(rows, database_url).await?
         }

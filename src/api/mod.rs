@@ -13,6 +13,7 @@ pub mod operations;
 pub mod ownership;
 pub mod protection;
 pub mod registry;
+pub mod statistics;
 pub mod streams;
 pub mod threat;
 pub mod trailers;

@@ -83,7 +83,7 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    fn url(&self) -> anyhow::Result<String> {
+    pub(crate) fn url(&self) -> anyhow::Result<String> {
         let settings = Settings::load(
             self.config.as_deref(),
             Overrides {

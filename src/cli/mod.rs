@@ -13,6 +13,7 @@ pub mod operations;
 pub mod output;
 pub mod ownership;
 pub mod protect;
+pub mod stats;
 pub mod threat;
 
 use std::path::PathBuf;

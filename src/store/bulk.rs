@@ -78,6 +78,30 @@ pub async fn insert_new(
     insert_with(tx, dialect, table, columns, rows, " ON CONFLICT DO NOTHING").await
 }
 
+/// Like [`insert`], adding the last `columns.len() - key_columns` columns to those of
+/// the row already present with the same first `key_columns` columns (counters). Keys
+/// must be unique within `rows`: PostgreSQL refuses to update one row twice in a statement.
+pub async fn insert_or_add(
+    tx: &mut Tx,
+    dialect: Dialect,
+    table: &str,
+    columns: &[&str],
+    key_columns: usize,
+    rows: Vec<Vec<SqlValue>>,
+) -> Result<(), sqlx::Error> {
+    let (keys, added) = columns.split_at(key_columns);
+    let suffix = format!(
+        " ON CONFLICT ({}) DO UPDATE SET {}",
+        keys.join(", "),
+        added
+            .iter()
+            .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    insert_with(tx, dialect, table, columns, rows, &suffix).await
+}
+
 async fn insert_with(
     tx: &mut Tx,
     dialect: Dialect,

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod bulk;
 pub mod bulletins;
 pub mod calendar;
+pub mod geo;
 pub mod identifications;
 pub mod notices;
 pub mod ownership;
@@ -17,6 +18,7 @@ pub mod registry;
 pub mod reporting;
 pub mod retention;
 pub mod taxii;
+pub mod statistics;
 pub mod threats;
 pub mod timers;
 

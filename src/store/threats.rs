@@ -164,6 +164,8 @@ pub async fn ingest(
     let mut responsible = std::collections::HashSet::new();
     let mut provinces = std::collections::HashSet::new();
     let mut outcomes = Vec::with_capacity(items.len());
+    // Statistics counters: summed here, added in this transaction (issue #15).
+    let mut tally = super::statistics::Tally::new(crate::domain::calendar::local_date(now));
     for item in items {
         let s = &item.submission;
         let org = &item.actor.organisation_id;
@@ -255,6 +257,15 @@ pub async fn ingest(
                 deadlines.due(&item.province, *d, s.discovered_at, calendar)
             }
         };
+        if tally.on() {
+            tally.sighting(
+                &super::statistics::scopes(org, &item.province, &item.provinces),
+                crate::statistics::facts::of_report(&s.report, category),
+                &item.provinces,
+                &item.responsible,
+                created,
+            );
+        }
         let sighting_id = uuid::Uuid::now_v7().to_string();
         sightings.push(vec![
             SqlValue::Text(sighting_id.clone()),
@@ -406,6 +417,7 @@ pub async fn ingest(
             .execute(&mut *tx)
             .await?;
         audit::append_many(&mut tx, store.dialect(), now, &entries).await?;
+        tally.commit(&mut tx, store.dialect()).await?;
     }
     tx.commit().await?;
     Ok(outcomes)

@@ -39,6 +39,7 @@ mod resume;
 mod retention;
 mod routing_rules;
 mod slow_readers;
+mod statistics;
 mod stix;
 mod stream_limits;
 mod taxii;

@@ -223,4 +223,9 @@ impl Client {
     ) -> pb::operations_service_client::OperationsServiceClient<AuthedChannel> {
         pb::operations_service_client::OperationsServiceClient::new(self.authed())
     }
+    pub fn statistics(
+        &self,
+    ) -> pb::statistics_service_client::StatisticsServiceClient<AuthedChannel> {
+        pb::statistics_service_client::StatisticsServiceClient::new(self.authed())
+    }
 }

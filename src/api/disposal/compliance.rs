@@ -46,7 +46,8 @@ fn due_range(
     ))
 }
 
-fn counts(duties: &[&DutyRow], now: i64) -> pb::DutyCounts {
+/// Art. 12 duty counts; statistics count by the same definition.
+pub(crate) fn counts(duties: &[&DutyRow], now: i64) -> pb::DutyCounts {
     let mut c = pb::DutyCounts::default();
     for d in duties {
         match d.met_at {

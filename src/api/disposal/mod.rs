@@ -1,7 +1,7 @@
 //! DisposalService (Art. 8, 9, 12): decisions, signed notices and their
 //! delivery, results, verification, revocation and non-compliance.
 
-mod compliance;
+pub(crate) mod compliance;
 pub mod issue;
 mod particulars;
 mod progress;

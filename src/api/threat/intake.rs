@@ -451,6 +451,15 @@ fn malicious_resource(r: &mut pb::MaliciousResource) -> Result<(String, String),
                 "required when the resource is not the server's IP: a control-server report states its IP (2009 mechanism Art. 8(2))",
             );
         }
+        let country = cs.country.trim().to_ascii_uppercase();
+        let alpha2 = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+        if !country.is_empty() && !alpha2 {
+            return refuse(
+                cs_field("country"),
+                "an ISO 3166-1 alpha-2 code such as US or HK, or empty",
+            );
+        }
+        cs.country = country;
         for (i, d) in cs.domains.iter_mut().enumerate() {
             *d = indicator_at(&cs_field(&format!("domains[{i}]")), indicator::domain(d))?;
         }

@@ -116,6 +116,10 @@ pub const COLUMNS: &[(&str, &str)] = &[
         "no_known_domains",
         "control server: true when no malicious domain is known",
     ),
+    (
+        "server_country",
+        "control server: its country or region, ISO 3166-1 alpha-2 (e.g. US)",
+    ),
     ("message_subject", "malicious message: subject"),
     ("message_excerpt", "malicious message: content excerpt"),
     (
@@ -366,9 +370,15 @@ fn category(f: &Fields) -> Result<Option<Payload>, Reject> {
     };
     Ok(Some(match c.trim().replace('_', "-").as_str() {
         "malicious-resource" => {
-            let cs_set = ["port", "server_ip", "domains", "no_known_domains"]
-                .iter()
-                .any(|c| f.get(c).is_some());
+            let cs_set = [
+                "port",
+                "server_ip",
+                "domains",
+                "no_known_domains",
+                "server_country",
+            ]
+            .iter()
+            .any(|c| f.get(c).is_some());
             let msg_set = [
                 "message_subject",
                 "message_excerpt",
@@ -404,6 +414,7 @@ fn category(f: &Fields) -> Result<Option<Payload>, Reject> {
                             domains: f.list("domains"),
                             ip: f.text("server_ip"),
                             no_known_domains: f.flag("no_known_domains")?,
+                            country: f.text("server_country"),
                         })
                     })
                     .transpose()?,

@@ -15,9 +15,9 @@ use crate::config::Settings;
 use crate::domain::clock::SystemClock;
 
 mod notices;
+pub mod stats;
 mod streams;
 mod taxii;
-pub mod stats;
 
 pub use notices::{NoticeBench, NoticeFanOut, notices};
 pub use streams::{StreamsBench, streams};

@@ -112,6 +112,9 @@ enum Command {
     /// The country-range dataset the statistics count control servers by.
     #[command(subcommand)]
     Geo(cli::stats::GeoCommand),
+    /// The monthly bulletin (2009 reporting measures Art. 19): build, get, verify offline.
+    #[command(subcommand)]
+    Bulletin(cli::bulletin::BulletinCommand),
     /// Show who the server takes this identity for.
     Whoami(ConnectArgs),
     /// Threats: submit files of reports (Art. 6), read them as the connecting organisation
@@ -711,6 +714,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Alerts(command) => command.run().await?,
         Command::Stats(command) => command.run().await?,
         Command::Geo(command) => command.run().await?,
+        Command::Bulletin(command) => command.run().await?,
         Command::Org(command) => command.run().await?,
         Command::Officer(command) => command.run().await?,
         Command::Pki(command) => command.run().await?,

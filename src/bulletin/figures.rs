@@ -54,6 +54,7 @@ pub struct DisposalFigures {
     pub acknowledged_in_time: u64,
     pub results_in_time: u64,
     pub verified_effective: u64,
+    /// Targets whose result was due and never reported (Art. 12's MISSING_RESULT).
     pub non_compliance_records: u64,
 }
 
@@ -73,6 +74,19 @@ fn points(counts: &[Count]) -> Vec<(String, f64)> {
 
 fn total(counts: &[Count]) -> u64 {
     counts.iter().map(|(_, v)| v).sum()
+}
+
+/// An Art. 2 category by its contract number; any other label as it is.
+fn category_name(key: &str, lang: Language) -> String {
+    let names = match key {
+        "1" => ("恶意网络资源", "malicious network resources"),
+        "2" => ("恶意程序", "malicious programs"),
+        "3" => ("安全隐患", "security hazards"),
+        "4" => ("安全事件", "security incidents"),
+        "5" => ("其他威胁", "other threats"),
+        other => return other.to_owned(),
+    };
+    lang.pick(names.0, names.1).to_owned()
 }
 
 /// The bulletin of `f` in `lang`.
@@ -109,12 +123,18 @@ pub fn assemble(f: &MonthFigures, lang: Language) -> Document {
         }
     };
 
+    // Statistics key the Art. 2 categories by their contract number.
+    let categories: Vec<Count> = f
+        .received_by_category
+        .iter()
+        .map(|(k, v)| (category_name(k, lang), *v))
+        .collect();
     let by_category = chart(
         ChartKind::Bar,
         "接收威胁按类别分布",
         "threats received by category",
         events,
-        &f.received_by_category,
+        &categories,
     );
     let by_day = chart(
         ChartKind::Line,

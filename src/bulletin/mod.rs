@@ -8,6 +8,7 @@ pub mod figures;
 pub mod html;
 pub mod pdf;
 pub mod publish;
+pub mod source;
 
 use serde::Serialize;
 

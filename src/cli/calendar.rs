@@ -84,15 +84,19 @@ pub struct DatabaseArgs {
 
 impl DatabaseArgs {
     pub(crate) fn url(&self) -> anyhow::Result<String> {
-        let settings = Settings::load(
+        Ok(self.settings()?.database_url.expose().to_owned())
+    }
+
+    /// The server's settings as these arguments and its configuration give them.
+    pub(crate) fn settings(&self) -> anyhow::Result<Settings> {
+        Settings::load(
             self.config.as_deref(),
             Overrides {
                 data_dir: self.data_dir.clone(),
                 database_url: self.database_url.clone(),
                 ..Default::default()
             },
-        )?;
-        Ok(settings.database_url.expose().to_owned())
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod appeals;
 pub mod bench;
+pub mod bulletin;
 pub mod calendar;
 pub mod decision;
 pub mod disposal;

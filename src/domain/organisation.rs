@@ -145,6 +145,50 @@ const PROVINCE_CODES: [&str; 34] = [
     "620000", "630000", "640000", "650000", "710000", "810000", "820000",
 ];
 
+/// The name of a province-level division, in Chinese and in English, by its GB/T 2260 code.
+pub fn province_name(code: &str) -> Option<(&'static str, &'static str)> {
+    const NAMES: [(&str, &str, &str); 34] = [
+        ("110000", "北京", "Beijing"),
+        ("120000", "天津", "Tianjin"),
+        ("130000", "河北", "Hebei"),
+        ("140000", "山西", "Shanxi"),
+        ("150000", "内蒙古", "Inner Mongolia"),
+        ("210000", "辽宁", "Liaoning"),
+        ("220000", "吉林", "Jilin"),
+        ("230000", "黑龙江", "Heilongjiang"),
+        ("310000", "上海", "Shanghai"),
+        ("320000", "江苏", "Jiangsu"),
+        ("330000", "浙江", "Zhejiang"),
+        ("340000", "安徽", "Anhui"),
+        ("350000", "福建", "Fujian"),
+        ("360000", "江西", "Jiangxi"),
+        ("370000", "山东", "Shandong"),
+        ("410000", "河南", "Henan"),
+        ("420000", "湖北", "Hubei"),
+        ("430000", "湖南", "Hunan"),
+        ("440000", "广东", "Guangdong"),
+        ("450000", "广西", "Guangxi"),
+        ("460000", "海南", "Hainan"),
+        ("500000", "重庆", "Chongqing"),
+        ("510000", "四川", "Sichuan"),
+        ("520000", "贵州", "Guizhou"),
+        ("530000", "云南", "Yunnan"),
+        ("540000", "西藏", "Xizang"),
+        ("610000", "陕西", "Shaanxi"),
+        ("620000", "甘肃", "Gansu"),
+        ("630000", "青海", "Qinghai"),
+        ("640000", "宁夏", "Ningxia"),
+        ("650000", "新疆", "Xinjiang"),
+        ("710000", "台湾", "Taiwan"),
+        ("810000", "香港", "Hong Kong"),
+        ("820000", "澳门", "Macao"),
+    ];
+    NAMES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, zh, en)| (*zh, *en))
+}
+
 impl Province {
     pub fn parse(raw: &str) -> Result<Self, ProvinceError> {
         if raw == "national" {
@@ -161,6 +205,18 @@ impl Province {
             Province::National => "national",
             Province::Code(c) => c,
         }
+    }
+}
+
+#[cfg(test)]
+mod province_name_tests {
+    #[test]
+    fn every_province_code_has_a_name() {
+        for code in super::PROVINCE_CODES {
+            assert!(super::province_name(code).is_some(), "{code}");
+        }
+        assert_eq!(super::province_name("440000"), Some(("广东", "Guangdong")));
+        assert_eq!(super::province_name("440100"), None);
     }
 }
 

@@ -17,8 +17,8 @@ pub mod ownership;
 pub mod registry;
 pub mod reporting;
 pub mod retention;
-pub mod taxii;
 pub mod statistics;
+pub mod taxii;
 pub mod threats;
 pub mod timers;
 

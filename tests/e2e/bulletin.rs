@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use fenghuo::bulletin::figures::MonthFigures;
 use fenghuo::bulletin::pdf::{DEFAULT_FONT_DIRS, Fonts};
+use chrono::Datelike;
 use fenghuo::bulletin::publish::{self, BulletinVerifyError, PublishError};
+use fenghuo::bulletin::source::{Publisher, month_figures};
+use fenghuo_client::pb;
 use fenghuo::domain::clock::Clock;
 use fenghuo::pki::keyring::SigningKeyring;
 use fenghuo::pki::signing::Signature;
@@ -14,6 +17,7 @@ use fenghuo::store::{audit, bulletins};
 
 use crate::on_both_backends;
 use crate::support::{Backend, spawn_app};
+use crate::threats::{ip, report};
 
 on_both_backends!(a_published_bulletin_is_signed_stored_and_verifiable_offline);
 
@@ -141,5 +145,70 @@ async fn a_published_bulletin_is_signed_stored_and_verifiable_offline(backend: B
     .unwrap_err();
     assert!(matches!(err, PublishError::NoSigningKey { .. }), "{err}");
 
+    app.stop().await;
+}
+
+on_both_backends!(the_bulletins_numbers_are_the_statistics_numbers);
+
+/// A seeded month: the bulletin built from it carries exactly what StatisticsService
+/// answers for that month, in its figures and on its page.
+async fn the_bulletins_numbers_are_the_statistics_numbers(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let Some(fonts) = fonts() else { return };
+    let vendor = app.client("vendor-bj").await;
+    for (i, addr) in ["61.135.1.7", "61.135.1.8", "114.114.1.9"].iter().enumerate() {
+        vendor
+            .threats()
+            .submit_threat(pb::SubmitThreatRequest {
+                submission_id: format!("bulletin-{i}"),
+                report: Some(report(&app, pb::Tlp::Green, ip(addr))),
+            })
+            .await
+            .unwrap();
+    }
+    let now = app.clock.now();
+    let today = fenghuo::domain::calendar::local_date(now);
+    let month = today.with_day(1).unwrap();
+    let key = month.format("%Y-%m").to_string();
+    let stats = app
+        .client("miit")
+        .await
+        .statistics()
+        .get_threat_statistics(pb::StatisticsRequest {
+            period: Some(pb::StatisticsPeriod {
+                span: Some(pb::statistics_period::Span::Month(key.clone())),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.threats, 3);
+
+    let store = app.application().store().clone();
+    let publisher = Publisher {
+        id: "cncert".into(),
+        name: "CNCERT".into(),
+    };
+    let figures = month_figures(&store, month, &publisher, today).await.unwrap();
+    let by_category: Vec<(String, u64)> = stats
+        .by_category
+        .iter()
+        .map(|r| (r.key.clone(), r.threats))
+        .collect();
+    assert_eq!(figures.received_by_category, by_category);
+    let per_day: u64 = figures.received_by_day.iter().map(|(_, n)| n).sum();
+    assert_eq!(per_day, stats.sightings);
+
+    let keyring = SigningKeyring::new(app.data_dir.join("pki").join("clients"));
+    publish::publish(&store, &keyring, fonts, &figures, &audit::Actor::system(), now)
+        .await
+        .unwrap();
+    let page = bulletins::get(&store, &key, "zh-CN").await.unwrap().unwrap();
+    let html = String::from_utf8(page.html).unwrap();
+    assert!(
+        html.contains(&format!("共接收各单位报送的网络安全威胁{}起", stats.threats)),
+        "the page states the month's total"
+    );
     app.stop().await;
 }

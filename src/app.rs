@@ -123,7 +123,17 @@ impl Application {
                 .with_daily(crate::timers::calendar::CoverageCheck)
                 .with_daily(crate::timers::RetentionSweep {
                     retention_days: settings.retention_days,
-                }),
+                })
+                .with_daily_if(settings.bulletin_publisher.clone().map(|publisher| {
+                    crate::bulletin::check::BulletinCheck {
+                        publisher,
+                        keyring: Arc::new(crate::pki::keyring::SigningKeyring::new(
+                            settings.notice_signing_dir.clone(),
+                        )),
+                        font_dirs: settings.bulletin_font_dirs.clone(),
+                        fonts: std::sync::OnceLock::new(),
+                    }
+                })),
         );
         // At start-up, before serving: the calendar's coverage warning reaches the log now.
         timers.run_daily().await;

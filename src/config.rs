@@ -72,6 +72,11 @@ pub struct Settings {
     /// Days monitoring data are kept after a threat was last reported (2009 mechanism Art. 10:
     /// at least 60); see `store::retention` for what is never removed.
     pub retention_days: u32,
+    /// The organisation that publishes the monthly bulletin (2009 reporting measures Art. 19):
+    /// its signing key signs it. None: no bulletin is built by the daily check.
+    pub bulletin_publisher: Option<String>,
+    /// Directories searched for a font with Chinese characters for the bulletin's PDF.
+    pub bulletin_font_dirs: Vec<PathBuf>,
     /// Where to export traces over OTLP/gRPC (`http://127.0.0.1:4317`). None: not exported.
     pub otlp_endpoint: Option<String>,
     pub connections: ConnectionLimits,
@@ -278,6 +283,13 @@ fn parse_duration(raw: &str) -> anyhow::Result<Duration> {
     Ok(d)
 }
 
+fn default_font_dirs() -> Vec<PathBuf> {
+    crate::bulletin::pdf::DEFAULT_FONT_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .collect()
+}
+
 /// The TOML file's shape; every key optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -293,6 +305,8 @@ pub struct FileConfig {
     pub metrics_listen: Option<String>,
     pub taxii_listen: Option<String>,
     pub retention_days: Option<u32>,
+    pub bulletin_publisher: Option<String>,
+    pub bulletin_font_dirs: Option<Vec<PathBuf>>,
     pub otlp_endpoint: Option<String>,
     pub connections: Option<ConnectionsFileConfig>,
     /// `[grading]`: `particularly_serious_bots`, `serious_bots`, `major_bots`.
@@ -367,6 +381,8 @@ impl Settings {
             metrics_listen: None,
             taxii_listen: None,
             retention_days: DEFAULT_RETENTION_DAYS,
+            bulletin_publisher: None,
+            bulletin_font_dirs: default_font_dirs(),
             otlp_endpoint: None,
             connections: ConnectionLimits::default(),
             grading: GradeThresholds::default(),
@@ -477,6 +493,14 @@ impl Settings {
             metrics_listen,
             taxii_listen,
             retention_days,
+            bulletin_publisher: file
+                .bulletin_publisher
+                .clone()
+                .filter(|p| !p.trim().is_empty()),
+            bulletin_font_dirs: file
+                .bulletin_font_dirs
+                .clone()
+                .unwrap_or_else(default_font_dirs),
             otlp_endpoint,
             listen,
             data_dir,

@@ -4,6 +4,7 @@
 //! is decided where the statistics are read.
 
 pub mod charts;
+pub mod check;
 pub mod figures;
 pub mod html;
 pub mod pdf;

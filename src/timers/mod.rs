@@ -135,6 +135,14 @@ impl Scheduler {
         self
     }
 
+    /// Adds a check when it is configured.
+    pub fn with_daily_if(self, check: Option<impl DailyCheck>) -> Self {
+        match check {
+            Some(c) => self.with_daily(c),
+            None => self,
+        }
+    }
+
     /// Runs the daily checks unless they already ran on the clock's current day (a clock set
     /// to another day, earlier or later, runs them again). A failing check is logged, not
     /// retried before the next day: a broken database must not flood the log.

@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 
+use chrono::Datelike;
 use fenghuo::bulletin::figures::MonthFigures;
 use fenghuo::bulletin::pdf::{DEFAULT_FONT_DIRS, Fonts};
-use chrono::Datelike;
 use fenghuo::bulletin::publish::{self, BulletinVerifyError, PublishError};
 use fenghuo::bulletin::source::{Publisher, month_figures};
-use fenghuo_client::pb;
 use fenghuo::domain::clock::Clock;
 use fenghuo::pki::keyring::SigningKeyring;
 use fenghuo::pki::signing::Signature;
 use fenghuo::store::{audit, bulletins};
+use fenghuo_client::pb;
 
 use crate::on_both_backends;
 use crate::support::{Backend, spawn_app};
@@ -153,10 +153,15 @@ on_both_backends!(the_bulletins_numbers_are_the_statistics_numbers);
 /// A seeded month: the bulletin built from it carries exactly what StatisticsService
 /// answers for that month, in its figures and on its page.
 async fn the_bulletins_numbers_are_the_statistics_numbers(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let Some(fonts) = fonts() else { return };
     let vendor = app.client("vendor-bj").await;
-    for (i, addr) in ["61.135.1.7", "61.135.1.8", "114.114.1.9"].iter().enumerate() {
+    for (i, addr) in ["61.135.1.7", "61.135.1.8", "114.114.1.9"]
+        .iter()
+        .enumerate()
+    {
         vendor
             .threats()
             .submit_threat(pb::SubmitThreatRequest {
@@ -190,7 +195,9 @@ async fn the_bulletins_numbers_are_the_statistics_numbers(backend: Backend) {
         id: "cncert".into(),
         name: "CNCERT".into(),
     };
-    let figures = month_figures(&store, month, &publisher, today).await.unwrap();
+    let figures = month_figures(&store, month, &publisher, today)
+        .await
+        .unwrap();
     let by_category: Vec<(String, u64)> = stats
         .by_category
         .iter()
@@ -201,14 +208,125 @@ async fn the_bulletins_numbers_are_the_statistics_numbers(backend: Backend) {
     assert_eq!(per_day, stats.sightings);
 
     let keyring = SigningKeyring::new(app.data_dir.join("pki").join("clients"));
-    publish::publish(&store, &keyring, fonts, &figures, &audit::Actor::system(), now)
+    publish::publish(
+        &store,
+        &keyring,
+        fonts,
+        &figures,
+        &audit::Actor::system(),
+        now,
+    )
+    .await
+    .unwrap();
+    let page = bulletins::get(&store, &key, "zh-CN")
         .await
+        .unwrap()
         .unwrap();
-    let page = bulletins::get(&store, &key, "zh-CN").await.unwrap().unwrap();
     let html = String::from_utf8(page.html).unwrap();
     assert!(
-        html.contains(&format!("共接收各单位报送的网络安全威胁{}起", stats.threats)),
+        html.contains(&format!(
+            "共接收各单位报送的网络安全威胁{}起",
+            stats.threats
+        )),
         "the page states the month's total"
+    );
+    app.stop().await;
+}
+
+on_both_backends!(the_daily_check_publishes_on_the_first_working_day_and_alerts_when_overdue);
+
+/// The daily check, on the injected instants: on the first working day of December it builds
+/// November's bulletin once; a publisher that cannot sign raises `bulletin.failed`, and past
+/// the 10th working day (Art. 19) `bulletin.overdue`.
+async fn the_daily_check_publishes_on_the_first_working_day_and_alerts_when_overdue(
+    backend: Backend,
+) {
+    use fenghuo::bulletin::check::BulletinCheck;
+    use fenghuo::timers::DailyCheck;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    if fonts().is_none() {
+        return;
+    }
+    let store = app.application().store().clone();
+    let check = |publisher: &str| BulletinCheck {
+        publisher: publisher.into(),
+        keyring: Arc::new(SigningKeyring::new(
+            app.data_dir.join("pki").join("clients"),
+        )),
+        font_dirs: DEFAULT_FONT_DIRS
+            .iter()
+            .map(std::path::PathBuf::from)
+            .collect(),
+        fonts: std::sync::OnceLock::new(),
+    };
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+
+    // Monday 30 November 2026 (Shanghai): October's bulletin is the one due; November's waits.
+    let cncert = check("cncert");
+    cncert
+        .run(&store, at("2026-11-30T01:00:00Z"))
+        .await
+        .unwrap();
+    assert!(bulletins::is_published(&store, "2026-10").await.unwrap());
+    assert!(!bulletins::is_published(&store, "2026-11").await.unwrap());
+    // Tuesday 1 December, the first working day: November's, once however often it runs.
+    cncert
+        .run(&store, at("2026-12-01T01:00:00Z"))
+        .await
+        .unwrap();
+    cncert
+        .run(&store, at("2026-12-01T09:00:00Z"))
+        .await
+        .unwrap();
+    assert!(bulletins::is_published(&store, "2026-11").await.unwrap());
+    let published = audit::query(
+        &store,
+        &audit::AuditFilter {
+            subject: Some("bulletin:2026-11".into()),
+            ..Default::default()
+        },
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(published.len(), 1, "built once");
+
+    // September's bulletin by a publisher without a signing key, on 21 October 2026: due by
+    // 20 October (Oct 1-7 holiday, the make-up Saturday 10th counted), so both alerts.
+    let unit = check("telecom-gd");
+    let err = unit
+        .run(&store, at("2026-10-21T01:00:00Z"))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("signing key"), "{err:#}");
+    let alerts = fenghuo::store::timers::open_alerts(&store).await.unwrap();
+    let kinds: Vec<(&str, &str)> = alerts
+        .iter()
+        .filter(|a| a.subject == "bulletin:2026-09")
+        .map(|a| (a.kind.as_str(), a.subject.as_str()))
+        .collect();
+    assert!(
+        kinds.contains(&("bulletin.failed", "bulletin:2026-09")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("bulletin.overdue", "bulletin:2026-09")),
+        "{kinds:?}"
+    );
+    let overdue = alerts
+        .iter()
+        .find(|a| a.kind == "bulletin.overdue")
+        .unwrap();
+    assert!(
+        overdue.message.contains("2026-10-20"),
+        "{}",
+        overdue.message
     );
     app.stop().await;
 }

@@ -29,6 +29,46 @@ pub struct BulletinCheck {
     pub fonts: OnceLock<Arc<Fonts>>,
 }
 
+/// Publishes the bulletin of `month` (its first day) from the statistics as `publisher`,
+/// printed under `name` or else its registered name: what the daily check does on the day,
+/// and `fenghuo bulletin build` on demand.
+///
+/// # Errors
+/// An unknown publisher, or [`publish::PublishError`].
+pub async fn publish_month(
+    store: &Store,
+    keyring: &SigningKeyring,
+    fonts: Arc<Fonts>,
+    publisher: &str,
+    name: Option<String>,
+    month: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<crate::store::bulletins::BulletinRow>> {
+    let name = match name {
+        Some(n) => n,
+        None => crate::store::registry::get_organisation(store, publisher)
+            .await?
+            .map(|o| o.name)
+            .with_context(|| {
+                format!("the publisher {publisher:?} is not a registered organisation")
+            })?,
+    };
+    let publisher = Publisher {
+        id: publisher.to_owned(),
+        name,
+    };
+    let figures = month_figures(store, month, &publisher, local_date(now)).await?;
+    Ok(publish::publish(
+        store,
+        keyring,
+        fonts,
+        &figures,
+        &audit::Actor::system(),
+        now,
+    )
+    .await?)
+}
+
 impl BulletinCheck {
     async fn build(
         &self,
@@ -43,30 +83,19 @@ impl BulletinCheck {
                 self.fonts.get_or_init(|| loaded).clone()
             }
         };
-        let name = crate::store::registry::get_organisation(store, &self.publisher)
-            .await?
-            .map(|o| o.name)
-            .with_context(|| {
-                format!(
-                    "bulletin_publisher {:?} is not a registered organisation",
-                    self.publisher
-                )
-            })?;
-        let publisher = Publisher {
-            id: self.publisher.clone(),
-            name,
-        };
-        let figures = month_figures(store, month, &publisher, local_date(now)).await?;
-        publish::publish(
+        let rows = publish_month(
             store,
             &self.keyring,
             fonts,
-            &figures,
-            &audit::Actor::system(),
+            &self.publisher,
+            None,
+            month,
             now,
         )
         .await?;
-        tracing::info!(month = %publish::month_key(&figures), publisher = %self.publisher, "published the monthly bulletin");
+        if let Some(row) = rows.first() {
+            tracing::info!(month = %row.month, publisher = %self.publisher, "published the monthly bulletin");
+        }
         Ok(())
     }
 }

@@ -132,24 +132,19 @@ pub fn render(doc: &Document, fonts: &Fonts) -> Result<Vec<u8>, RenderError> {
     };
     let compiled = typst::compile::<PagedDocument>(&world)
         .output
-        .map_err(|errors| {
-            RenderError::Typeset(
-                errors
-                    .iter()
-                    .map(|e| e.message.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
-    typst_pdf::pdf(&compiled, &typst_pdf::PdfOptions::default()).map_err(|errors| {
-        RenderError::Typeset(
-            errors
-                .iter()
-                .map(|e| e.message.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })
+        .map_err(typeset_error)?;
+    typst_pdf::pdf(&compiled, &typst_pdf::PdfOptions::default()).map_err(typeset_error)
+}
+
+/// Typst's diagnostics as one error.
+fn typeset_error(errors: typst::ecow::EcoVec<typst::diag::SourceDiagnostic>) -> RenderError {
+    RenderError::Typeset(
+        errors
+            .iter()
+            .map(|e| e.message.to_string())
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 /// Fixed virtual paths: Typst interns file ids for the life of the process, so a server

@@ -10,9 +10,9 @@ use chrono::NaiveDate;
 use clap::Subcommand;
 
 use super::calendar::DatabaseArgs;
+use fenghuo::bulletin::check::publish_month;
 use fenghuo::bulletin::pdf::{DEFAULT_FONT_DIRS, Fonts};
 use fenghuo::bulletin::publish;
-use fenghuo::bulletin::source::{Publisher, month_figures};
 use fenghuo::pki::keyring::SigningKeyring;
 use fenghuo::pki::signing::Signature;
 
@@ -80,37 +80,16 @@ impl BulletinCommand {
                 };
                 let fonts = Arc::new(Fonts::load(&dirs)?);
                 let store = fenghuo::store::Store::connect(settings.database_url.expose()).await?;
-                let built = async {
-                    let name = match publisher_name {
-                        Some(n) => n,
-                        None => fenghuo::store::registry::get_organisation(&store, &publisher)
-                            .await?
-                            .map(|o| o.name)
-                            .with_context(|| format!("no organisation {publisher:?}"))?,
-                    };
-                    let now = chrono::Utc::now();
-                    let figures = month_figures(
-                        &store,
-                        month,
-                        &Publisher {
-                            id: publisher.clone(),
-                            name,
-                        },
-                        fenghuo::domain::calendar::local_date(now),
-                    )
-                    .await?;
-                    let keyring = SigningKeyring::new(settings.notice_signing_dir.clone());
-                    let rows = publish::publish(
-                        &store,
-                        &keyring,
-                        fonts,
-                        &figures,
-                        &fenghuo::store::audit::Actor::system(),
-                        now,
-                    )
-                    .await?;
-                    anyhow::Ok(rows)
-                }
+                let keyring = SigningKeyring::new(settings.notice_signing_dir.clone());
+                let built = publish_month(
+                    &store,
+                    &keyring,
+                    fonts,
+                    &publisher,
+                    publisher_name,
+                    month,
+                    chrono::Utc::now(),
+                )
                 .await;
                 store.close().await;
                 for row in built? {

@@ -36,6 +36,8 @@ pub struct Application {
     metrics_server: Option<JoinHandle<()>>,
     taxii_addr: Option<SocketAddr>,
     taxii_server: Option<JoinHandle<()>>,
+    console_addr: Option<SocketAddr>,
+    console_server: Option<JoinHandle<()>>,
     store: Store,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
@@ -201,6 +203,41 @@ impl Application {
                     .max_encoding_message_size(max_message)
             };
         }
+        // Each service once: gRPC serves it, and the web console calls the same handlers.
+        let threat = Arc::new(ThreatApi {
+            store: store.clone(),
+            clock: clock.clone(),
+            queue: queue.clone(),
+            router: ownership.clone(),
+            feed: feed.clone(),
+            open_feeds: OpenStreams::new("feeds", settings.streams),
+            intake_streams: OpenStreams::new("intake streams", settings.streams),
+            feed_lag: feed_lag.clone(),
+            feed_reads: Arc::new(tokio::sync::Semaphore::new(
+                crate::api::threat::FEED_READERS,
+            )),
+        });
+        let identification = Arc::new(crate::api::identification::IdentificationApi {
+            store: store.clone(),
+            clock: clock.clone(),
+            grading: settings.grading,
+            feed: feed.clone(),
+            policy: policy.clone(),
+        });
+        let appeal = Arc::new(crate::api::appeal::AppealApi {
+            disposal: disposal.clone(),
+            watches: OpenStreams::new("appeal watches", settings.streams),
+        });
+        let calendar = Arc::new(CalendarApi {
+            store: store.clone(),
+            clock: clock.clone(),
+            handlers,
+        });
+        let statistics = Arc::new(crate::api::statistics::StatisticsApi {
+            store: store.clone(),
+            clock: clock.clone(),
+            max_message_bytes: max_message,
+        });
         // TLS is ours (crate::listener): tonic sees connections whose handshake completed.
         let router = Server::builder()
             .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -229,42 +266,21 @@ impl Application {
                 },
             )))
             .add_service(
-                pb::threat_service_server::ThreatServiceServer::new(ThreatApi {
-                    store: store.clone(),
-                    clock: clock.clone(),
-                    queue: queue.clone(),
-                    router: ownership.clone(),
-                    feed: feed.clone(),
-                    open_feeds: OpenStreams::new("feeds", settings.streams),
-                    intake_streams: OpenStreams::new("intake streams", settings.streams),
-                    feed_lag: feed_lag.clone(),
-                    feed_reads: Arc::new(tokio::sync::Semaphore::new(
-                        crate::api::threat::FEED_READERS,
-                    )),
-                })
-                .max_decoding_message_size(max_message)
-                .max_encoding_message_size(max_message),
+                pb::threat_service_server::ThreatServiceServer::from_arc(threat.clone())
+                    .max_decoding_message_size(max_message)
+                    .max_encoding_message_size(max_message),
             )
             .add_service(sized!(
-                pb::identification_service_server::IdentificationServiceServer::new(
-                    crate::api::identification::IdentificationApi {
-                        store: store.clone(),
-                        clock: clock.clone(),
-                        grading: settings.grading,
-                        feed: feed.clone(),
-                        policy: policy.clone(),
-                    },
+                pb::identification_service_server::IdentificationServiceServer::from_arc(
+                    identification.clone()
                 ),
             ))
             .add_service(sized!(
                 pb::disposal_service_server::DisposalServiceServer::from_arc(disposal.clone()),
             ))
-            .add_service(sized!(pb::appeal_service_server::AppealServiceServer::new(
-                crate::api::appeal::AppealApi {
-                    disposal: disposal.clone(),
-                    watches: OpenStreams::new("appeal watches", settings.streams),
-                },
-            )))
+            .add_service(sized!(
+                pb::appeal_service_server::AppealServiceServer::from_arc(appeal.clone())
+            ))
             .add_service(sized!(
                 pb::operations_service_server::OperationsServiceServer::new(
                     crate::api::operations::OperationsApi {
@@ -274,18 +290,11 @@ impl Application {
                 )
             ))
             .add_service(sized!(
-                pb::calendar_service_server::CalendarServiceServer::new(CalendarApi {
-                    store: store.clone(),
-                    clock: clock.clone(),
-                    handlers,
-                },)
+                pb::calendar_service_server::CalendarServiceServer::from_arc(calendar.clone())
             ))
             .add_service(sized!(
-                pb::statistics_service_server::StatisticsServiceServer::new(
-                    crate::api::statistics::StatisticsApi {
-                        store: store.clone(),
-                        clock: clock.clone(),
-                    },
+                pb::statistics_service_server::StatisticsServiceServer::from_arc(
+                    statistics.clone()
                 )
             ));
 
@@ -311,28 +320,57 @@ impl Application {
             }
             None => (None, None),
         };
+        // TAXII and the console: HTTPS/1.1 on the gRPC port's certificate and client check.
+        let side_listener = || -> anyhow::Result<crate::https::Listening> {
+            Ok(crate::https::Listening {
+                acceptor: crate::listener::server_tls_for(
+                    &tls.ca,
+                    &tls.cert,
+                    &tls.key,
+                    &[b"http/1.1"],
+                )?,
+                limits,
+                cap,
+            })
+        };
         let (taxii_server, taxii_addr) = match settings.taxii_listen {
             Some(addr) => {
-                let listening = crate::taxii::Listening {
-                    acceptor: crate::listener::server_tls_for(
-                        &tls.ca,
-                        &tls.cert,
-                        &tls.key,
-                        &[b"http/1.1"],
-                    )?,
-                    limits,
-                    cap,
-                };
+                let listening = side_listener()?;
                 let state = |local_addr| crate::taxii::Taxii {
                     store: store.clone(),
                     clock: clock.clone(),
-                    queue,
+                    queue: queue.clone(),
                     router: ownership.clone(),
-                    auth,
+                    auth: auth.clone(),
                     local_addr,
                 };
                 let (task, addr) =
                     crate::taxii::serve(addr, listening, state, shutdown_rx.clone()).await?;
+                (Some(task), Some(addr))
+            }
+            None => (None, None),
+        };
+        let (console_server, console_addr) = match settings.console_listen {
+            Some(addr) => {
+                let listening = side_listener()?;
+                let console = Arc::new(crate::console::Console {
+                    auth: auth.clone(),
+                    clock: clock.clone(),
+                    threat,
+                    identification,
+                    disposal: disposal.clone(),
+                    appeal,
+                    calendar,
+                    statistics,
+                });
+                let (task, addr) = crate::https::serve(
+                    "web console",
+                    addr,
+                    listening,
+                    |_| crate::console::router(console),
+                    shutdown_rx.clone(),
+                )
+                .await?;
                 (Some(task), Some(addr))
             }
             None => (None, None),
@@ -357,6 +395,8 @@ impl Application {
             metrics_server,
             taxii_addr,
             taxii_server,
+            console_addr,
+            console_server,
             store,
             shutdown,
             server,
@@ -398,6 +438,11 @@ impl Application {
         self.metrics_addr
     }
 
+    /// The address of the web console, when `console_listen` is set.
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console_addr
+    }
+
     /// The address of the TAXII 2.1 server, when `taxii_listen` is set.
     pub fn taxii_addr(&self) -> Option<SocketAddr> {
         self.taxii_addr
@@ -425,6 +470,9 @@ impl Application {
         if let Some(taxii) = self.taxii_server {
             let _ = taxii.await;
         }
+        if let Some(console) = self.console_server {
+            let _ = console.await;
+        }
         let _ = self.scheduler.await;
         self.store.close().await;
         Ok(())
@@ -442,6 +490,9 @@ impl Application {
         }
         if let Some(taxii) = self.taxii_server {
             let _ = taxii.await;
+        }
+        if let Some(console) = self.console_server {
+            let _ = console.await;
         }
         let _ = self.scheduler.await;
         self.store.close().await;

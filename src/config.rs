@@ -69,6 +69,10 @@ pub struct Settings {
     /// Where to serve TAXII 2.1 (HTTPS/1.1 on the gRPC port's certificate and client-certificate
     /// verification; docs/stix.md). None: not served.
     pub taxii_listen: Option<SocketAddr>,
+    /// Where to serve the web console (HTTPS/1.1 on the gRPC port's certificate; the browser
+    /// presents the organisation's client certificate; README "The web console"). None: not
+    /// served.
+    pub console_listen: Option<SocketAddr>,
     /// Days monitoring data are kept after a threat was last reported (2009 mechanism Art. 10:
     /// at least 60); see `store::retention` for what is never removed.
     pub retention_days: u32,
@@ -304,6 +308,7 @@ pub struct FileConfig {
     pub health_listen: Option<String>,
     pub metrics_listen: Option<String>,
     pub taxii_listen: Option<String>,
+    pub console_listen: Option<String>,
     pub retention_days: Option<u32>,
     pub bulletin_publisher: Option<String>,
     pub bulletin_font_dirs: Option<Vec<PathBuf>>,
@@ -364,6 +369,7 @@ pub struct Overrides {
     pub health_listen: Option<String>,
     pub metrics_listen: Option<String>,
     pub taxii_listen: Option<String>,
+    pub console_listen: Option<String>,
     pub otlp_endpoint: Option<String>,
 }
 
@@ -380,6 +386,7 @@ impl Settings {
             health_listen: None,
             metrics_listen: None,
             taxii_listen: None,
+            console_listen: None,
             retention_days: DEFAULT_RETENTION_DAYS,
             bulletin_publisher: None,
             bulletin_font_dirs: default_font_dirs(),
@@ -456,6 +463,12 @@ impl Settings {
             })?),
             None => None,
         };
+        let console_listen = match overrides.console_listen.or(file.console_listen) {
+            Some(raw) => Some(raw.parse().with_context(|| {
+                format!("console_listen {raw:?} is not host:port (e.g. 127.0.0.1:8443)")
+            })?),
+            None => None,
+        };
         let retention_days = file.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS);
         if retention_days < crate::store::retention::MIN_RETENTION_DAYS {
             anyhow::bail!(
@@ -492,6 +505,7 @@ impl Settings {
             health_listen,
             metrics_listen,
             taxii_listen,
+            console_listen,
             retention_days,
             bulletin_publisher: file
                 .bulletin_publisher
@@ -530,6 +544,36 @@ mod tests {
         std::fs::write(&file, "[grading]\nmajor_bots = 900000\n").unwrap();
         let err = Settings::load(Some(&file), Overrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("must fall"), "{err:#}");
+    }
+
+    #[test]
+    fn the_console_is_served_only_where_configured_and_the_flag_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fenghuo.toml");
+        assert!(
+            Settings::load(None, Overrides::default())
+                .unwrap()
+                .console_listen
+                .is_none()
+        );
+        std::fs::write(&file, "console_listen = \"127.0.0.1:8443\"\n").unwrap();
+        let s = Settings::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(s.console_listen.unwrap().port(), 8443);
+        let flag = Overrides {
+            console_listen: Some("127.0.0.1:9444".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::load(Some(&file), flag)
+                .unwrap()
+                .console_listen
+                .unwrap()
+                .port(),
+            9444
+        );
+        std::fs::write(&file, "console_listen = \"everywhere\"\n").unwrap();
+        let err = Settings::load(Some(&file), Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("console_listen"), "{err:#}");
     }
 
     #[test]

@@ -112,7 +112,8 @@ enum Command {
     /// The country-range dataset the statistics count control servers by.
     #[command(subcommand)]
     Geo(cli::stats::GeoCommand),
-    /// The monthly bulletin (2009 reporting measures Art. 19): build, get, verify offline.
+    /// The monthly bulletin (2009 reporting measures Art. 19): build, list and get over mTLS,
+    /// verify offline.
     #[command(subcommand)]
     Bulletin(cli::bulletin::BulletinCommand),
     /// Show who the server takes this identity for.
@@ -278,6 +279,11 @@ pub(crate) struct ServerArgs {
     /// check as gRPC), e.g. 0.0.0.0:9443 [default: not served]
     #[arg(long, env = "FENGHUO_TAXII_LISTEN")]
     taxii_listen: Option<String>,
+    /// Serve the web console over HTTPS on this address (the same certificate and
+    /// client-certificate check as gRPC; the browser presents the organisation's
+    /// certificate, e.g. the dev PKI's client.p12), e.g. 127.0.0.1:8443 [default: not served]
+    #[arg(long, env = "FENGHUO_CONSOLE_LISTEN")]
+    console_listen: Option<String>,
     /// Export traces over OTLP/gRPC to this collector, e.g. http://127.0.0.1:4317
     /// [default: not exported]
     #[arg(long, env = "FENGHUO_OTLP_ENDPOINT")]
@@ -296,6 +302,7 @@ impl ServerArgs {
                 health_listen: self.health_listen.clone(),
                 metrics_listen: self.metrics_listen.clone(),
                 taxii_listen: self.taxii_listen.clone(),
+                console_listen: self.console_listen.clone(),
                 otlp_endpoint: self.otlp_endpoint.clone(),
             },
         )
@@ -479,6 +486,12 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             if let Some(taxii) = app.taxii_addr() {
                 eprintln!(
                     "fenghuo TAXII 2.1 listening on {taxii} (HTTPS, mTLS): https://{taxii}/taxii2/"
+                );
+            }
+            if let Some(console) = app.console_addr() {
+                eprintln!(
+                    "fenghuo console listening on {console} (HTTPS, mTLS): https://localhost:{}/",
+                    console.port()
                 );
             }
             app.run_until_stopped().await?;

@@ -4,6 +4,7 @@
 
 pub mod appeal;
 pub mod audit;
+pub mod bulletins;
 pub mod calendar;
 pub mod contacts;
 pub mod disposal;

@@ -1,10 +1,11 @@
 //! StatisticsService: converts the request, decides whose figures the caller gets
-//! (docs/authorization.md), and hands over to `crate::statistics`.
+//! (docs/authorization.md), and hands over to `crate::statistics`; the monthly bulletins
+//! to `super::bulletins`.
 
 use tonic::{Request, Response, Status};
 
 use super::calendar::date_from_pb;
-use super::{internal, invalid};
+use super::{bulletins, internal, invalid};
 use crate::auth::Caller;
 use crate::auth::policy::Scope as Reach;
 use crate::domain::clock::{SharedClock, to_micros};
@@ -17,6 +18,9 @@ use crate::store::{Store, registry};
 pub struct StatisticsApi {
     pub store: Store,
     pub clock: SharedClock,
+    /// `[limits] max_message_bytes`: a bulletin that would not fit is refused by name
+    /// rather than cut off by the transport.
+    pub max_message_bytes: usize,
 }
 
 impl From<PeriodError> for Status {
@@ -48,6 +52,21 @@ fn period(p: Option<&pb::StatisticsPeriod>) -> Result<Period, Status> {
             "period.range.to",
         )?,
     })
+}
+
+/// A bulletin is national and read whole: its matrix cells are `allow` or `deny` (the
+/// layer refused `deny`); a narrower cell would need a record-level rule it does not have.
+fn bulletin_reader<T>(request: &Request<T>) -> Result<Caller, Status> {
+    let caller = Caller::from_request(request)?;
+    match caller.scope {
+        Reach::Allow => Ok(caller),
+        Reach::OwnProvince | Reach::OwnOrganisation | Reach::Deny => {
+            Err(Status::permission_denied(format!(
+                "{} may not call {}: a bulletin is read whole (docs/authorization.md)",
+                caller.organisation_id, caller.rpc
+            )))
+        }
+    }
 }
 
 impl StatisticsApi {
@@ -143,5 +162,27 @@ impl StatisticsService for StatisticsApi {
             .await
             .map_err(internal)?;
         Ok(Response::new(stats))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_bulletins(
+        &self,
+        request: Request<pb::ListBulletinsRequest>,
+    ) -> Result<Response<pb::ListBulletinsResponse>, Status> {
+        bulletin_reader(&request)?;
+        Ok(Response::new(
+            bulletins::list(&self.store, request.get_ref()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all, fields(month = %request.get_ref().month))]
+    async fn get_bulletin(
+        &self,
+        request: Request<pb::GetBulletinRequest>,
+    ) -> Result<Response<pb::GetBulletinResponse>, Status> {
+        bulletin_reader(&request)?;
+        let bulletin =
+            bulletins::get(&self.store, request.get_ref(), self.max_message_bytes).await?;
+        Ok(Response::new(bulletin))
     }
 }

@@ -64,12 +64,35 @@ impl AuthLayer {
         peer_certs: Option<Arc<Vec<tonic::transport::CertificateDer<'static>>>>,
         rpc_path: &str,
     ) -> Result<Caller, Status> {
+        self.caller_with_token(peer_certs, rpc_path, None).await
+    }
+
+    /// [`Self::caller_for`] with an officer's token (the web console's actions): verified
+    /// exactly as the `authorization: Bearer` metadata of a gRPC call, and required where the
+    /// matrix row says *officer token: yes*.
+    ///
+    /// # Errors
+    /// As [`Self::caller_for`]; UNAUTHENTICATED for a token that does not verify.
+    pub async fn caller_with_token(
+        &self,
+        peer_certs: Option<Arc<Vec<tonic::transport::CertificateDer<'static>>>>,
+        rpc_path: &str,
+        officer_token: Option<&str>,
+    ) -> Result<Caller, Status> {
+        let authorization = match officer_token.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(jwt) => Some(
+                http::HeaderValue::from_str(&format!("Bearer {jwt}")).map_err(|_| {
+                    Status::unauthenticated("the officer token is not a JWT (ASCII only)")
+                })?,
+            ),
+            None => None,
+        };
         let admitted = self
             .auth
             .admit(CallFacts {
                 peer_certs,
                 path: rpc_path.to_owned(),
-                authorization: None,
+                authorization,
             })
             .await?;
         admitted

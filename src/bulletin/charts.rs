@@ -52,7 +52,21 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 fn top(chart: &Chart) -> f64 {
     let max = chart.points.iter().map(|(_, v)| *v).fold(0.0, f64::max);
-    if max <= 0.0 { 1.0 } else { max * 1.1 }
+    if max <= 0.0 {
+        1.0
+    } else if max < 10.0 {
+        // Small counts: whole numbers on the axis, one step of headroom.
+        max.ceil() + 1.0
+    } else {
+        max * 1.1
+    }
+}
+
+/// How many labels the value axis gets: one per whole number while the axis is short
+/// (never "0, 0, 1, 1" from rounding), else ten.
+fn y_labels(chart: &Chart) -> usize {
+    let top = top(chart);
+    if top <= 10.0 { top as usize + 1 } else { 10 }
 }
 
 fn bar(root: &Area<'_>, chart: &Chart) -> Result<(), String> {
@@ -62,8 +76,9 @@ fn bar(root: &Area<'_>, chart: &Chart) -> Result<(), String> {
         .margin(12)
         .x_label_area_size(if n > 8 { 70 } else { 40 })
         .y_label_area_size(70)
-        // n segments: the range's end is the last category's index.
-        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top(chart))
+        // n segments: the range's end is the last category's index (at least 1: an empty
+        // range draws no bar at all, so a lone category gets a second, empty segment).
+        .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), 0.0..top(chart))
         .map_err(|e| e.to_string())?;
     let labels: Vec<String> = chart.points.iter().map(|(l, _)| l.clone()).collect();
     ctx.configure_mesh()
@@ -74,6 +89,7 @@ fn bar(root: &Area<'_>, chart: &Chart) -> Result<(), String> {
             _ => String::new(),
         })
         .y_desc(chart.unit.as_str())
+        .y_labels(y_labels(chart))
         .y_label_formatter(&|v| super::number(v.round()))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
@@ -104,6 +120,7 @@ fn line(root: &Area<'_>, chart: &Chart) -> Result<(), String> {
         .x_labels(n.min(16))
         .x_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
         .y_desc(chart.unit.as_str())
+        .y_labels(y_labels(chart))
         .y_label_formatter(&|v| super::number(v.round()))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))

@@ -24,11 +24,18 @@ pub enum Language {
 }
 
 impl Language {
+    pub const ALL: [Language; 2] = [Language::Chinese, Language::English];
+
     pub fn tag(self) -> &'static str {
         match self {
             Language::Chinese => "zh-CN",
             Language::English => "en",
         }
+    }
+
+    /// The language of a tag as [`Language::tag`] writes it ("zh-CN", "en"), exactly.
+    pub fn from_tag(tag: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.tag() == tag)
     }
 
     /// The text in this language.
@@ -158,6 +165,15 @@ pub(crate) mod sample;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_language_is_read_back_from_its_tag_only() {
+        for l in Language::ALL {
+            assert_eq!(Language::from_tag(l.tag()), Some(l));
+        }
+        assert_eq!(Language::from_tag("zh"), None);
+        assert_eq!(Language::from_tag("EN"), None);
+    }
 
     #[test]
     fn numbers_are_grouped_and_shares_never_divide_by_zero() {

@@ -76,7 +76,7 @@ pub async fn publish(
     let month = month_key(figures);
     let figures_json = serde_json::to_string(figures).unwrap_or_default();
     let mut rows = Vec::new();
-    for language in [Language::Chinese, Language::English] {
+    for language in Language::ALL {
         let doc = assemble(figures, language);
         let fonts = fonts.clone();
         let (html, pdf) = tokio::task::spawn_blocking(move || {

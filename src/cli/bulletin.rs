@@ -1,18 +1,22 @@
 //! `fenghuo bulletin …`: build a month's bulletin on the server's database (the job the
-//! daily check does on the first working day of the next month), write a published one
-//! out, and verify one offline.
+//! daily check does on the first working day of the next month); list the published ones
+//! and write one out through StatisticsService over mTLS, as any organisation may; verify
+//! one offline.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use chrono::NaiveDate;
+use anyhow::Context;
 use clap::Subcommand;
+use fenghuo_client::pb;
 
+use super::ConnectArgs;
 use super::calendar::DatabaseArgs;
+use super::output::{Output, ts_json};
 use fenghuo::bulletin::check::publish_month;
 use fenghuo::bulletin::pdf::{DEFAULT_FONT_DIRS, Fonts};
 use fenghuo::bulletin::publish;
+use fenghuo::domain::bulletin::BulletinMonth;
 use fenghuo::pki::keyring::SigningKeyring;
 use fenghuo::pki::signing::Signature;
 
@@ -35,8 +39,25 @@ pub enum BulletinCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Write a published bulletin to DIR: bulletin.html, bulletin.pdf, manifest.json,
-    /// signature.bin, chain.der and figures.json
+    /// The published bulletins, newest month first (StatisticsService.ListBulletins; every
+    /// page)
+    List {
+        /// Only this year's
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        year: Option<i32>,
+        /// From this month, YYYY-MM
+        #[arg(long)]
+        from: Option<String>,
+        /// To this month, YYYY-MM
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        out: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Fetch a published bulletin (StatisticsService.GetBulletin) and write it to DIR:
+    /// bulletin.html, bulletin.pdf, manifest.json, signature.bin, chain.der and figures.json
     Get {
         month: String,
         /// zh-CN or en
@@ -45,7 +66,7 @@ pub enum BulletinCommand {
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
-        database: DatabaseArgs,
+        connect: ConnectArgs,
     },
     /// Verify a bulletin written by `get` offline: the signature over manifest.json chains
     /// to the CA and names the publisher, and each document matches its signed SHA-256
@@ -54,11 +75,6 @@ pub enum BulletinCommand {
         #[arg(long)]
         ca: PathBuf,
     },
-}
-
-fn month(text: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
-        .with_context(|| format!("month {text:?}: YYYY-MM, e.g. 2026-11"))
 }
 
 impl BulletinCommand {
@@ -71,7 +87,7 @@ impl BulletinCommand {
                 font_dirs,
                 database,
             } => {
-                let month = month(&text)?;
+                let month = BulletinMonth::parse(&text)?.first_day();
                 let settings = database.settings()?;
                 let dirs = if font_dirs.is_empty() {
                     DEFAULT_FONT_DIRS.iter().map(PathBuf::from).collect()
@@ -105,31 +121,50 @@ impl BulletinCommand {
                 }
                 Ok(())
             }
+            BulletinCommand::List {
+                year,
+                from,
+                to,
+                out,
+                connect,
+            } => list(year, from, to, out, &connect).await,
             BulletinCommand::Get {
-                month: text,
+                month,
                 lang,
                 out,
-                database,
+                connect,
             } => {
-                month(&text)?;
-                let store = fenghuo::store::Store::connect(&database.url()?).await?;
-                let row = fenghuo::store::bulletins::get(&store, &text, &lang).await;
-                store.close().await;
-                let Some(row) = row? else {
-                    bail!("no bulletin of {text} in {lang} has been published");
-                };
-                std::fs::create_dir_all(&out)?;
+                let got = connect
+                    .client()
+                    .await?
+                    .statistics()
+                    .get_bulletin(pb::GetBulletinRequest {
+                        month,
+                        language: lang,
+                    })
+                    .await?
+                    .into_inner();
+                let summary = got.summary.unwrap_or_default();
+                std::fs::create_dir_all(&out)
+                    .with_context(|| format!("creating {}", out.display()))?;
                 let write = |name: &str, bytes: &[u8]| {
                     std::fs::write(out.join(name), bytes)
                         .with_context(|| format!("writing {}", out.join(name).display()))
                 };
-                write("bulletin.html", &row.html)?;
-                write("bulletin.pdf", &row.pdf)?;
-                write("manifest.json", &row.manifest)?;
-                write("signature.bin", &row.signature)?;
-                write("chain.der", &row.chain_der)?;
-                write("figures.json", row.figures.as_bytes())?;
-                println!("wrote the bulletin of {text} ({lang}) to {}", out.display());
+                write("bulletin.html", &got.html)?;
+                write("bulletin.pdf", &got.pdf)?;
+                write("manifest.json", &got.manifest)?;
+                write("signature.bin", &got.signature)?;
+                // As the server stores it, so `verify` reads what `get` wrote.
+                write("chain.der", &publish::encode_chain(&got.signer_chain_der))?;
+                write("figures.json", got.figures_json.as_bytes())?;
+                println!(
+                    "wrote the bulletin of {} ({}) published by {} to {}",
+                    summary.month,
+                    summary.language,
+                    summary.publisher,
+                    out.display()
+                );
                 Ok(())
             }
             BulletinCommand::Verify { dir, ca } => {
@@ -165,6 +200,62 @@ impl BulletinCommand {
             }
         }
     }
+}
+
+async fn list(
+    year: Option<i32>,
+    from: Option<String>,
+    to: Option<String>,
+    out: Output,
+    connect: &ConnectArgs,
+) -> anyhow::Result<()> {
+    let mut client = connect.client().await?.statistics();
+    let mut request = pb::ListBulletinsRequest {
+        page: Some(pb::PageRequest::default()),
+        year: year.unwrap_or(0),
+        from_month: from.unwrap_or_default(),
+        to_month: to.unwrap_or_default(),
+    };
+    let mut shown = 0;
+    loop {
+        let page = client.list_bulletins(request.clone()).await?.into_inner();
+        for b in &page.bulletins {
+            let published = ts_json(b.published_at);
+            out.say(
+                &format!(
+                    "{} {:<5} published {} by {} (key {}): HTML {} bytes, PDF {} bytes",
+                    b.month,
+                    b.language,
+                    published.as_str().unwrap_or("?"),
+                    b.publisher,
+                    &b.key_id[..16.min(b.key_id.len())],
+                    b.html_bytes,
+                    b.pdf_bytes
+                ),
+                serde_json::json!({
+                    "month": b.month,
+                    "language": b.language,
+                    "publisher": b.publisher,
+                    "published_at": published,
+                    "key_id": b.key_id,
+                    "html_bytes": b.html_bytes,
+                    "pdf_bytes": b.pdf_bytes,
+                }),
+            );
+        }
+        shown += page.bulletins.len();
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page = Some(pb::PageRequest {
+            page_token: page.next_page_token,
+            ..Default::default()
+        });
+    }
+    if shown == 0 {
+        out.note("no bulletins published");
+    }
+    Ok(())
 }
 
 fn read_if(dir: &Path, name: &str) -> anyhow::Result<Option<Vec<u8>>> {

@@ -8,6 +8,53 @@ use super::calendar::{CalendarError, WorkingCalendar};
 /// Art. 19: the bulletin of a month is published within this many working days of the next.
 pub const DUE_WORKING_DAYS: u32 = 10;
 
+/// The month a bulletin reports on, written `YYYY-MM`: the key it is stored, listed and
+/// fetched by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BulletinMonth(NaiveDate);
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("{value:?} is not a month: YYYY-MM with a month 01 to 12, e.g. 2026-11")]
+pub struct BulletinMonthError {
+    /// What was given, shortened.
+    pub value: String,
+}
+
+impl BulletinMonth {
+    /// # Errors
+    /// [`BulletinMonthError`] unless `raw` is four digits, '-', two digits of a month.
+    pub fn parse(raw: &str) -> Result<Self, BulletinMonthError> {
+        let bad = || BulletinMonthError {
+            value: raw.chars().take(20).collect(),
+        };
+        let (y, m) = raw.split_once('-').ok_or_else(bad)?;
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(y, 4) || !digits(m, 2) {
+            return Err(bad());
+        }
+        let (y, m) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        NaiveDate::from_ymd_opt(y, m, 1).map(Self).ok_or_else(bad)
+    }
+
+    /// January or December of a year (1000 to 9999).
+    pub fn of_year(year: i32, month: u32) -> Option<Self> {
+        (1000..=9999)
+            .contains(&year)
+            .then(|| NaiveDate::from_ymd_opt(year, month, 1).map(Self))
+            .flatten()
+    }
+
+    /// The first day of the month.
+    pub fn first_day(self) -> NaiveDate {
+        self.0
+    }
+
+    /// `YYYY-MM`.
+    pub fn key(self) -> String {
+        self.0.format("%Y-%m").to_string()
+    }
+}
+
 /// The first day of the month after `month` (any day of it).
 pub fn next_month(month: NaiveDate) -> NaiveDate {
     let (y, m) = if month.month() == 12 {
@@ -90,6 +137,29 @@ mod tests {
             d("2026-10-08")
         );
         assert_eq!(due_day(&cal, d("2026-09-15")).unwrap(), d("2026-10-20"));
+    }
+
+    #[test]
+    fn a_bulletin_month_is_exactly_yyyy_mm() {
+        assert_eq!(BulletinMonth::parse("2026-11").unwrap().key(), "2026-11");
+        assert_eq!(
+            BulletinMonth::parse("2026-01").unwrap().first_day(),
+            d("2026-01-01")
+        );
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-11",
+            "2026/11",
+            "",
+            "2026-11-01",
+            "+026-11",
+        ] {
+            assert!(BulletinMonth::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(BulletinMonth::of_year(2026, 12).unwrap().key(), "2026-12");
+        assert!(BulletinMonth::of_year(99, 1).is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ED25519, SanType,
 };
+use sha2::Digest as _;
 
 use crate::domain::organisation::Role;
 
@@ -263,6 +264,11 @@ impl DevPki {
     pub fn client_dir(&self, org_id: &str) -> PathBuf {
         self.dir.join("clients").join(org_id)
     }
+    /// The client certificate, its key and the CA as one PKCS#12 file for a browser to
+    /// import (the web console), encrypted with [`DEV_P12_PASSWORD`].
+    pub fn client_p12(&self, org_id: &str) -> PathBuf {
+        self.client_dir(org_id).join("client.p12")
+    }
     pub fn token_key(&self, org_id: &str) -> PathBuf {
         self.client_dir(org_id).join("officer-token.key")
     }
@@ -304,6 +310,15 @@ impl DevPki {
                 std::fs::write(dir.join("client.crt"), cert)?;
                 std::fs::write(dir.join("ca.crt"), &ca.cert_pem)?;
             }
+            if !self.client_p12(org.id).exists() {
+                let p12 = pkcs12(
+                    &std::fs::read_to_string(dir.join("client.crt"))?,
+                    &std::fs::read_to_string(dir.join("client.key"))?,
+                    &ca.cert_pem,
+                    org.id,
+                )?;
+                write_secret_bytes(&self.client_p12(org.id), &p12)?;
+            }
             if org.role.signs_documents() && !self.signing_certificate(org.id).exists() {
                 let (cert, key) =
                     ca.issue_signing(org.id, &format!("{} notice signing", org.name))?;
@@ -328,8 +343,43 @@ impl DevPki {
     }
 }
 
-/// Private keys are readable by their owner only.
-pub fn write_secret(path: &Path, contents: &str) -> anyhow::Result<()> {
+/// The password of the dev PKI's `client.p12` files (development only: anyone with the
+/// data directory has the keys anyway).
+pub const DEV_P12_PASSWORD: &str = "fenghuo";
+
+/// A PKCS#12 of a certificate (PEM), its PKCS#8 key (PEM) and the CA (PEM), encrypted with
+/// [`DEV_P12_PASSWORD`] (PBES2, AES-256, HMAC-SHA-256: what browsers and OpenSSL 3 read).
+pub fn pkcs12(cert_pem: &str, key_pem: &str, ca_pem: &str, alias: &str) -> anyhow::Result<Vec<u8>> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes()).context("client certificate")?;
+    let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).context("CA certificate")?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).context("client key")?;
+    let chain = [cert.as_ref(), ca.as_ref()]
+        .into_iter()
+        .map(p12_keystore::Certificate::from_der)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("certificate for PKCS#12: {e}"))?;
+    let key = p12_keystore::PrivateKey::from_der(key.secret_der())
+        .map_err(|e| anyhow::anyhow!("key for PKCS#12: {e}"))?;
+    let local_key_id = sha2::Sha256::digest(cert.as_ref()).to_vec();
+    let mut store = p12_keystore::KeyStore::new();
+    store.add_entry(
+        alias,
+        p12_keystore::KeyStoreEntry::PrivateKeyChain(p12_keystore::PrivateKeyChain::new(
+            local_key_id,
+            key,
+            chain,
+        )),
+    );
+    store
+        .writer(DEV_P12_PASSWORD)
+        .write()
+        .map_err(|e| anyhow::anyhow!("writing PKCS#12: {e}"))
+}
+
+/// [`write_secret`] for binary contents.
+pub fn write_secret_bytes(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
@@ -340,6 +390,11 @@ pub fn write_secret(path: &Path, contents: &str) -> anyhow::Result<()> {
     let mut f = options
         .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
+    f.write_all(contents)?;
     Ok(())
+}
+
+/// Private keys are readable by their owner only.
+pub fn write_secret(path: &Path, contents: &str) -> anyhow::Result<()> {
+    write_secret_bytes(path, contents.as_bytes())
 }

@@ -80,18 +80,34 @@ pub struct BulletinSummary {
     pub pdf_bytes: i64,
 }
 
-/// Newest month first; `before` (a `YYYY-MM`) pages.
+/// Which bulletins a listing shows: months `from` to `to` inclusive (`YYYY-MM`; `None` is
+/// open), after the entry `after` of the previous page (month, language).
+#[derive(Debug, Clone, Default)]
+pub struct BulletinFilter {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub after: Option<(String, String)>,
+}
+
+/// Newest month first, within a month `zh-CN` before `en` (language descending), at most
+/// `limit`.
 pub async fn list(
     store: &Store,
-    before: Option<&str>,
+    filter: &BulletinFilter,
     limit: u32,
 ) -> Result<Vec<BulletinSummary>, sqlx::Error> {
+    let (after_month, after_language) = filter.after.clone().unwrap_or_default();
     sqlx::query_as(
         "SELECT month, language, publisher, published_at, key_id, \
          CAST(LENGTH(html) AS BIGINT) AS html_bytes, CAST(LENGTH(pdf) AS BIGINT) AS pdf_bytes \
-         FROM bulletins WHERE ($1 = '' OR month < $1) ORDER BY month DESC, language LIMIT $2",
+         FROM bulletins WHERE ($1 = '' OR month >= $1) AND ($2 = '' OR month <= $2) \
+         AND ($3 = '' OR month < $3 OR (month = $3 AND language < $4)) \
+         ORDER BY month DESC, language DESC LIMIT $5",
     )
-    .bind(before.unwrap_or(""))
+    .bind(filter.from.as_deref().unwrap_or(""))
+    .bind(filter.to.as_deref().unwrap_or(""))
+    .bind(after_month)
+    .bind(after_language)
     .bind(i64::from(limit))
     .fetch_all(store.pool())
     .await

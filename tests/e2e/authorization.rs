@@ -16,7 +16,7 @@ use crate::on_both_backends;
 use crate::support::{Backend, TestApp, spawn_app};
 
 /// The organisation that holds each role in the walk (demo ones plus four added).
-const ROLE_ORGS: [(&str, &str, &str); 11] = [
+pub(crate) const ROLE_ORGS: [(&str, &str, &str); 11] = [
     ("national_regulator", "miit", "national"),
     ("provincial_regulator", "gdca", "440000"),
     ("institution", "cncert", "national"),
@@ -175,7 +175,7 @@ async fn call(
     }
 }
 
-async fn setup(app: &TestApp) {
+pub(crate) async fn setup(app: &TestApp) {
     app.add_organisation("platform-op", pb::Role::PlatformOperator, "national", "")
         .await;
     app.add_organisation("ie-gd", pb::Role::InternetEnterprise, "440000", "")

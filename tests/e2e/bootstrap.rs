@@ -14,7 +14,7 @@ use tonic::Code;
 use crate::on_both_backends;
 use crate::support::{Backend, PgDatabase};
 
-fn fenghuo(args: &[&str]) -> (bool, String, String) {
+pub(crate) fn fenghuo(args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_fenghuo"))
         .args(args)
         .env_remove("FENGHUO_TOKEN")

@@ -154,20 +154,10 @@ async fn who_am_i(endpoint: &str, pki: &ClientPki) -> Result<pb::WhoAmIResponse,
 
 #[tokio::test]
 async fn a_client_without_a_certificate_is_refused_at_the_handshake() {
-    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    fenghuo_client::install_crypto_provider();
-    let tls =
-        ClientTlsConfig::new().ca_certificate(Certificate::from_pem(app.client_pki("miit").ca_pem));
-    let outcome = match Endpoint::from_shared(app.endpoint.clone())
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-    {
-        Err(_) => None,
-        Ok(channel) => Some(
+    let outcome = match app.certificate_less_channel().await {
+        None => None,
+        Some(channel) => Some(
             pb::registry_service_client::RegistryServiceClient::new(channel)
                 .who_am_i(pb::WhoAmIRequest {})
                 .await,
@@ -195,17 +185,7 @@ async fn a_client_with_a_certificate_from_another_ca_is_refused() {
 #[tokio::test]
 async fn an_unregistered_certificate_from_the_platform_ca_is_refused() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let (cert, key) = app
-        .pki()
-        .authority()
-        .unwrap()
-        .issue_client("telecom-gd", "unregistered")
-        .unwrap();
-    let pki = ClientPki {
-        ca_pem: app.client_pki("telecom-gd").ca_pem,
-        cert_pem: cert,
-        key_pem: key,
-    };
+    let pki = app.unregistered_pki("telecom-gd");
     let err = who_am_i(&app.endpoint, &pki).await.unwrap_err();
     assert!(err.contains("not registered"), "{err}");
 }

@@ -190,6 +190,37 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A certificate for `org` from the platform CA that was never registered.
+    pub fn unregistered_pki(&self, org: &str) -> ClientPki {
+        let (cert, key) = self
+            .pki()
+            .authority()
+            .unwrap()
+            .issue_client(org, "unregistered")
+            .unwrap();
+        ClientPki {
+            ca_pem: self.client_pki(org).ca_pem,
+            cert_pem: cert,
+            key_pem: key,
+        }
+    }
+
+    /// A TLS channel that trusts the platform CA but presents no client certificate; `None`
+    /// when the server refuses it at the handshake.
+    pub async fn certificate_less_channel(&self) -> Option<tonic::transport::Channel> {
+        use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+        fenghuo_client::install_crypto_provider();
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(self.client_pki("miit").ca_pem));
+        Endpoint::from_shared(self.endpoint.clone())
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect()
+            .await
+            .ok()
+    }
+
     /// A connection with `org`'s certificate acting as its duty officer.
     pub async fn officer(&self, org: &str) -> Client {
         self.client(org)

@@ -73,6 +73,11 @@ struct OfficerToken {
     on_skip: Option<TokenSkipped>,
 }
 
+/// The largest StatisticsService answer this client accepts: the server refuses a bulletin
+/// beyond its own `[limits] max_message_bytes` (8 MiB by default) by name, so this only has
+/// to be at least as large as any server's limit is likely to be.
+pub const MAX_BULLETIN_MESSAGE: usize = 64 * 1024 * 1024;
+
 /// The mTLS channel, adding the officer's token (when there is one) to the RPCs that take it
 /// and to no other: a token is short-lived and bound to one organisation, and a call that
 /// needs none must not fail because it expired.
@@ -223,9 +228,12 @@ impl Client {
     ) -> pb::operations_service_client::OperationsServiceClient<AuthedChannel> {
         pb::operations_service_client::OperationsServiceClient::new(self.authed())
     }
+    /// Accepts answers up to [`MAX_BULLETIN_MESSAGE`]: a GetBulletin carries a bulletin's
+    /// HTML and PDF, which may pass tonic's default of 4 MiB.
     pub fn statistics(
         &self,
     ) -> pb::statistics_service_client::StatisticsServiceClient<AuthedChannel> {
         pb::statistics_service_client::StatisticsServiceClient::new(self.authed())
+            .max_decoding_message_size(MAX_BULLETIN_MESSAGE)
     }
 }

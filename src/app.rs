@@ -123,6 +123,7 @@ impl Application {
         let timers = Arc::new(
             Scheduler::new(store.clone(), clock.clone(), handlers.clone())
                 .with_daily(crate::timers::calendar::CoverageCheck)
+                .with_daily(crate::timers::StatisticsRollUp)
                 .with_daily(crate::timers::RetentionSweep {
                     retention_days: settings.retention_days,
                 })

@@ -25,6 +25,24 @@ pub mod dim {
     /// key "gov" or "other".
     pub const DEFACEMENT: &str = "deface";
     pub const FAMILY: &str = "family";
+
+    /// Every dimension, for reads that name them so the primary key's (scope, dim, day)
+    /// prefix serves a range of days.
+    pub const ALL: [&str; 13] = [
+        TOTAL,
+        CATEGORY,
+        KIND,
+        GRADE,
+        COLOUR,
+        RESOURCE_PROVINCE,
+        RESPONSIBLE_UNIT,
+        CONTROLLED_HOSTS,
+        CONTROL_COUNTRY,
+        CONTROL_PORT,
+        BOTNET_SIZE,
+        DEFACEMENT,
+        FAMILY,
+    ];
 }
 
 /// The key of reports that do not say (no province, no responsible unit).

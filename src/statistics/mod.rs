@@ -6,6 +6,7 @@
 pub mod facts;
 pub mod geo;
 pub mod period;
+pub mod rollup;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -138,7 +139,9 @@ pub async fn threat_statistics(
 ) -> Result<pb::ThreatStatistics, sqlx::Error> {
     let counter = scope.counter_scope();
     let (from, to) = (day_key(period.from()), day_key(period.to()));
-    let sums = st::sums(store, &counter, from, to).await?;
+    let rolled = st::rolled_through(store).await?;
+    let cover = rollup::cover(period.from(), period.to(), rolled);
+    let sums = st::sums(store, &counter, &cover).await?;
     let mut by: HashMap<&str, BTreeMap<String, (i64, i64)>> = HashMap::new();
     for r in &sums {
         by.entry(r.dim.as_str())

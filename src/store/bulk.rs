@@ -185,6 +185,15 @@ impl Statement {
         self
     }
 
+    /// Runs the statement in `tx`; returns the rows it changed.
+    pub async fn execute(self, tx: &mut Tx) -> Result<u64, sqlx::Error> {
+        let mut q = sqlx::query(AssertSqlSafe(self.sql));
+        for v in self.binds {
+            q = v.bind_to(q);
+        }
+        Ok(q.execute(&mut **tx).await?.rows_affected())
+    }
+
     pub fn query_as<'q, T>(self) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,

@@ -7,12 +7,23 @@
 //!   report or misses an acknowledged one.
 //! - Counters are only ever added to. Retention deletes raw rows, never counters: a
 //!   period's figures are what was received in it.
+//! - The week and month roll-ups (`stat_rollups`) hold exactly the sum of the days up to
+//!   `stat_rollup_state.rolled_through`. [`roll_up`] adds days in order, only days that
+//!   ended more than a day before, and moves the mark in the same transaction. A batch
+//!   counted under a day already rolled (its transaction began before the day was rolled)
+//!   reads the mark after writing its day counters and adds to the roll-ups too: on SQLite
+//!   writers are serial, so the mark it reads is the one its counters fall under; on
+//!   PostgreSQL the roll-up can miss such a batch only if the batch's transaction stays open
+//!   for more than a day after it took its day, which no intake transaction does.
 
 use std::collections::HashMap;
+
+use chrono::{Days, NaiveDate};
 
 use super::bulk::{self, SqlValue, Statement};
 use super::{Dialect, Store, Tx};
 use crate::statistics::facts::{self, ControlServer, Facts, dim};
+use crate::statistics::rollup::{Cover, Span};
 
 /// Whether the intake keeps the counters: always, except while `fenghuo bench stats`
 /// measures the intake without them to give their cost.
@@ -172,17 +183,17 @@ impl Tally {
                 );
             }
         }
-        let rows: Vec<Vec<SqlValue>> = self
-            .counts
-            .into_iter()
+        let counts: Vec<_> = self.counts.into_iter().collect();
+        let rows: Vec<Vec<SqlValue>> = counts
+            .iter()
             .map(|((scope, d, key), (threats, sightings))| {
                 vec![
-                    SqlValue::Text(scope),
-                    SqlValue::Text(d.to_owned()),
+                    SqlValue::Text(scope.clone()),
+                    SqlValue::Text((*d).to_owned()),
                     SqlValue::Int(self.day),
-                    SqlValue::Text(key),
-                    SqlValue::Int(threats),
-                    SqlValue::Int(sightings),
+                    SqlValue::Text(key.clone()),
+                    SqlValue::Int(*threats),
+                    SqlValue::Int(*sightings),
                 ]
             })
             .collect();
@@ -194,8 +205,177 @@ impl Tally {
             4,
             rows,
         )
-        .await
+        .await?;
+        // Read after the counters are written (see the module's contract).
+        let rolled: i64 = sqlx::query_scalar("SELECT rolled_through FROM stat_rollup_state")
+            .fetch_one(&mut **tx)
+            .await?;
+        if self.day > rolled {
+            return Ok(());
+        }
+        let Some(day) = day_of_key(self.day) else {
+            return Ok(());
+        };
+        for span in [Span::Week, Span::Month] {
+            let start = day_key(span.start_of(day));
+            let rows = counts
+                .iter()
+                .map(|((scope, d, key), (threats, sightings))| {
+                    vec![
+                        SqlValue::Text(scope.clone()),
+                        SqlValue::Text(span.code().to_owned()),
+                        SqlValue::Int(start),
+                        SqlValue::Text((*d).to_owned()),
+                        SqlValue::Text(key.clone()),
+                        SqlValue::Int(*threats),
+                        SqlValue::Int(*sightings),
+                    ]
+                })
+                .collect();
+            bulk::insert_or_add(
+                tx,
+                dialect,
+                "stat_rollups",
+                &[
+                    "scope",
+                    "span",
+                    "start",
+                    "dim",
+                    "item",
+                    "threats",
+                    "sightings",
+                ],
+                5,
+                rows,
+            )
+            .await?;
+        }
+        Ok(())
     }
+}
+
+/// The last day whose counters are in the roll-ups, if any is.
+pub async fn rolled_through(store: &Store) -> Result<Option<NaiveDate>, sqlx::Error> {
+    let k: i64 = sqlx::query_scalar("SELECT rolled_through FROM stat_rollup_state")
+        .fetch_one(store.pool())
+        .await?;
+    Ok(if k == 0 { None } else { day_of_key(k) })
+}
+
+/// Days rolled per transaction, so a first roll-up of a long history holds no lock long.
+const ROLL_UP_DAYS: u64 = 31;
+
+/// Adds to the roll-ups every day after the mark up to and including `through` (callers
+/// pass a day that ended more than a day ago), oldest first, in transactions of at most
+/// [`ROLL_UP_DAYS`] days each moving the mark; returns the days rolled. Another replica
+/// rolling the same days makes this one's transaction find the mark moved and stop.
+pub async fn roll_up(store: &Store, through: NaiveDate) -> Result<u64, sqlx::Error> {
+    let mut rolled = 0;
+    loop {
+        let mark: i64 = sqlx::query_scalar("SELECT rolled_through FROM stat_rollup_state")
+            .fetch_one(store.pool())
+            .await?;
+        let first = if mark == 0 {
+            // Every sighting counts under ('*', total): its first day is the first of all.
+            let min: Option<i64> = sqlx::query_scalar(
+                "SELECT MIN(day) FROM stat_counters WHERE scope = $1 AND dim = $2",
+            )
+            .bind(NATIONAL)
+            .bind(dim::TOTAL)
+            .fetch_one(store.pool())
+            .await?;
+            match min.and_then(day_of_key) {
+                Some(d) => d,
+                None => return Ok(rolled),
+            }
+        } else {
+            match day_of_key(mark).and_then(|d| d.succ_opt()) {
+                Some(d) => d,
+                None => return Ok(rolled),
+            }
+        };
+        if first > through {
+            return Ok(rolled);
+        }
+        let last = (first + Days::new(ROLL_UP_DAYS - 1)).min(through);
+        let mut tx = store.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE stat_rollup_state SET rolled_through = $1 WHERE id = 1 AND rolled_through = $2",
+        )
+        .bind(day_key(last))
+        .bind(mark)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved != 1 {
+            tx.rollback().await?;
+            return Ok(rolled);
+        }
+        // Each scope by an index seek, then each unit's part of [first, last] by the
+        // primary key's (scope, dim, day) prefix.
+        let mut scope: Option<String> = None;
+        loop {
+            let next: Option<String> = match &scope {
+                None => {
+                    sqlx::query_scalar("SELECT MIN(scope) FROM stat_counters")
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+                Some(s) => {
+                    sqlx::query_scalar("SELECT MIN(scope) FROM stat_counters WHERE scope > $1")
+                        .bind(s)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
+            let Some(s) = next else { break };
+            for span in [Span::Week, Span::Month] {
+                let mut a = first;
+                while a <= last {
+                    let start = span.start_of(a);
+                    let b = span.end_of(start).min(last);
+                    let mut st = Statement::new(
+                        store.dialect(),
+                        "INSERT INTO stat_rollups (scope, span, start, dim, item, threats, sightings) \
+                         SELECT scope, ",
+                    );
+                    st.bind(SqlValue::Text(span.code().to_owned()))
+                        .push(", ")
+                        .bind(SqlValue::Int(day_key(start)))
+                        .push(
+                            ", dim, item, CAST(SUM(threats) AS BIGINT), CAST(SUM(sightings) AS BIGINT) \
+                             FROM stat_counters WHERE scope = ",
+                        )
+                        .bind(SqlValue::Text(s.clone()));
+                    in_dims(&mut st);
+                    st.push(" AND day >= ")
+                        .bind(SqlValue::Int(day_key(a)))
+                        .push(" AND day <= ")
+                        .bind(SqlValue::Int(day_key(b)))
+                        .push(
+                            " GROUP BY scope, dim, item ON CONFLICT (scope, span, start, dim, item) \
+                             DO UPDATE SET threats = stat_rollups.threats + excluded.threats, \
+                             sightings = stat_rollups.sightings + excluded.sightings",
+                        );
+                    st.execute(&mut tx).await?;
+                    match b.succ_opt() {
+                        Some(n) => a = n,
+                        None => break,
+                    }
+                }
+            }
+            scope = Some(s);
+        }
+        tx.commit().await?;
+        rolled += (last - first).num_days() as u64 + 1;
+    }
+}
+
+/// ` AND dim IN (…every dimension…)`.
+fn in_dims(st: &mut Statement) {
+    st.push(" AND dim IN (");
+    st.bind_list(dim::ALL.iter().map(|d| SqlValue::Text((*d).to_owned())));
+    st.push(")");
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -215,23 +395,58 @@ pub struct DayRow {
     pub sightings: i64,
 }
 
-/// Every counter of `scope` over the days `[from, to]`, summed per (dimension, key).
+/// Every counter of `scope` over the days `cover` splits a period into, summed per
+/// (dimension, key).
 pub async fn sums(
     store: &Store,
     scope: &str,
-    from: i64,
-    to: i64,
+    cover: &Cover,
 ) -> Result<Vec<CounterRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT dim, item, CAST(SUM(threats) AS BIGINT) AS threats, \
-         CAST(SUM(sightings) AS BIGINT) AS sightings FROM stat_counters \
-         WHERE scope = $1 AND day >= $2 AND day <= $3 GROUP BY dim, item",
-    )
-    .bind(scope)
-    .bind(from)
-    .bind(to)
-    .fetch_all(store.pool())
-    .await
+    let mut total: HashMap<(String, String), (i64, i64)> = HashMap::new();
+    let mut add = |rows: Vec<CounterRow>| {
+        for r in rows {
+            let e = total.entry((r.dim, r.item)).or_default();
+            e.0 += r.threats;
+            e.1 += r.sightings;
+        }
+    };
+    for (from, to) in &cover.days {
+        let mut st = Statement::new(
+            store.dialect(),
+            "SELECT dim, item, CAST(SUM(threats) AS BIGINT) AS threats, \
+             CAST(SUM(sightings) AS BIGINT) AS sightings FROM stat_counters WHERE scope = ",
+        );
+        st.bind(SqlValue::Text(scope.to_owned()));
+        in_dims(&mut st);
+        st.push(" AND day >= ")
+            .bind(SqlValue::Int(day_key(*from)))
+            .push(" AND day <= ")
+            .bind(SqlValue::Int(day_key(*to)))
+            .push(" GROUP BY dim, item");
+        add(st.query_as().fetch_all(store.pool()).await?);
+    }
+    for (span, first, last) in &cover.units {
+        add(sqlx::query_as(
+            "SELECT dim, item, CAST(SUM(threats) AS BIGINT) AS threats, \
+             CAST(SUM(sightings) AS BIGINT) AS sightings FROM stat_rollups \
+             WHERE scope = $1 AND span = $2 AND start >= $3 AND start <= $4 GROUP BY dim, item",
+        )
+        .bind(scope)
+        .bind(span.code())
+        .bind(day_key(*first))
+        .bind(day_key(*last))
+        .fetch_all(store.pool())
+        .await?);
+    }
+    Ok(total
+        .into_iter()
+        .map(|((dim, item), (threats, sightings))| CounterRow {
+            dim,
+            item,
+            threats,
+            sightings,
+        })
+        .collect())
 }
 
 /// The day-by-day counters of the dimensions that answers show as series.

@@ -347,6 +347,27 @@ impl Scheduler {
     }
 }
 
+/// The daily roll-up of the statistics' day counters into weeks and months
+/// ([`crate::store::statistics::roll_up`]): every day that ended more than a day ago. Every
+/// replica runs it; the first to move the mark rolls a day, the others find it moved.
+pub struct StatisticsRollUp;
+
+#[tonic::async_trait]
+impl DailyCheck for StatisticsRollUp {
+    async fn run(&self, store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let Some(through) = local_date(now).checked_sub_days(chrono::Days::new(2)) else {
+            return Ok(());
+        };
+        let days = crate::store::statistics::roll_up(store, through)
+            .await
+            .context("rolling up the statistics")?;
+        if days > 0 {
+            tracing::info!(days, %through, "statistics rolled up into weeks and months");
+        }
+        Ok(())
+    }
+}
+
 /// The daily retention sweep ([`crate::store::retention`]; 2009 mechanism Art. 10). Every
 /// replica runs it; a second sweep of the same day finds nothing left to remove.
 pub struct RetentionSweep {

@@ -211,6 +211,7 @@ on_both_backends!(
     disposal_and_appeal_figures_count_notices_and_appeals_by_addressee_and_province,
     the_cli_prints_statistics_and_refuses_a_bad_country_file,
     figures_of_a_period_stay_after_retention_removes_its_threats,
+    periods_read_from_weeks_and_months_equal_the_days_they_cover,
 );
 
 async fn a_day_of_reports_shows_in_every_table_of_the_national_figures(backend: Backend) {
@@ -664,4 +665,130 @@ async fn figures_of_a_period_stay_after_retention_removes_its_threats(backend: B
         (1, 1),
         "what was received that day"
     );
+}
+
+fn period(from: chrono::NaiveDate, to: chrono::NaiveDate) -> pb::StatisticsRequest {
+    let date = |d: chrono::NaiveDate| {
+        use chrono::Datelike;
+        pb::Date {
+            year: d.year(),
+            month: d.month() as i32,
+            day: d.day() as i32,
+        }
+    };
+    pb::StatisticsRequest {
+        period: Some(pb::StatisticsPeriod {
+            span: Some(pb::statistics_period::Span::Range(pb::DateRange {
+                from: Some(date(from)),
+                to: Some(date(to)),
+            })),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Threats and sightings of `from..=to` as the national regulator and as the reporter read
+/// them, with the category table's sum (read from the same counters as the totals).
+async fn figures(app: &TestApp, from: chrono::NaiveDate, to: chrono::NaiveDate) -> [u64; 4] {
+    let mut out = [0; 4];
+    for (i, org) in ["miit", "vendor-bj"].into_iter().enumerate() {
+        let s = threats(&app.client(org).await, period(from, to))
+            .await
+            .unwrap();
+        let by_category: u64 = s.by_category.iter().map(|r| r.threats).sum();
+        let by_day: u64 = s.by_day.iter().map(|d| d.threats).sum();
+        assert_eq!((by_category, by_day), (s.threats, s.threats), "{org}");
+        out[2 * i] = s.threats;
+        out[2 * i + 1] = s.sightings;
+    }
+    out
+}
+
+/// What the test submitted per day: the expected figures of a period.
+fn expected(
+    sent: &[(chrono::NaiveDate, u64)],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> [u64; 4] {
+    let n: u64 = sent
+        .iter()
+        .filter(|(d, _)| *d >= from && *d <= to)
+        .map(|(_, n)| n)
+        .sum();
+    [n, n, n, n]
+}
+
+async fn periods_read_from_weeks_and_months_equal_the_days_they_cover(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let vendor = app.client("vendor-bj").await;
+    let local = |app: &TestApp| {
+        fenghuo::domain::calendar::local_date(fenghuo::domain::clock::Clock::now(
+            app.clock.as_ref(),
+        ))
+    };
+    let first = local(&app);
+    let mut sent: Vec<(chrono::NaiveDate, u64)> = Vec::new();
+    let mut next_ip = 0u32;
+    let mut submit = async |app: &TestApp, n: u64| {
+        for _ in 0..n {
+            next_ip += 1;
+            let ip = format!("45.80.{}.{}", next_ip / 200, 1 + next_ip % 200);
+            vendor
+                .unit()
+                .submit(
+                    &format!("r{next_ip}"),
+                    report(app, pb::Tlp::Green, crate::threats::ip(&ip)),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // Twelve reporting days nine days apart: about a hundred days over four months.
+    for i in 0..12u64 {
+        submit(&app, i + 1).await;
+        sent.push((local(&app), i + 1));
+        app.clock.advance(chrono::Duration::days(9));
+    }
+    let last = sent.last().unwrap().0;
+    app.drive_timers_until_idle().await;
+    let rolled = fenghuo::store::statistics::rolled_through(app.application().store())
+        .await
+        .unwrap()
+        .expect("the daily roll-up ran");
+    assert!(
+        rolled >= last,
+        "rolled through {rolled}, last report {last}"
+    );
+    let today = local(&app);
+    let periods = [
+        (first, today),
+        (first + chrono::Days::new(5), last),
+        (first + chrono::Days::new(27), first + chrono::Days::new(63)),
+        (last, last),
+        (first, first + chrono::Days::new(365)),
+    ];
+    for (from, to) in periods {
+        assert_eq!(
+            figures(&app, from, to).await,
+            expected(&sent, from, to),
+            "{from}..{to}"
+        );
+    }
+
+    // A batch counted under a day already rolled (the clock set back onto it) adds to the
+    // roll-ups in its own transaction: every period still equals its days.
+    let late = sent[4].0;
+    app.clock
+        .set(fenghuo::domain::calendar::start_of_day(late) + chrono::Duration::hours(12));
+    submit(&app, 4).await;
+    sent[4].1 += 4;
+    for (from, to) in periods {
+        assert_eq!(
+            figures(&app, from, to).await,
+            expected(&sent, from, to),
+            "{from}..{to} after a late batch"
+        );
+    }
 }

@@ -13,7 +13,7 @@ CREATE TABLE stat_rollups (
     threats   BIGINT NOT NULL,
     sightings BIGINT NOT NULL,
     PRIMARY KEY (scope, span, start, dim, item)
-);
+) WITHOUT ROWID;
 
 -- The last day (YYYYMMDD) whose counters are in the roll-ups; 0 before the first roll-up.
 -- Days are rolled in order, so every week or month ending on or before it is complete.
@@ -22,3 +22,20 @@ CREATE TABLE stat_rollup_state (
     rolled_through BIGINT NOT NULL
 );
 INSERT INTO stat_rollup_state (id, rolled_through) VALUES (1, 0);
+
+-- The day counters without a rowid: a counter upsert then writes one B-tree (the primary
+-- key's) instead of the table and its key index, which halves what counting costs the intake.
+CREATE TABLE stat_counters_by_key (
+    scope     TEXT NOT NULL,
+    dim       TEXT NOT NULL,
+    -- YYYYMMDD
+    day       BIGINT NOT NULL,
+    item      TEXT NOT NULL,
+    threats   BIGINT NOT NULL,
+    sightings BIGINT NOT NULL,
+    PRIMARY KEY (scope, dim, day, item)
+) WITHOUT ROWID;
+INSERT INTO stat_counters_by_key (scope, dim, day, item, threats, sightings)
+    SELECT scope, dim, day, item, threats, sightings FROM stat_counters;
+DROP TABLE stat_counters;
+ALTER TABLE stat_counters_by_key RENAME TO stat_counters;

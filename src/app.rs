@@ -105,7 +105,13 @@ impl Application {
             } => read_tls(ca_cert.clone(), server_cert.clone(), server_key.clone())?,
         };
 
-        let store = Store::connect(settings.database_url.expose()).await?;
+        let store = Store::connect_with(
+            settings.database_url.expose(),
+            crate::store::StoreOptions {
+                sqlite_cache_mib: settings.sqlite_cache_mib,
+            },
+        )
+        .await?;
         if let Some(pki) = &dev_pki {
             let seeded = crate::seed::seed_demo_organisations(&store, pki, clock.now()).await?;
             if seeded > 0 {

@@ -174,11 +174,24 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[idx] as f64 / 1000.0
 }
 
+/// The development settings of a bench's in-process server, with the SQLite page cache of
+/// `FENGHUO_SQLITE_CACHE_MIB` when set (to measure memory against speed).
+pub fn server_settings(data_dir: &std::path::Path, url: &str) -> anyhow::Result<Settings> {
+    let mut settings = Settings::development(data_dir, url);
+    if let Ok(v) = std::env::var("FENGHUO_SQLITE_CACHE_MIB") {
+        settings.sqlite_cache_mib = v.parse().map_err(|_| {
+            anyhow::anyhow!("FENGHUO_SQLITE_CACHE_MIB={v:?} is not a number of MiB")
+        })?;
+    }
+    Ok(settings)
+}
+
 /// Streams `items` over one mTLS stream into a fresh server; prints the result line.
 pub async fn ingest(items: u64, database_url: Option<&str>) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let scratch = Scratch::new(database_url, dir.path()).await?;
-    let settings = Settings::development(&dir.path().join("data"), &scratch.url);
+    let settings = server_settings(&dir.path().join("data"), &scratch.url)?;
+    let sqlite_cache_mib = settings.sqlite_cache_mib;
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
     let endpoint = format!("https://127.0.0.1:{}", app.local_addr().port());
     let client =
@@ -214,6 +227,7 @@ pub async fn ingest(items: u64, database_url: Option<&str>) -> anyhow::Result<St
         }
     }
     let elapsed = start.elapsed();
+    let (_, peak_rss) = stats::rss();
     latencies.sort_unstable();
     app.stop().await?;
     let backend = scratch.backend();
@@ -226,7 +240,8 @@ pub async fn ingest(items: u64, database_url: Option<&str>) -> anyhow::Result<St
     anyhow::ensure!(refused == 0, "{refused} items refused");
     Ok(format!(
         "ingest: {:.0} items/s, ack latency p50 {:.1} ms, p99 {:.1} ms ({items} items: {accepted} new threats, {merged} merged; \
-         one mTLS stream; {backend}; group commit <= {} items; validation, idempotency, dedup, sightings, audit on; commit {COMMIT})",
+         one mTLS stream; {backend}; group commit <= {} items; validation, idempotency, dedup, sightings, audit on; \
+         process peak RSS {peak_rss} MB, server and client in one process, SQLite page cache {sqlite_cache_mib} MiB; commit {COMMIT})",
         items as f64 / elapsed.as_secs_f64(),
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),

@@ -76,6 +76,8 @@ pub struct Settings {
     /// Days monitoring data are kept after a threat was last reported (2009 mechanism Art. 10:
     /// at least 60); see `store::retention` for what is never removed.
     pub retention_days: u32,
+    /// SQLite page cache of the whole connection pool, MiB (`store::StoreOptions`).
+    pub sqlite_cache_mib: u32,
     /// The organisation that publishes the monthly bulletin (2009 reporting measures Art. 19):
     /// its signing key signs it. None: no bulletin is built by the daily check.
     pub bulletin_publisher: Option<String>,
@@ -310,6 +312,7 @@ pub struct FileConfig {
     pub taxii_listen: Option<String>,
     pub console_listen: Option<String>,
     pub retention_days: Option<u32>,
+    pub sqlite_cache_mib: Option<u32>,
     pub bulletin_publisher: Option<String>,
     pub bulletin_font_dirs: Option<Vec<PathBuf>>,
     pub otlp_endpoint: Option<String>,
@@ -358,6 +361,9 @@ pub struct TlsFileConfig {
 /// Days kept by default: three times the 60 the 2009 mechanism Art. 10 requires, so a
 /// report can still be inspected in the next quarter's review.
 pub const DEFAULT_RETENTION_DAYS: u32 = 180;
+/// Bounds of `sqlite_cache_mib`: at least 1 MiB per pooled connection.
+pub const MIN_SQLITE_CACHE_MIB: u32 = 8;
+pub const MAX_SQLITE_CACHE_MIB: u32 = 65536;
 
 /// Values given by environment or flags (clap merges the two; flags win).
 #[derive(Debug, Default, Clone)]
@@ -388,6 +394,7 @@ impl Settings {
             taxii_listen: None,
             console_listen: None,
             retention_days: DEFAULT_RETENTION_DAYS,
+            sqlite_cache_mib: crate::store::DEFAULT_SQLITE_CACHE_MIB,
             bulletin_publisher: None,
             bulletin_font_dirs: default_font_dirs(),
             otlp_endpoint: None,
@@ -494,6 +501,15 @@ impl Settings {
             .unwrap_or_default()
             .validated()
             .context("in [grading]")?;
+        let sqlite_cache_mib = file
+            .sqlite_cache_mib
+            .unwrap_or(crate::store::DEFAULT_SQLITE_CACHE_MIB);
+        if !(MIN_SQLITE_CACHE_MIB..=MAX_SQLITE_CACHE_MIB).contains(&sqlite_cache_mib) {
+            anyhow::bail!(
+                "sqlite_cache_mib = {sqlite_cache_mib}: the pool's SQLite page cache must be \
+                 {MIN_SQLITE_CACHE_MIB} to {MAX_SQLITE_CACHE_MIB} MiB"
+            );
+        }
         let streams = StreamLimits::from_file(file.streams)?;
         let limits = MessageLimits::from_file(file.limits)?;
         Ok(Settings {
@@ -507,6 +523,7 @@ impl Settings {
             taxii_listen,
             console_listen,
             retention_days,
+            sqlite_cache_mib,
             bulletin_publisher: file
                 .bulletin_publisher
                 .clone()
@@ -574,6 +591,27 @@ mod tests {
         std::fs::write(&file, "console_listen = \"everywhere\"\n").unwrap();
         let err = Settings::load(Some(&file), Overrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("console_listen"), "{err:#}");
+    }
+
+    #[test]
+    fn the_sqlite_page_cache_is_configured_within_its_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fenghuo.toml");
+        assert_eq!(
+            Settings::load(None, Overrides::default())
+                .unwrap()
+                .sqlite_cache_mib,
+            crate::store::DEFAULT_SQLITE_CACHE_MIB
+        );
+        std::fs::write(&file, "sqlite_cache_mib = 64\n").unwrap();
+        let s = Settings::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(s.sqlite_cache_mib, 64);
+        std::fs::write(&file, "sqlite_cache_mib = 4\n").unwrap();
+        let err = Settings::load(Some(&file), Overrides::default()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("sqlite_cache_mib = 4"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -11,7 +11,6 @@ use tokio_stream::StreamExt;
 
 use super::{COMMIT, Scratch, item, percentile};
 use crate::app::Application;
-use crate::config::Settings;
 use crate::domain::clock::{Clock, ManualClock};
 
 pub struct StatsBench {
@@ -96,7 +95,7 @@ async fn stream(
     Ok((n, start.elapsed().as_secs_f64()))
 }
 
-fn rss() -> (u64, u64) {
+pub(crate) fn rss() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb = |key: &str| {
         status
@@ -139,7 +138,8 @@ fn range(
 pub async fn stats(b: StatsBench) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let scratch = Scratch::new(b.database_url.as_deref(), dir.path()).await?;
-    let mut settings = Settings::development(&dir.path().join("data"), &scratch.url);
+    let mut settings = super::server_settings(&dir.path().join("data"), &scratch.url)?;
+    let sqlite_cache_mib = settings.sqlite_cache_mib;
     // The clock walks through --days days: nothing may age out meanwhile.
     settings.retention_days = 3650;
     let start = chrono::Utc::now() - chrono::Duration::days(i64::from(b.days));
@@ -237,7 +237,7 @@ pub async fn stats(b: StatsBench) -> anyhow::Result<String> {
     let backend = scratch.backend();
     scratch.drop_database().await;
     Ok(format!(
-        "{}\n(stats bench: {}; commit {COMMIT})",
+        "{}\n(stats bench: {}, SQLite page cache {sqlite_cache_mib} MiB; commit {COMMIT})",
         out.join("\n"),
         backend
     ))

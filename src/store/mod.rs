@@ -37,6 +37,28 @@ pub enum Dialect {
     Postgres,
 }
 
+/// Connections of a SQLite pool.
+const SQLITE_CONNECTIONS: u32 = 8;
+
+/// The SQLite page cache of the whole pool, MiB, unless configured (`sqlite_cache_mib`).
+pub const DEFAULT_SQLITE_CACHE_MIB: u32 = 512;
+
+/// How a store is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// SQLite: page cache of the whole pool, MiB (split across its connections). The
+    /// server's memory grows to it as the database does; PostgreSQL ignores it.
+    pub sqlite_cache_mib: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            sqlite_cache_mib: DEFAULT_SQLITE_CACHE_MIB,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
@@ -53,7 +75,17 @@ impl Store {
     /// submission survives a power cut. PostgreSQL keeps its default
     /// `synchronous_commit=on`, which we re-assert per connection.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        Store::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Store::connect`] with `options`.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
+        // Each SQLite connection keeps its own page cache: the pool's budget is split.
+        let cache_pragma = format!(
+            "PRAGMA cache_size = -{}",
+            (u64::from(options.sqlite_cache_mib) * 1024 / SQLITE_CONNECTIONS as u64).max(1024)
+        );
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -70,13 +102,14 @@ impl Store {
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
         let pool = AnyPoolOptions::new()
             .max_connections(match dialect {
-                Dialect::Sqlite => 8,
+                Dialect::Sqlite => SQLITE_CONNECTIONS,
                 Dialect::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _meta| {
+                let cache_pragma = cache_pragma.clone();
                 Box::pin(async move {
-                    let pragmas: &[&'static str] = match dialect {
+                    let pragmas: &[&str] = match dialect {
                         Dialect::Sqlite => &[
                             "PRAGMA journal_mode = WAL",
                             "PRAGMA synchronous = FULL",
@@ -84,7 +117,7 @@ impl Store {
                             "PRAGMA busy_timeout = 30000",
                             // Statement journals of multi-row INSERTs stay off disk.
                             "PRAGMA temp_store = MEMORY",
-                            "PRAGMA cache_size = -65536",
+                            &cache_pragma,
                             // Checkpoint every ~64 MiB of WAL rather than 4 MiB: fewer
                             // database-file syncs on the intake path.
                             "PRAGMA wal_autocheckpoint = 16384",
@@ -93,7 +126,7 @@ impl Store {
                         Dialect::Postgres => &["SET synchronous_commit = on"],
                     };
                     for p in pragmas {
-                        conn.execute(*p).await?;
+                        conn.execute(sqlx::AssertSqlSafe(p.to_string())).await?;
                     }
                     Ok(())
                 })

@@ -84,7 +84,12 @@ pub struct Tally {
     /// Read once per batch (see [`set_counting`]).
     on: bool,
     day: i64,
-    counts: HashMap<(String, &'static str, String), (i64, i64)>,
+    /// (scope, dimension) → key → (threats, sightings). Nested so that adding to a key
+    /// already seen in the batch allocates nothing.
+    counts: HashMap<(usize, &'static str), HashMap<String, (i64, i64)>>,
+    /// The batch's scopes, by their index in `counts`.
+    scopes: Vec<String>,
+    scope_index: HashMap<String, usize>,
     /// Control servers waiting for their country (looked up in the transaction).
     controls: Vec<(Vec<String>, ControlServer, bool)>,
 }
@@ -95,6 +100,8 @@ impl Tally {
             on: counting(),
             day: day_key(day),
             counts: HashMap::new(),
+            scopes: Vec::new(),
+            scope_index: HashMap::new(),
             controls: Vec::new(),
         }
     }
@@ -106,10 +113,19 @@ impl Tally {
 
     fn add(&mut self, scopes: &[String], d: &'static str, key: &str, created: bool) {
         for s in scopes {
-            let c = self
-                .counts
-                .entry((s.clone(), d, key.to_owned()))
-                .or_default();
+            let i = match self.scope_index.get(s.as_str()) {
+                Some(i) => *i,
+                None => {
+                    self.scopes.push(s.clone());
+                    self.scope_index.insert(s.clone(), self.scopes.len() - 1);
+                    self.scopes.len() - 1
+                }
+            };
+            let keys = self.counts.entry((i, d)).or_default();
+            let c = match keys.get_mut(key) {
+                Some(c) => c,
+                None => keys.entry(key.to_owned()).or_default(),
+            };
             c.0 += i64::from(created);
             c.1 += 1;
         }
@@ -183,7 +199,15 @@ impl Tally {
                 );
             }
         }
-        let counts: Vec<_> = self.counts.into_iter().collect();
+        let counts: Vec<((String, &'static str, String), (i64, i64))> = self
+            .counts
+            .into_iter()
+            .flat_map(|((i, d), keys)| {
+                let scope = &self.scopes[i];
+                keys.into_iter()
+                    .map(move |(key, c)| ((scope.clone(), d, key), c))
+            })
+            .collect();
         let rows: Vec<Vec<SqlValue>> = counts
             .iter()
             .map(|((scope, d, key), (threats, sightings))| {

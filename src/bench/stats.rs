@@ -1,6 +1,8 @@
 //! `fenghuo bench stats`: threats loaded through the real intake over `--days` days (a
-//! manual clock steps the server a day at a time), then every statistics query timed over
-//! mTLS, the process's memory, and the intake with and without the counters.
+//! manual clock steps an in-process server a day at a time), the intake with and without
+//! the counters on the loaded database, then the same database served by `fenghuo serve` in
+//! a child process: every statistics query timed over mTLS, and the server's own memory
+//! while it answers them and while a unit ingests.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -148,7 +150,6 @@ pub async fn stats(b: StatsBench) -> anyhow::Result<String> {
     let endpoint = format!("https://127.0.0.1:{}", app.local_addr().port());
     let clients = dir.path().join("data/pki/clients");
     let vendor = Client::connect_dir(&endpoint, clients.join("vendor-bj")).await?;
-    let miit = Client::connect_dir(&endpoint, clients.join("miit")).await?;
     let mut out = Vec::new();
 
     let per_day = (b.threats / u64::from(b.days.max(1))).max(1);
@@ -168,6 +169,86 @@ pub async fn stats(b: StatsBench) -> anyhow::Result<String> {
         "rolled the day counters into weeks and months through {through}: {days} days left to roll, {:.2} s",
         t.elapsed().as_secs_f64()
     ));
+    // The intake with and without the counters, on the loaded database, alternating.
+    let mut arms = [(0u64, 0f64), (0u64, 0f64)];
+    let mut next = b.threats;
+    for round in 0..4 {
+        let on = round % 2 == 1;
+        crate::store::statistics::set_counting(on);
+        let (n, secs) = stream(&vendor, next..next + b.compare / 2, clock.clone(), None).await?;
+        next += b.compare / 2;
+        arms[usize::from(on)].0 += n;
+        arms[usize::from(on)].1 += secs;
+    }
+    crate::store::statistics::set_counting(true);
+    let (off, on) = (arms[0].0 as f64 / arms[0].1, arms[1].0 as f64 / arms[1].1);
+    out.push(format!(
+        "intake without counters {off:.0} items/s, with {on:.0} items/s ({:+.1}%; {} items each, in alternating halves)",
+        (on - off) / off * 100.0,
+        b.compare
+    ));
+    app.stop().await?;
+
+    // The same database served by `fenghuo serve` in a child process, so that the memory
+    // measured is the server's alone.
+    let config = dir.path().join("bench.toml");
+    std::fs::write(
+        &config,
+        format!("retention_days = 3650\nsqlite_cache_mib = {sqlite_cache_mib}\n"),
+    )?;
+    let port = super::streams::free_port()?;
+    let endpoint = format!("https://127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.path().join("server.log"))?;
+    let mut server = super::streams::Server(
+        std::process::Command::new(std::env::current_exe()?)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database-url")
+            .arg(&scratch.url)
+            .env("FENGHUO_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("starting `fenghuo serve`: {e}"))?,
+    );
+    let pid = server.0.id();
+    let started = Instant::now();
+    let miit = loop {
+        if let Ok(c) = Client::connect_dir(&endpoint, clients.join("miit")).await
+            && c.registry().who_am_i(pb::WhoAmIRequest {}).await.is_ok()
+        {
+            break c;
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            anyhow::bail!("the server exited ({status}): see its server.log");
+        }
+        anyhow::ensure!(
+            started.elapsed() < std::time::Duration::from_secs(300),
+            "the server did not answer within 5 minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let vendor = Client::connect_dir(&endpoint, clients.join("vendor-bj")).await?;
+    let peak = Arc::new(std::sync::Mutex::new(0f64));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        tokio::spawn(async move {
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(m) = super::streams::rss_mib(pid) {
+                    let mut p = peak.lock().expect("rss");
+                    *p = p.max(m);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+        })
+    };
+    let at_start = super::streams::rss_mib(pid).unwrap_or(0.0);
     let from_year = to - chrono::Days::new(u64::from(b.days.saturating_sub(1)).min(365));
     let from_month = to - chrono::Days::new(29);
     let queries: Vec<(&str, pb::StatisticsRequest)> = vec![
@@ -210,30 +291,20 @@ pub async fn stats(b: StatsBench) -> anyhow::Result<String> {
             if answer.is_empty() { "" } else { "; " },
         ));
     }
-    let (rss, peak) = rss();
-    out.push(format!(
-        "process RSS {rss} MB after the queries, peak {peak} MB (server and client in one process)"
-    ));
 
-    // The intake with and without the counters, on the loaded database, alternating.
-    let mut arms = [(0u64, 0f64), (0u64, 0f64)];
-    let mut next = b.threats;
-    for round in 0..4 {
-        let on = round % 2 == 1;
-        crate::store::statistics::set_counting(on);
-        let (n, secs) = stream(&vendor, next..next + b.compare / 2, clock.clone(), None).await?;
-        next += b.compare / 2;
-        arms[usize::from(on)].0 += n;
-        arms[usize::from(on)].1 += secs;
-    }
-    crate::store::statistics::set_counting(true);
-    let (off, on) = (arms[0].0 as f64 / arms[0].1, arms[1].0 as f64 / arms[1].1);
+    let after_queries = super::streams::rss_mib(pid).unwrap_or(0.0);
+    let peak_queries = *peak.lock().expect("rss");
+    // A unit ingests into the served database (counters on) while memory is sampled.
+    let (n, secs) = stream(&vendor, next..next + b.compare / 2, clock.clone(), None).await?;
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = sampler.await;
+    let peak_all = *peak.lock().expect("rss");
     out.push(format!(
-        "intake without counters {off:.0} items/s, with {on:.0} items/s ({:+.1}%; {} items each, in alternating halves)",
-        (on - off) / off * 100.0,
-        b.compare
+        "server RSS (child process): {at_start:.1} MiB at start, {after_queries:.1} MiB after the queries (peak {peak_queries:.1}), \
+         peak {peak_all:.1} MiB while vendor-bj ingested {n} more items at {:.0} items/s",
+        n as f64 / secs
     ));
-    app.stop().await?;
+    drop(server);
     let backend = scratch.backend();
     scratch.drop_database().await;
     Ok(format!(

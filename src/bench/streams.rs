@@ -49,7 +49,7 @@ pub struct StreamsBench {
 }
 
 /// The child server, killed when the bench ends however it ends.
-struct Server(std::process::Child);
+pub(super) struct Server(pub(super) std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -64,7 +64,7 @@ struct Rss {
     samples: Mutex<Vec<f64>>,
 }
 
-fn rss_mib(pid: u32) -> Option<f64> {
+pub(super) fn rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kib: f64 = status
         .lines()
@@ -77,7 +77,7 @@ fn rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(super) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

@@ -132,6 +132,10 @@ fn describe() {
         "How many feed events this replica's open subscriptions are behind the feed head, counted from the last event each one's transport took: the median (quantile 0.5), quantile 0.99 and the furthest behind (quantile 1)."
     );
     describe_gauge!(
+        "fenghuo_feed_lag_seconds",
+        "The same subscriptions' lag in time: seconds since the oldest feed event each one has not taken was committed (0 when it has taken every one), at quantiles 0.5, 0.99 and 1."
+    );
+    describe_gauge!(
         "fenghuo_db_pool_connections",
         "This replica's database connections, by state (idle, busy)."
     );
@@ -249,8 +253,25 @@ async fn refresh_gauges(
     let behind = feeds.behind(feed);
     gauge!("fenghuo_feed_subscriptions").set(behind.len() as f64);
     for (label, q) in [("0.5", 0.5), ("0.99", 0.99), ("1", 1.0)] {
-        gauge!("fenghuo_feed_lag_events", "quantile" => label)
-            .set(feed_lag::quantile(&behind, q) as f64);
+        let events = feed_lag::quantile(&behind, q);
+        gauge!("fenghuo_feed_lag_events", "quantile" => label).set(events as f64);
+        // In time: how long ago the oldest event such a subscription has not taken was
+        // committed (0 when it has taken every one).
+        let seconds = if events == 0 {
+            0.0
+        } else {
+            let oldest: Option<i64> = sqlx::query_scalar(
+                "SELECT committed_at FROM feed_events WHERE position > $1 \
+                 ORDER BY position LIMIT 1",
+            )
+            .bind(feed - events)
+            .fetch_optional(pool)
+            .await?;
+            oldest.map_or(0.0, |at| {
+                ((crate::domain::clock::to_micros(now) - at).max(0) as f64) / 1e6
+            })
+        };
+        gauge!("fenghuo_feed_lag_seconds", "quantile" => label).set(seconds);
     }
     let idle = pool.num_idle() as f64;
     gauge!("fenghuo_db_pool_connections", "state" => "idle").set(idle);

@@ -288,8 +288,14 @@ async fn the_feed_lag_shows_an_unread_feed_behind_the_head_and_falls_to_zero_onc
     assert_eq!(acks.len(), N);
 
     let lag = |m: &HashMap<String, f64>| sum(m, "fenghuo_feed_lag_events", &[("quantile", "1")]);
+    let lag_seconds =
+        |m: &HashMap<String, f64>| sum(m, "fenghuo_feed_lag_seconds", &[("quantile", "1")]);
+    // The events it has not taken were committed an hour ago on the server's clock.
+    app.clock.advance(chrono::Duration::hours(1));
     scrape_until(&app, "one feed, far behind", |m| {
-        sum(m, "fenghuo_feed_subscriptions", &[]) == 1.0 && lag(m) > 10.0
+        sum(m, "fenghuo_feed_subscriptions", &[]) == 1.0
+            && lag(m) > 10.0
+            && lag_seconds(m) >= 3600.0
     })
     .await;
     let mut received = 0;
@@ -300,7 +306,7 @@ async fn the_feed_lag_shows_an_unread_feed_behind_the_head_and_falls_to_zero_onc
         }
     }
     scrape_until(&app, "one feed, caught up", |m| {
-        sum(m, "fenghuo_feed_subscriptions", &[]) == 1.0 && lag(m) == 0.0
+        sum(m, "fenghuo_feed_subscriptions", &[]) == 1.0 && lag(m) == 0.0 && lag_seconds(m) == 0.0
     })
     .await;
     drop(feed);

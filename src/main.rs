@@ -219,6 +219,18 @@ enum BenchCommand {
         /// A PostgreSQL server to run against (a scratch database is created and dropped)
         #[arg(long)]
         database_url: Option<String>,
+        /// A Python with OASIS medallion and/or EclecticIQ OpenTAXII installed, run beside
+        /// fenghuo on the same envelopes (scripts/taxii/compare-requirements.txt)
+        /// [default: .venv/bin/python if it exists]
+        #[arg(long)]
+        python: Option<std::path::PathBuf>,
+        /// Measure medallion's paged reads on a second medallion holding only the first
+        /// envelopes up to this many objects (its read-back is quadratic in the collection)
+        #[arg(long)]
+        medallion_read_max: Option<usize>,
+        /// Run fenghuo alone
+        #[arg(long)]
+        no_compare: bool,
     },
     /// Statistics (issue #15): --threats items through the real intake over --days days, then
     /// each statistics query's p50/p99 over mTLS, the process's RSS, and the intake's
@@ -635,6 +647,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             objects,
             envelope,
             database_url,
+            python,
+            medallion_read_max,
+            no_compare,
         }) => {
             println!(
                 "{}",
@@ -642,6 +657,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     objects,
                     envelope,
                     database_url,
+                    compare: fenghuo::bench::CompareWith {
+                        python,
+                        read_max: medallion_read_max,
+                        skip: no_compare,
+                    },
                 })
                 .await?
             );

@@ -224,10 +224,10 @@ enum BenchCommand {
         /// [default: .venv/bin/python if it exists]
         #[arg(long)]
         python: Option<std::path::PathBuf>,
-        /// Measure medallion's paged reads on a second medallion holding only the first
-        /// envelopes up to this many objects (its read-back is quadratic in the collection)
+        /// Measure medallion's and OpenTAXII's paged reads on a second instance holding only
+        /// the first envelopes up to this many objects (they read back superlinearly)
         #[arg(long)]
-        medallion_read_max: Option<usize>,
+        compare_read_max: Option<usize>,
         /// Run fenghuo alone
         #[arg(long)]
         no_compare: bool,
@@ -648,7 +648,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             envelope,
             database_url,
             python,
-            medallion_read_max,
+            compare_read_max,
             no_compare,
         }) => {
             println!(
@@ -659,7 +659,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     database_url,
                     compare: fenghuo::bench::CompareWith {
                         python,
-                        read_max: medallion_read_max,
+                        read_max: compare_read_max,
                         skip: no_compare,
                     },
                 })

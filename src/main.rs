@@ -209,7 +209,8 @@ enum BenchCommand {
         database_url: Option<String>,
     },
     /// TAXII 2.1: POST envelopes of STIX objects to the submissions collection of a fresh
-    /// in-process server over one HTTPS/1.1 connection, then read the feed back in pages of 1,000
+    /// in-process server over one HTTPS/1.1 connection, then read the feed back in pages of 1,000;
+    /// then the same with OASIS medallion and EclecticIQ OpenTAXII when installed
     Taxii {
         #[arg(long, default_value_t = 20_000)]
         objects: usize,

@@ -1,7 +1,8 @@
 //! `fenghuo bench taxii`: TAXII 2.1 ingest and paged reads on the production path: an
 //! in-process server with `taxii_listen`, one HTTPS/1.1 connection with a dev-PKI client
 //! certificate, POSTs of envelopes to the submissions collection (each acknowledged with a
-//! status only after commit), then the whole feed read back in pages of 1,000.
+//! status only after commit), then the whole feed read back in pages of 1,000; then medallion
+//! and OpenTAXII on the same envelopes when installed (`taxii_compare`).
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -18,10 +18,12 @@ mod notices;
 pub mod stats;
 mod streams;
 mod taxii;
+mod taxii_compare;
 
 pub use notices::{NoticeBench, NoticeFanOut, notices};
 pub use streams::{StreamsBench, streams};
 pub use taxii::{TaxiiBench, taxii};
+pub use taxii_compare::CompareWith;
 
 pub const COMMIT: &str = env!("FENGHUO_COMMIT");
 

@@ -209,7 +209,8 @@ enum BenchCommand {
         database_url: Option<String>,
     },
     /// TAXII 2.1: POST envelopes of STIX objects to the submissions collection of a fresh
-    /// in-process server over one HTTPS/1.1 connection, then read the feed back in pages of 1,000
+    /// in-process server over one HTTPS/1.1 connection, then read the feed back in pages of 1,000;
+    /// then the same with OASIS medallion and EclecticIQ OpenTAXII when installed
     Taxii {
         #[arg(long, default_value_t = 20_000)]
         objects: usize,
@@ -219,6 +220,18 @@ enum BenchCommand {
         /// A PostgreSQL server to run against (a scratch database is created and dropped)
         #[arg(long)]
         database_url: Option<String>,
+        /// A Python with OASIS medallion and/or EclecticIQ OpenTAXII installed, run beside
+        /// fenghuo on the same envelopes (scripts/taxii/compare-requirements.txt)
+        /// [default: .venv/bin/python if it exists]
+        #[arg(long)]
+        python: Option<std::path::PathBuf>,
+        /// Measure medallion's and OpenTAXII's paged reads on a second instance holding only
+        /// the first envelopes up to this many objects (they read back superlinearly)
+        #[arg(long)]
+        compare_read_max: Option<usize>,
+        /// Run fenghuo alone
+        #[arg(long)]
+        no_compare: bool,
     },
     /// Statistics (issue #15): --threats items through the real intake over --days days, then
     /// each statistics query's p50/p99 over mTLS, the process's RSS, and the intake's
@@ -635,6 +648,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             objects,
             envelope,
             database_url,
+            python,
+            compare_read_max,
+            no_compare,
         }) => {
             println!(
                 "{}",
@@ -642,6 +658,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     objects,
                     envelope,
                     database_url,
+                    compare: fenghuo::bench::CompareWith {
+                        python,
+                        read_max: compare_read_max,
+                        skip: no_compare,
+                    },
                 })
                 .await?
             );

@@ -1,7 +1,8 @@
 //! `fenghuo bench taxii`: TAXII 2.1 ingest and paged reads on the production path: an
 //! in-process server with `taxii_listen`, one HTTPS/1.1 connection with a dev-PKI client
 //! certificate, POSTs of envelopes to the submissions collection (each acknowledged with a
-//! status only after commit), then the whole feed read back in pages of 1,000.
+//! status only after commit), then the whole feed read back in pages of 1,000; then medallion
+//! and OpenTAXII on the same envelopes when installed (`taxii_compare`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +15,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::{Value, json};
 
+use super::taxii_compare::{self, CompareWith, Figures};
 use super::{COMMIT, Scratch, item, percentile};
 use crate::app::Application;
 use crate::config::Settings;
@@ -32,6 +34,8 @@ pub struct TaxiiBench {
     pub envelope: usize,
     /// A PostgreSQL server; a scratch database is created and dropped.
     pub database_url: Option<String>,
+    /// medallion and OpenTAXII beside fenghuo, on the same envelopes.
+    pub compare: CompareWith,
 }
 
 /// One HTTPS/1.1 connection with a client certificate.
@@ -162,35 +166,46 @@ pub async fn taxii(opts: TaxiiBench) -> anyhow::Result<String> {
     );
     let dir = tempfile::tempdir()?;
     let scratch = Scratch::new(opts.database_url.as_deref(), dir.path()).await?;
-    let result = run(&opts, dir.path(), &scratch.url, scratch.backend()).await;
+    let envelopes = envelopes(opts.objects, opts.envelope);
+    let result = run(
+        &opts,
+        &envelopes,
+        dir.path(),
+        &scratch.url,
+        scratch.backend(),
+    )
+    .await;
     scratch.drop_database().await;
-    result
+    let (line, fenghuo) = result?;
+    let others = taxii_compare::compare(&opts.compare, &envelopes, &fenghuo).await;
+    Ok(format!("{line}{others}"))
 }
 
 async fn run(
     opts: &TaxiiBench,
+    envelopes: &[Vec<Value>],
     dir: &std::path::Path,
     url: &str,
     backend: &str,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Figures)> {
     let data_dir = dir.join("data");
     let mut settings = Settings::development(&data_dir, url);
     settings.taxii_listen = Some("127.0.0.1:0".parse()?);
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
     let addr = app.taxii_addr().context("the TAXII listener")?;
     let client_dir = DevPki::new(&data_dir).client_dir("vendor-bj");
-    let result = measure(opts, addr, &client_dir, backend).await;
+    let result = measure(opts, envelopes, addr, &client_dir, backend).await;
     app.stop().await?;
     result
 }
 
 async fn measure(
     opts: &TaxiiBench,
+    envelopes: &[Vec<Value>],
     addr: std::net::SocketAddr,
     client_dir: &std::path::Path,
     backend: &str,
-) -> anyhow::Result<String> {
-    let envelopes = envelopes(opts.objects, opts.envelope);
+) -> anyhow::Result<(String, Figures)> {
     let bodies: Vec<Vec<u8>> = envelopes
         .iter()
         .map(|objects| json!({ "objects": objects }).to_string().into_bytes())
@@ -249,7 +264,8 @@ async fn measure(
     }
     let reading = start.elapsed();
     full_pages.sort_unstable();
-    Ok(format!(
+    let figures = Figures::new(posted, ingest, read, reading, &full_pages);
+    let line = format!(
         "taxii: POST {:.0} objects/s ({posted} objects, {reports} reports, {} envelopes of ~{}; one HTTPS/1.1 connection, \
          each answered after commit); paged GET {:.0} objects/s ({read} objects, {pages} pages of {MAX_LIMIT}); \
          a {MAX_LIMIT}-object page p50 {:.1} ms, p99 {:.1} ms; {backend}; commit {COMMIT}",
@@ -259,5 +275,6 @@ async fn measure(
         read as f64 / reading.as_secs_f64(),
         percentile(&full_pages, 0.50),
         percentile(&full_pages, 0.99),
-    ))
+    );
+    Ok((line, figures))
 }

@@ -199,13 +199,22 @@ impl Started {
         );
         let stdout = child.0.stdout.take().context("the server's stdout")?;
         // The script prints its line once it listens, or exits: either ends this read.
-        let first = tokio::task::spawn_blocking(move || {
+        let reading = tokio::task::spawn_blocking(move || {
             let mut line = String::new();
             std::io::BufReader::new(stdout)
                 .read_line(&mut line)
                 .map(|_| line)
-        })
-        .await??;
+        });
+        // A server that neither listens nor exits is given up on (dropping it kills it,
+        // which ends the read).
+        let first = match tokio::time::timeout(std::time::Duration::from_secs(120), reading).await {
+            Ok(read) => read??,
+            Err(_) => anyhow::bail!(
+                "{} neither listened nor exited within 2 minutes: see {}",
+                server.name(),
+                log.display()
+            ),
+        };
         if first.trim().is_empty() {
             let status = child.0.wait()?;
             let reason = log_tail(&log, 1);

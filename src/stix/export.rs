@@ -453,7 +453,7 @@ pub fn sighting_objects(sighting: &pb::Sighting, threat: &pb::Threat) -> Vec<Val
 /// A bundle of visible sightings, each with the threat it belongs to (for the status
 /// and identification grade the extension shows).
 pub fn bundle(sightings: &[(pb::Sighting, pb::Threat)]) -> Value {
-    let mut tlps: Vec<Tlp> = vec![Tlp::Clear];
+    let mut tlps: Vec<Tlp> = Vec::new();
     let mut reporters = BTreeMap::new();
     let mut body = Vec::new();
     let mut scos: BTreeMap<String, (Value, Tlp)> = BTreeMap::new();
@@ -475,12 +475,7 @@ pub fn bundle(sightings: &[(pb::Sighting, pb::Threat)]) -> Value {
             }
         }
     }
-    tlps.sort_by_key(|t| *t as i64);
-    tlps.dedup();
-    let mut objects: Vec<Value> = tlps.into_iter().map(tlp_marking).collect();
-    objects.push(platform_identity());
-    objects.push(extension_definition());
-    objects.extend(reporters.keys().map(|o| organisation_identity(o)));
+    let mut objects = context(tlps, reporters.keys());
     for (_, (mut sco, tlp)) in scos {
         sco["object_marking_refs"] = json!([tlp_marking_id(tlp)]);
         objects.push(sco);
@@ -490,6 +485,38 @@ pub fn bundle(sightings: &[(pb::Sighting, pb::Threat)]) -> Value {
     json!({
         "type": "bundle",
         "id": derived_id("bundle", "sightings", &key.join(",")),
+        "objects": objects,
+    })
+}
+
+/// What every bundle starts with: the markings its objects use, the platform identity, the
+/// extension definition and the identities of the organisations that created its objects.
+fn context<'a>(mut tlps: Vec<Tlp>, organisations: impl Iterator<Item = &'a String>) -> Vec<Value> {
+    tlps.push(Tlp::Clear);
+    tlps.sort_by_key(|t| *t as i64);
+    tlps.dedup();
+    let mut objects: Vec<Value> = tlps.into_iter().map(tlp_marking).collect();
+    objects.push(platform_identity());
+    objects.push(extension_definition());
+    objects.extend(organisations.map(|o| organisation_identity(o)));
+    objects
+}
+
+/// A bundle of ordered measures, each (issuing organisation, the objects
+/// `stix::measures::measure_objects` gives its notice), with the marking, the identities of
+/// the issuers and the extension definition they use. The report objects their relationships
+/// name are in the bundles of the sightings (an export sends those first).
+pub fn measures_bundle(measures: &[(String, Vec<Value>)]) -> Value {
+    let issuers: BTreeMap<&String, ()> = measures.iter().map(|(org, _)| (org, ())).collect();
+    let mut objects = context(vec![super::measures::MEASURE_TLP], issuers.into_keys());
+    let mut key = Vec::new();
+    for (_, measure) in measures {
+        key.extend(measure.first().and_then(|coa| coa["id"].as_str()));
+        objects.extend(measure.iter().cloned());
+    }
+    json!({
+        "type": "bundle",
+        "id": derived_id("bundle", "measures", &key.join(",")),
         "objects": objects,
     })
 }

@@ -10,7 +10,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use prost::Message;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -18,7 +17,7 @@ use super::http::TaxiiError;
 use crate::api::threat::view;
 use crate::domain::clock::{from_micros, to_micros};
 use crate::domain::threat::visibility::Reader;
-use crate::stix::service::threats_of;
+use crate::stix::service::{ordered_measure, threats_of};
 use crate::stix::{export, parse_stix_time, stix_time};
 use crate::store::Store;
 use crate::store::taxii::{NoticeReader, visible_measures, visible_sightings_committed};
@@ -318,12 +317,9 @@ async fn batch(
             let rows =
                 visible_measures(store, notices, from, filters.added_after, SCAN_BATCH).await?;
             for row in &rows {
-                let Ok(body) = crate::pb::NoticeBody::decode(row.body.as_slice()) else {
-                    continue;
-                };
-                let reports = report_objects(store, reader, &row.threat_id, row.issued_at).await?;
-                let objects = crate::stix::measures::measure_objects(&body, &reports);
-                events.push((row.position, row.issued_at, objects));
+                if let Some(m) = ordered_measure(store, reader, row).await? {
+                    events.push((row.position, row.issued_at, m.objects));
+                }
             }
             (rows.len(), rows.last().map(|r| r.position))
         }
@@ -357,31 +353,6 @@ fn take(
         entries.push(Entry { object, date_added });
     }
     None
-}
-
-/// (sighting id, report object id) of the threat's sightings the reader sees, received by
-/// `until`: the objects an ordered measure mitigates.
-async fn report_objects(
-    store: &Store,
-    reader: &Reader,
-    threat_id: &str,
-    until: i64,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let Some(threat) = crate::store::threats::get_threat(store, threat_id).await? else {
-        return Ok(Vec::new());
-    };
-    let shown = view::threat(&threat, Default::default(), Vec::new());
-    let rows =
-        crate::store::threats::visible_sightings(store, threat_id, reader, None, 500).await?;
-    Ok(rows
-        .iter()
-        .filter(|s| s.received_at <= until)
-        .filter_map(|s| {
-            let objects = export::sighting_objects(&view::sighting(s), &shown);
-            let id = objects.first()?["id"].as_str()?.to_owned();
-            Some((s.id.clone(), id))
-        })
-        .collect())
 }
 
 #[cfg(test)]

@@ -591,7 +591,7 @@ async fn the_cli_exports_a_bundle_and_submits_it_back_and_a_rerun_replays(backen
 
 /// The venv's Python with stix2 and stix2-validator (.ci/run makes `.venv` from
 /// scripts/requirements.txt; FENGHUO_STIX_PYTHON overrides). None: skip, unless CI is set.
-fn oasis_python() -> Option<std::path::PathBuf> {
+pub(crate) fn oasis_python() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("FENGHUO_STIX_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {

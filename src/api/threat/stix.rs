@@ -121,6 +121,8 @@ impl ThreatApi {
         let query = ExportQuery::new(from, &req.categories, req.max_sightings_per_bundle)?;
         let until = to_micros(self.clock.now()) + 1;
         let reader = caller.reader();
+        // Ordered measures follow ListNotices's rule, not ExportStix's.
+        let notices = service::notice_reader_of(&caller);
         let store = self.store.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::spawn(async move {
@@ -136,7 +138,7 @@ impl ThreatApi {
                 .await
                 {
                     Ok(Some(p)) => p,
-                    Ok(None) => return,
+                    Ok(None) => break,
                     Err(e) => {
                         let _ = tx.send(Err(internal(e))).await;
                         return;
@@ -145,12 +147,42 @@ impl ThreatApi {
                 let msg = pb::StixBundle {
                     json: page.bundle.to_string(),
                     sighting_count: page.sightings,
+                    measure_count: 0,
                 };
                 if tx.send(Ok(msg)).await.is_err() {
                     return;
                 }
                 match page.next {
                     Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            // Then the ordered measures, after the reports they mitigate.
+            let Some(notices) = notices else { return };
+            let mut from = 0;
+            loop {
+                let page = match service::export_measures_page(
+                    &store, &reader, &notices, &query, until, from,
+                )
+                .await
+                {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = tx.send(Err(internal(e))).await;
+                        return;
+                    }
+                };
+                let msg = pb::StixBundle {
+                    json: page.bundle.to_string(),
+                    sighting_count: 0,
+                    measure_count: page.measures,
+                };
+                if tx.send(Ok(msg)).await.is_err() {
+                    return;
+                }
+                match page.next {
+                    Some(next) => from = next,
                     None => return,
                 }
             }

@@ -219,6 +219,9 @@ enum BenchCommand {
         /// A PostgreSQL server to run against (a scratch database is created and dropped)
         #[arg(long)]
         database_url: Option<String>,
+        /// GETs of objects/{id}/ timed after the paged read, on ids spread over the collection
+        #[arg(long, default_value_t = 200)]
+        by_id: usize,
     },
     /// Statistics (issue #15): --threats items through the real intake over --days days, then
     /// each statistics query's p50/p99 over mTLS, the process's RSS, and the intake's
@@ -635,6 +638,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             objects,
             envelope,
             database_url,
+            by_id,
         }) => {
             println!(
                 "{}",
@@ -642,6 +646,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     objects,
                     envelope,
                     database_url,
+                    by_id,
                 })
                 .await?
             );

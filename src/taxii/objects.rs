@@ -5,7 +5,8 @@
 //! (`stix::export::sighting_objects`), all added at its commit: `date_added` is the commit
 //! time, and the cursor is (feed position, index of the object in the sighting). Positions
 //! follow commit order, so paging never skips or repeats an object, however many share one
-//! `date_added`.
+//! `date_added`. `match[id]` (and the object routes) read only the sightings the object-id
+//! index names (`store::taxii`), under the same TLP rule.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,6 +28,8 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// The most objects one page holds; a larger `limit` is lowered to it (section 3.4.1 lets
 /// the server return fewer than asked).
 pub const MAX_LIMIT: usize = 1000;
+/// The most ids one `match[id]` names: each is a bound parameter of the index lookup.
+pub const MAX_IDS: usize = 1000;
 /// Sightings read per query while a page fills.
 const SCAN_BATCH: u32 = 500;
 
@@ -109,7 +112,15 @@ impl Filters {
                     })?;
                     f.added_after = Some(to_micros(t));
                 }
-                "match[id]" => f.ids.extend(list(&value)),
+                "match[id]" => {
+                    f.ids.extend(list(&value));
+                    if f.ids.len() > MAX_IDS {
+                        return Err(TaxiiError::invalid(
+                            "match[id]",
+                            format!("at most {MAX_IDS} ids per request: ask in several"),
+                        ));
+                    }
+                }
                 "match[type]" => f.types.extend(list(&value)),
                 "match[spec_version]" => f.spec_versions.extend(list(&value)),
                 "match[version]" => {
@@ -297,9 +308,16 @@ async fn batch(
     let mut events = Vec::new();
     let (read, last) = match source {
         Source::Feed => {
-            let rows =
-                visible_sightings_committed(store, reader, from, filters.added_after, SCAN_BATCH)
-                    .await?;
+            // match[id] and the object routes go through the object-id index.
+            let rows = visible_sightings_committed(
+                store,
+                reader,
+                from,
+                filters.added_after,
+                &filters.ids,
+                SCAN_BATCH,
+            )
+            .await?;
             let sightings: Vec<_> = rows.iter().map(|r| r.sighting.clone()).collect();
             let threats = threats_of(store, &sightings).await?;
             for row in &rows {
@@ -397,5 +415,14 @@ mod tests {
         assert!(e.to_string().starts_with("added_after:"), "{e}");
         let e = Filters::parse(Some("match[version]=newest"), "").unwrap_err();
         assert!(e.to_string().starts_with("match[version]:"), "{e}");
+        let many = (0..=MAX_IDS)
+            .map(|i| format!("indicator--{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let e = Filters::parse(Some(&format!("match[id]={many}")), "").unwrap_err();
+        assert!(
+            e.to_string().starts_with("match[id]: at most 1000 ids"),
+            "{e}"
+        );
     }
 }

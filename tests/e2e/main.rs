@@ -47,6 +47,7 @@ mod stix;
 mod stix_measures;
 mod stream_limits;
 mod taxii;
+mod taxii_index;
 mod threat_cli;
 mod threats;
 mod timers;

@@ -335,6 +335,9 @@ enum ThreatCommand {
     Template(cli::threat::TemplateArgs),
     /// Re-mark one of your organisation's sightings
     Tlp(cli::threat::TlpArgs),
+    /// Your organisation's stored STIX import defaults, used by its TAXII POSTs (docs/stix.md)
+    #[command(subcommand)]
+    StixDefaults(cli::threat::StixDefaultsCommand),
     /// The benchmark's CSV of --lines rows on stdout (the `bench ingest` mix)
     #[command(hide = true)]
     Generate {
@@ -576,6 +579,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Threat(ThreatCommand::Export(args)) => return cli::threat::export(&args).await,
         Command::Threat(ThreatCommand::Template(args)) => cli::threat::template(&args)?,
         Command::Threat(ThreatCommand::Tlp(args)) => cli::threat::tlp(&args).await?,
+        Command::Threat(ThreatCommand::StixDefaults(command)) => {
+            cli::threat::stix_defaults(&command).await?
+        }
         Command::Threat(ThreatCommand::Generate { lines }) => cli::threat::generate(lines)?,
         Command::Feed {
             connect,

@@ -323,6 +323,78 @@ pub fn shown(
         .collect()
 }
 
+/// An organisation's STIX import defaults, checked: what its TAXII POSTs (and its
+/// ImportStixBundle calls without `defaults`) give objects without the fenghuo extension.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportDefaults(pb::StixImportDefaults);
+
+impl ImportDefaults {
+    /// # Errors
+    /// The first field at fault under `defaults.`: the information the intake requires of a
+    /// first report (reporting measures Art. 10-11, 14-15), a known kind and TLP.
+    pub fn parse(
+        defaults: Option<pb::StixImportDefaults>,
+    ) -> Result<ImportDefaults, validation::FieldError> {
+        let at = |e: validation::FieldError| validation::FieldError {
+            field: e.field.replacen("report.", "defaults.", 1),
+            reason: e.reason,
+        };
+        let Some(d) = defaults else {
+            return Err(validation::FieldError {
+                field: "defaults".into(),
+                reason: "required: the information (event or warning) for objects without the fenghuo extension (reporting measures Art. 10-11)".into(),
+            });
+        };
+        let information = d.information.clone().map(|i| match i {
+            pb::stix_import_defaults::Information::Event(e) => {
+                pb::threat_report::Information::Event(e)
+            }
+            pb::stix_import_defaults::Information::Warning(w) => {
+                pb::threat_report::Information::Warning(w)
+            }
+        });
+        validation::information(&pb::ThreatReport {
+            information,
+            ..Default::default()
+        })
+        .map_err(at)?;
+        if pb::SubmissionKind::try_from(d.kind).is_err() {
+            return Err(validation::FieldError {
+                field: "defaults.kind".into(),
+                reason: "unknown submission kind: ABOUT_OTHERS or SELF_DISPOSAL_REPORT (Art. 6, 11), or unset".into(),
+            });
+        }
+        if pb::Tlp::try_from(d.tlp).is_err() {
+            return Err(validation::FieldError {
+                field: "defaults.tlp".into(),
+                reason: "unknown TLP level: CLEAR, GREEN, AMBER, AMBER_STRICT or RED, or unset (TLP:AMBER)".into(),
+            });
+        }
+        Ok(ImportDefaults(d))
+    }
+
+    pub fn get(&self) -> &pb::StixImportDefaults {
+        &self.0
+    }
+}
+
+/// The STIX import defaults `org` stored, with when (micros); None when it stored none.
+///
+/// # Errors
+/// Storage failures; stored bytes that no longer decode are reported as a decode error.
+pub async fn stored_defaults(
+    store: &Store,
+    org: &str,
+) -> Result<Option<(pb::StixImportDefaults, i64)>, sqlx::Error> {
+    use prost::Message as _;
+    let Some((bytes, at)) = crate::store::taxii::get_import_defaults(store, org).await? else {
+        return Ok(None);
+    };
+    let d = pb::StixImportDefaults::decode(bytes.as_slice())
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Some((d, at)))
+}
+
 /// The matrix row whose record-level rule decides which ordered measures a reader sees.
 pub const LIST_NOTICES_RULE: &str = "/fenghuo.v1.DisposalService/ListNotices";
 
@@ -488,5 +560,41 @@ mod tests {
         ));
         // ExportStix allows the platform operator; ListNotices does not.
         assert!(notice_reader_of(&caller(Role::PlatformOperator)).is_none());
+    }
+
+    #[test]
+    fn import_defaults_name_the_field_the_rule_and_the_article() {
+        let field = |d: Option<pb::StixImportDefaults>| ImportDefaults::parse(d).unwrap_err();
+        assert_eq!(field(None).field, "defaults");
+        let e = field(Some(pb::StixImportDefaults::default()));
+        assert_eq!(e.field, "defaults.information");
+        assert!(e.reason.contains("Art. 10-11"), "{e:?}");
+        let warning = |w: pb::WarningInformation| pb::StixImportDefaults {
+            information: Some(pb::stix_import_defaults::Information::Warning(w)),
+            ..Default::default()
+        };
+        let e = field(Some(warning(pb::WarningInformation::default())));
+        assert_eq!(e.field, "defaults.warning.colour");
+        let mut w = pb::WarningInformation {
+            colour: pb::WarningColour::Blue as i32,
+            description: "phishing wave".into(),
+            ..Default::default()
+        };
+        let e = field(Some(warning(w.clone())));
+        assert_eq!(e.field, "defaults.warning.possible_harm_and_degree");
+        assert!(e.reason.contains("Art. 15"), "{e:?}");
+        w.possible_harm_and_degree = "credential theft".into();
+        w.affected_users_and_scope = "bank customers".into();
+        w.already_known_to = "CNCERT".into();
+        w.recommended_countermeasures = "block the domains".into();
+        let ok = warning(w);
+        assert!(ImportDefaults::parse(Some(ok.clone())).is_ok());
+        let e = field(Some(pb::StixImportDefaults {
+            kind: 9,
+            ..ok.clone()
+        }));
+        assert_eq!(e.field, "defaults.kind");
+        let e = field(Some(pb::StixImportDefaults { tlp: 9, ..ok }));
+        assert_eq!(e.field, "defaults.tlp");
     }
 }

@@ -153,6 +153,50 @@ pub async fn backfill_object_ids(store: &Store) -> Result<u64, sqlx::Error> {
     }
 }
 
+/// Stores `org`'s STIX import defaults (an encoded `StixImportDefaults`), replacing earlier
+/// ones, and the audit record, in one transaction.
+pub async fn set_import_defaults(
+    store: &Store,
+    actor: &super::audit::Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    org: &str,
+    defaults: &[u8],
+    details: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "INSERT INTO stix_import_defaults (org_id, defaults, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (org_id) DO UPDATE SET defaults = excluded.defaults, updated_at = excluded.updated_at",
+    )
+    .bind(org)
+    .bind(defaults)
+    .bind(crate::domain::clock::to_micros(now))
+    .execute(&mut *tx)
+    .await?;
+    super::audit::append(
+        &mut tx,
+        store.dialect(),
+        now,
+        actor,
+        "stix.import_defaults.set",
+        &format!("organisation:{org}"),
+        details,
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// `org`'s stored STIX import defaults (encoded) and when they were set (micros).
+pub async fn get_import_defaults(
+    store: &Store,
+    org: &str,
+) -> Result<Option<(Vec<u8>, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT defaults, updated_at FROM stix_import_defaults WHERE org_id = $1")
+        .bind(org)
+        .fetch_optional(store.pool())
+        .await
+}
+
 /// Keeps a status resource.
 pub async fn insert_status(
     store: &Store,

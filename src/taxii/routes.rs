@@ -400,7 +400,12 @@ async fn add_objects(
         "objects": objects,
     });
     let requested = t.clock.now();
-    let results = service::import_bundle(t.services(), &caller, &bundle, None)
+    // TAXII has no per-request defaults: the organisation's stored ones (SetStixImportDefaults).
+    let defaults = service::stored_defaults(&t.store, &caller.organisation_id)
+        .await
+        .map_err(TaxiiError::internal)?
+        .map(|(d, _)| d);
+    let results = service::import_bundle(t.services(), &caller, &bundle, defaults.as_ref())
         .await
         .map_err(TaxiiError::internal)?;
     let stored: HashMap<&str, bool> = results

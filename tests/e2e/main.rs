@@ -44,6 +44,7 @@ mod routing_rules;
 mod slow_readers;
 mod statistics;
 mod stix;
+mod stix_defaults;
 mod stix_measures;
 mod stream_limits;
 mod taxii;

@@ -104,7 +104,7 @@ impl Taxii {
         answer(r).await
     }
 
-    async fn add(&self, objects: &[Value]) -> Answer {
+    pub(crate) async fn add(&self, objects: &[Value]) -> Answer {
         let body = json!({ "objects": objects }).to_string().into_bytes();
         self.post(&objects_path(SUBMISSIONS_COLLECTION), TAXII, body)
             .await

@@ -112,6 +112,13 @@ impl Application {
             },
         )
         .await?;
+        // Before serving: TAXII's by-id routes find only indexed sightings (once per database).
+        let indexed = crate::store::taxii::backfill_object_ids(&store)
+            .await
+            .context("indexing the STIX ids of the sightings stored before migration 0021")?;
+        if indexed > 0 {
+            tracing::info!(indexed, "indexed the STIX ids of earlier sightings");
+        }
         if let Some(pki) = &dev_pki {
             let seeded = crate::seed::seed_demo_organisations(&store, pki, clock.now()).await?;
             if seeded > 0 {

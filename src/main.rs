@@ -232,6 +232,9 @@ enum BenchCommand {
         /// Run fenghuo alone
         #[arg(long)]
         no_compare: bool,
+        /// GETs of objects/{id}/ timed after the paged read, on ids spread over the collection
+        #[arg(long, default_value_t = 200)]
+        by_id: usize,
     },
     /// Statistics (issue #15): --threats items through the real intake over --days days, then
     /// each statistics query's p50/p99 over mTLS, the process's RSS, and the intake's
@@ -345,6 +348,9 @@ enum ThreatCommand {
     Template(cli::threat::TemplateArgs),
     /// Re-mark one of your organisation's sightings
     Tlp(cli::threat::TlpArgs),
+    /// Your organisation's stored STIX import defaults, used by its TAXII POSTs (docs/stix.md)
+    #[command(subcommand)]
+    StixDefaults(cli::threat::StixDefaultsCommand),
     /// The benchmark's CSV of --lines rows on stdout (the `bench ingest` mix)
     #[command(hide = true)]
     Generate {
@@ -586,6 +592,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Threat(ThreatCommand::Export(args)) => return cli::threat::export(&args).await,
         Command::Threat(ThreatCommand::Template(args)) => cli::threat::template(&args)?,
         Command::Threat(ThreatCommand::Tlp(args)) => cli::threat::tlp(&args).await?,
+        Command::Threat(ThreatCommand::StixDefaults(command)) => {
+            cli::threat::stix_defaults(&command).await?
+        }
         Command::Threat(ThreatCommand::Generate { lines }) => cli::threat::generate(lines)?,
         Command::Feed {
             connect,
@@ -651,6 +660,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             python,
             compare_read_max,
             no_compare,
+            by_id,
         }) => {
             println!(
                 "{}",
@@ -663,6 +673,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         read_max: compare_read_max,
                         skip: no_compare,
                     },
+                    by_id,
                 })
                 .await?
             );

@@ -36,6 +36,8 @@ pub struct TaxiiBench {
     pub database_url: Option<String>,
     /// medallion and OpenTAXII beside fenghuo, on the same envelopes.
     pub compare: CompareWith,
+    /// GETs of objects/{id}/ to time after the paged read.
+    pub by_id: usize,
 }
 
 /// One HTTPS/1.1 connection with a client certificate.
@@ -242,6 +244,7 @@ async fn measure(
     let get_path = format!("/api/collections/{FEED_COLLECTION}/objects/?limit={MAX_LIMIT}");
     let mut next: Option<String> = None;
     let (mut read, mut pages, mut full_pages) = (0usize, 0usize, Vec::new());
+    let mut ids: Vec<Value> = Vec::new();
     let start = Instant::now();
     loop {
         let path = match &next {
@@ -256,6 +259,13 @@ async fn measure(
             full_pages.push(asked.elapsed().as_micros() as u64);
         }
         read += n;
+        ids.extend(
+            page["objects"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| o["id"].clone()),
+        );
         pages += 1;
         next = page["next"].as_str().map(str::to_owned);
         if next.is_none() {
@@ -264,11 +274,12 @@ async fn measure(
     }
     let reading = start.elapsed();
     full_pages.sort_unstable();
+    let by_id = by_id(&mut conn, &ids, opts.by_id).await?;
     let figures = Figures::new(posted, ingest, read, reading, &full_pages);
     let line = format!(
         "taxii: POST {:.0} objects/s ({posted} objects, {reports} reports, {} envelopes of ~{}; one HTTPS/1.1 connection, \
          each answered after commit); paged GET {:.0} objects/s ({read} objects, {pages} pages of {MAX_LIMIT}); \
-         a {MAX_LIMIT}-object page p50 {:.1} ms, p99 {:.1} ms; {backend}; commit {COMMIT}",
+         a {MAX_LIMIT}-object page p50 {:.1} ms, p99 {:.1} ms; {by_id}; {backend}; commit {COMMIT}",
         posted as f64 / ingest.as_secs_f64(),
         envelopes.len(),
         opts.envelope,
@@ -277,4 +288,31 @@ async fn measure(
         percentile(&full_pages, 0.99),
     );
     Ok((line, figures))
+}
+
+/// `count` GETs of objects/{id}/ on ids spread evenly over the collection's order; their
+/// latency, each answered 200 with its object.
+async fn by_id(conn: &mut Connection, ids: &[Value], count: usize) -> anyhow::Result<String> {
+    if count == 0 || ids.is_empty() {
+        return Ok("GET objects/{id}/ not timed".into());
+    }
+    let mut times = Vec::with_capacity(count);
+    for i in 0..count {
+        let id = ids[i * ids.len() / count].as_str().unwrap_or_default();
+        let path = format!("/api/collections/{FEED_COLLECTION}/objects/{id}/");
+        let asked = Instant::now();
+        let (status, page) = conn.call("GET", &path, Vec::new()).await?;
+        times.push(asked.elapsed().as_micros() as u64);
+        anyhow::ensure!(
+            status == 200 && page["objects"][0]["id"] == id,
+            "GET {path} answered {status}: {page}"
+        );
+    }
+    times.sort_unstable();
+    Ok(format!(
+        "GET objects/{{id}}/ p50 {:.1} ms, p99 {:.1} ms ({count} ids of {})",
+        percentile(&times, 0.50),
+        percentile(&times, 0.99),
+        ids.len()
+    ))
 }

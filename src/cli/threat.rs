@@ -78,6 +78,105 @@ pub struct SubmitArgs {
     pub connect: ConnectArgs,
 }
 
+/// `fenghuo threat stix-defaults`: the organisation's stored STIX import defaults.
+#[derive(clap::Subcommand)]
+pub enum StixDefaultsCommand {
+    /// Store them (SetStixImportDefaults): FILE is a StixImportDefaults message (protobuf
+    /// JSON); your TAXII POSTs and bundles submitted without --stix-defaults use them
+    Set {
+        file: PathBuf,
+        /// The marking of objects without a TLP marking: clear, green, amber, amber+strict, red
+        #[arg(long)]
+        tlp: Option<String>,
+        #[command(flatten)]
+        output: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+    /// Show them (GetStixImportDefaults)
+    Get {
+        #[command(flatten)]
+        output: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
+}
+
+/// `fenghuo threat stix-defaults set | get`.
+pub async fn stix_defaults(command: &StixDefaultsCommand) -> anyhow::Result<()> {
+    use fenghuo_client::pb;
+    let (answer, output) = match command {
+        StixDefaultsCommand::Set {
+            file,
+            tlp,
+            output,
+            connect,
+        } => {
+            let tlp = tlp.as_deref().map(tlp_flag).transpose()?;
+            let defaults = stix::defaults(Some(file), tlp)?;
+            let answer = connect
+                .client()
+                .await?
+                .threats()
+                .set_stix_import_defaults(pb::SetStixImportDefaultsRequest { defaults })
+                .await?
+                .into_inner();
+            (answer, output)
+        }
+        StixDefaultsCommand::Get { output, connect } => {
+            let answer = connect
+                .client()
+                .await?
+                .threats()
+                .get_stix_import_defaults(pb::GetStixImportDefaultsRequest {})
+                .await?
+                .into_inner();
+            (answer, output)
+        }
+    };
+    let defaults = answer.defaults.unwrap_or_default();
+    let information = match &defaults.information {
+        Some(pb::stix_import_defaults::Information::Event(e)) => format!(
+            "event ({})",
+            pb::EventGrade::try_from(e.grade)
+                .unwrap_or_default()
+                .as_str_name()
+        ),
+        Some(pb::stix_import_defaults::Information::Warning(w)) => format!(
+            "warning ({})",
+            pb::WarningColour::try_from(w.colour)
+                .unwrap_or_default()
+                .as_str_name()
+        ),
+        None => "none".into(),
+    };
+    let kind = pb::SubmissionKind::try_from(defaults.kind)
+        .unwrap_or_default()
+        .as_str_name();
+    let tlp = pb::Tlp::try_from(defaults.tlp)
+        .unwrap_or_default()
+        .as_str_name();
+    let updated = answer
+        .updated_at
+        .map(|t| fenghuo::stix::stix_time(fenghuo::stix::from_timestamp(&t)))
+        .unwrap_or_default();
+    output.say(
+        &format!(
+            "STIX import defaults of {}: {information}, kind {kind}, tlp {tlp} (set {updated})",
+            answer.organisation_id
+        ),
+        serde_json::json!({
+            "organisation_id": answer.organisation_id,
+            "updated_at": updated,
+            "defaults": fenghuo::stix::message_to_json(
+                "fenghuo.v1.StixImportDefaults",
+                &prost::Message::encode_to_vec(&defaults),
+            ),
+        }),
+    );
+    Ok(())
+}
+
 #[derive(Args)]
 pub struct TemplateArgs {
     /// malicious-resource, malicious-program, hazard, incident or other (Art. 2)
@@ -114,15 +213,19 @@ pub fn generate(lines: u64) -> anyhow::Result<()> {
     template::generate(lines, &mut out)
 }
 
-/// `fenghuo threat tlp`: the reporting organisation re-marks its own sighting.
-pub async fn tlp(args: &TlpArgs) -> anyhow::Result<()> {
-    let tlp = columns::tlp("--tlp", &args.tlp).map_err(|e| {
+/// A `--tlp` value.
+fn tlp_flag(raw: &str) -> anyhow::Result<fenghuo_client::pb::Tlp> {
+    columns::tlp("--tlp", raw).map_err(|e| {
         anyhow::anyhow!(
-            "--tlp {:?}: clear, green, amber, amber+strict or red ({})",
-            args.tlp,
+            "--tlp {raw:?}: clear, green, amber, amber+strict or red ({})",
             e.reason
         )
-    })?;
+    })
+}
+
+/// `fenghuo threat tlp`: the reporting organisation re-marks its own sighting.
+pub async fn tlp(args: &TlpArgs) -> anyhow::Result<()> {
+    let tlp = tlp_flag(&args.tlp)?;
     let sighting = args
         .connect
         .client()

@@ -290,6 +290,71 @@ fn measures(report: &pb::ThreatReport) -> Vec<(&'static str, String)> {
     out
 }
 
+/// The ids of the objects that belong to one sighting alone: UUIDv5 of the sighting id.
+struct OwnIds {
+    sdo: String,
+    /// An indicator's (observable, `based-on` relationship).
+    based_on: Vec<(String, String)>,
+    /// Each stated measure's (course of action, relationship).
+    measures: Vec<(String, String)>,
+    sighting: String,
+}
+
+impl OwnIds {
+    fn of<'a>(
+        sighting_id: &str,
+        ty: &str,
+        scos: impl Iterator<Item = &'a String>,
+        measures: usize,
+    ) -> OwnIds {
+        let based_on = if ty == "indicator" {
+            scos.map(|sco| {
+                let rel = format!("{sighting_id}:{sco}");
+                (sco.clone(), derived_id("relationship", "based-on", &rel))
+            })
+            .collect()
+        } else {
+            Vec::new()
+        };
+        OwnIds {
+            sdo: derived_id(ty, "sighting-object", sighting_id),
+            based_on,
+            measures: (0..measures)
+                .map(|i| {
+                    (
+                        derived_id("course-of-action", &format!("measure{i}"), sighting_id),
+                        derived_id(
+                            "relationship",
+                            &format!("measure{i}-mitigates"),
+                            sighting_id,
+                        ),
+                    )
+                })
+                .collect(),
+            sighting: derived_id("sighting", "sighting", sighting_id),
+        }
+    }
+}
+
+/// The ids of the objects [`sighting_objects`] gives a sighting, from its id and report
+/// alone (cheaper than building them): what the object-id index keeps.
+pub fn sighting_object_ids(sighting_id: &str, report: &pb::ThreatReport) -> Vec<String> {
+    let (ty, _, scos) = main_object(report, "");
+    let scos: Vec<String> = scos
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    let ids = OwnIds::of(sighting_id, &ty, scos.iter(), measures(report).len());
+    let mut out = vec![ids.sdo];
+    out.extend(ids.based_on.into_iter().map(|(_, rel)| rel));
+    for (coa, rel) in ids.measures {
+        out.push(coa);
+        out.push(rel);
+    }
+    out.push(ids.sighting);
+    out
+}
+
 fn sighting_parts(sighting: &pb::Sighting, threat: &pb::Threat) -> Parts {
     let report = sighting.report.clone().unwrap_or_default();
     let tlp = Tlp::from_i64(i64::from(report.tlp)).unwrap_or(Tlp::Red);
@@ -313,34 +378,31 @@ fn sighting_parts(sighting: &pb::Sighting, threat: &pb::Threat) -> Parts {
         })
     };
     let (ty, props, scos) = main_object(&report, &description);
-    let sdo_id = derived_id(&ty, "sighting-object", &sighting.id);
-    let mut sdo = common(&ty, &sdo_id);
-    extend(&mut sdo, props);
-    let mut objects = vec![sdo];
     let scos: Vec<(String, Value)> = scos
         .into_iter()
         .map(|s| (s["id"].as_str().unwrap_or_default().to_owned(), s))
         .collect();
-    if ty == "indicator" {
-        for (sco, _) in &scos {
-            let rel_id = derived_id(
-                "relationship",
-                "based-on",
-                &format!("{}:{sco}", sighting.id),
-            );
-            let mut rel = common("relationship", &rel_id);
-            extend(
-                &mut rel,
-                obj(
-                    json!({"relationship_type": "based-on", "source_ref": sdo_id, "target_ref": sco}),
-                ),
-            );
-            objects.push(rel);
-        }
+    let stated = measures(&report);
+    let ids = OwnIds::of(
+        &sighting.id,
+        &ty,
+        scos.iter().map(|(id, _)| id),
+        stated.len(),
+    );
+    let sdo_id = ids.sdo.clone();
+    let mut sdo = common(&ty, &sdo_id);
+    extend(&mut sdo, props);
+    let mut objects = vec![sdo];
+    for (sco, rel_id) in &ids.based_on {
+        let mut rel = common("relationship", rel_id);
+        extend(
+            &mut rel,
+            obj(json!({"relationship_type": "based-on", "source_ref": sdo_id, "target_ref": sco})),
+        );
+        objects.push(rel);
     }
-    for (i, (name, text)) in measures(&report).into_iter().enumerate() {
-        let coa_id = derived_id("course-of-action", &format!("measure{i}"), &sighting.id);
-        let mut coa = common("course-of-action", &coa_id);
+    for ((name, text), (coa_id, rel_id)) in stated.into_iter().zip(&ids.measures) {
+        let mut coa = common("course-of-action", coa_id);
         extend(&mut coa, obj(json!({"name": name, "description": text})));
         objects.push(coa);
         let rel_type = if matches!(ty.as_str(), "indicator" | "malware" | "vulnerability") {
@@ -348,12 +410,7 @@ fn sighting_parts(sighting: &pb::Sighting, threat: &pb::Threat) -> Parts {
         } else {
             "related-to"
         };
-        let rel_id = derived_id(
-            "relationship",
-            &format!("measure{i}-mitigates"),
-            &sighting.id,
-        );
-        let mut rel = common("relationship", &rel_id);
+        let mut rel = common("relationship", rel_id);
         extend(
             &mut rel,
             obj(json!({"relationship_type": rel_type, "source_ref": coa_id, "target_ref": sdo_id})),
@@ -414,8 +471,7 @@ fn sighting_parts(sighting: &pb::Sighting, threat: &pb::Threat) -> Parts {
         .as_ref()
         .map(|t| stix_time(from_timestamp(t)))
         .unwrap_or_else(|| created.clone());
-    let sro_id = derived_id("sighting", "sighting", &sighting.id);
-    let mut sro = common("sighting", &sro_id);
+    let mut sro = common("sighting", &ids.sighting);
     let mut props = obj(json!({
         "sighting_of_ref": sdo_id,
         "where_sighted_refs": [reporter],
@@ -453,7 +509,7 @@ pub fn sighting_objects(sighting: &pb::Sighting, threat: &pb::Threat) -> Vec<Val
 /// A bundle of visible sightings, each with the threat it belongs to (for the status
 /// and identification grade the extension shows).
 pub fn bundle(sightings: &[(pb::Sighting, pb::Threat)]) -> Value {
-    let mut tlps: Vec<Tlp> = vec![Tlp::Clear];
+    let mut tlps: Vec<Tlp> = Vec::new();
     let mut reporters = BTreeMap::new();
     let mut body = Vec::new();
     let mut scos: BTreeMap<String, (Value, Tlp)> = BTreeMap::new();
@@ -475,12 +531,7 @@ pub fn bundle(sightings: &[(pb::Sighting, pb::Threat)]) -> Value {
             }
         }
     }
-    tlps.sort_by_key(|t| *t as i64);
-    tlps.dedup();
-    let mut objects: Vec<Value> = tlps.into_iter().map(tlp_marking).collect();
-    objects.push(platform_identity());
-    objects.push(extension_definition());
-    objects.extend(reporters.keys().map(|o| organisation_identity(o)));
+    let mut objects = context(tlps, reporters.keys());
     for (_, (mut sco, tlp)) in scos {
         sco["object_marking_refs"] = json!([tlp_marking_id(tlp)]);
         objects.push(sco);
@@ -490,6 +541,38 @@ pub fn bundle(sightings: &[(pb::Sighting, pb::Threat)]) -> Value {
     json!({
         "type": "bundle",
         "id": derived_id("bundle", "sightings", &key.join(",")),
+        "objects": objects,
+    })
+}
+
+/// What every bundle starts with: the markings its objects use, the platform identity, the
+/// extension definition and the identities of the organisations that created its objects.
+fn context<'a>(mut tlps: Vec<Tlp>, organisations: impl Iterator<Item = &'a String>) -> Vec<Value> {
+    tlps.push(Tlp::Clear);
+    tlps.sort_by_key(|t| *t as i64);
+    tlps.dedup();
+    let mut objects: Vec<Value> = tlps.into_iter().map(tlp_marking).collect();
+    objects.push(platform_identity());
+    objects.push(extension_definition());
+    objects.extend(organisations.map(|o| organisation_identity(o)));
+    objects
+}
+
+/// A bundle of ordered measures, each (issuing organisation, the objects
+/// `stix::measures::measure_objects` gives its notice), with the marking, the identities of
+/// the issuers and the extension definition they use. The report objects their relationships
+/// name are in the bundles of the sightings (an export sends those first).
+pub fn measures_bundle(measures: &[(String, Vec<Value>)]) -> Value {
+    let issuers: BTreeMap<&String, ()> = measures.iter().map(|(org, _)| (org, ())).collect();
+    let mut objects = context(vec![super::measures::MEASURE_TLP], issuers.into_keys());
+    let mut key = Vec::new();
+    for (_, measure) in measures {
+        key.extend(measure.first().and_then(|coa| coa["id"].as_str()));
+        objects.extend(measure.iter().cloned());
+    }
+    json!({
+        "type": "bundle",
+        "id": derived_id("bundle", "measures", &key.join(",")),
         "objects": objects,
     })
 }

@@ -307,6 +307,15 @@ fn unmapped(o: &Value) -> Plan {
             ),
         );
     }
+    if let Some(notice) = o["extensions"][EXTENSION_ID]["notice_id"].as_str() {
+        // A platform export's ordered measure: notices come from DisposalService (Art. 8).
+        return refused(
+            "id",
+            format!(
+                "the measure ordered by disposal notice {notice} (Art. 8): a notice is not a threat report, and no report of the bundle it relates to is in the bundle"
+            ),
+        );
+    }
     if CONTEXT_TYPES.contains(&ty) {
         return refused("id", format!("no report of the bundle uses this {ty}"));
     }

@@ -242,3 +242,27 @@ fn a_foreign_indicator_without_defaults_is_refused_naming_them() {
         "stix:indicator--4bb235a7-7d25-4aef-802f-2c6b45c5eceb:2020-10-25T16:22:00.000Z"
     );
 }
+
+#[test]
+fn the_index_knows_the_id_of_every_object_taxii_serves_for_a_sighting() {
+    for (i, category) in every_category().into_iter().enumerate() {
+        let (mut s, t) = sighting(i, category, pb::Tlp::Green);
+        let served: Vec<String> = export::sighting_objects(&s, &t)
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect();
+        let report = s.report.clone().unwrap();
+        assert_eq!(export::sighting_object_ids(&s.id, &report), served);
+        // Without stated measures and without a category (a follow-up) too.
+        let mut bare = report;
+        bare.self_disposal = None;
+        bare.information = None;
+        bare.category = None;
+        s.report = Some(bare.clone());
+        let served: Vec<String> = export::sighting_objects(&s, &t)
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(export::sighting_object_ids(&s.id, &bare), served);
+    }
+}

@@ -210,10 +210,16 @@ fn descriptor(full_name: &str) -> Option<MessageDescriptor> {
 /// A report in the protobuf JSON mapping with the proto's field names: how the
 /// extension carries everything STIX has no property for, losslessly.
 pub fn report_to_json(report: &pb::ThreatReport) -> Value {
-    let Some(desc) = descriptor("fenghuo.v1.ThreatReport") else {
+    message_to_json("fenghuo.v1.ThreatReport", &report.encode_to_vec())
+}
+
+/// Any encoded message of the contract in the protobuf JSON mapping with the proto's field
+/// names; Null when it does not decode.
+pub fn message_to_json(full_name: &str, encoded: &[u8]) -> Value {
+    let Some(desc) = descriptor(full_name) else {
         return Value::Null;
     };
-    let Ok(msg) = DynamicMessage::decode(desc, report.encode_to_vec().as_slice()) else {
+    let Ok(msg) = DynamicMessage::decode(desc, encoded) else {
         return Value::Null;
     };
     let options = SerializeOptions::new()

@@ -99,6 +99,7 @@ async fn sweep_threats(
     let mut removed = Removed::default();
     for (table, column) in [
         ("sightings", "threat_id"),
+        ("stix_object_ids", "threat_id"),
         ("threat_responsible", "threat_id"),
         ("threat_provinces", "threat_id"),
         ("identifications", "threat_id"),

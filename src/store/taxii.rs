@@ -1,11 +1,13 @@
 //! What the TAXII 2.1 server reads and keeps: visible sightings in commit order (the feed's
-//! positions) and the status resources of POSTs.
+//! positions), the index of the STIX ids they are served under, and the status resources of
+//! POSTs.
 
+use prost::Message as _;
 use sqlx::AssertSqlSafe;
 
-use super::Store;
-use super::bulk::{SqlValue, Statement};
+use super::bulk::{self, SqlValue, Statement};
 use super::threats::{SIGHTING_COLUMNS, SightingRow, push_visibility};
+use super::{Store, Tx};
 use crate::domain::threat::visibility::Reader;
 
 /// A sighting with the feed position and time its commit was given.
@@ -19,7 +21,8 @@ pub struct CommittedSighting {
 
 /// Sightings the reader may see (the TLP rule of `domain::threat::visibility`), in commit
 /// order from feed position `from` (inclusive), committed after `added_after` (micros,
-/// exclusive) when given.
+/// exclusive) when given, and, when `object_ids` is not empty, only those the feed serves one
+/// of these STIX objects for (through the index, not a scan).
 ///
 /// # Contract
 /// Positions follow commit order (they are handed out under the feed head's lock, held to
@@ -29,6 +32,7 @@ pub async fn visible_sightings_committed(
     reader: &Reader,
     from: i64,
     added_after: Option<i64>,
+    object_ids: &[String],
     limit: u32,
 ) -> Result<Vec<CommittedSighting>, sqlx::Error> {
     let mut st = Statement::new(
@@ -43,10 +47,154 @@ pub async fn visible_sightings_committed(
     if let Some(after) = added_after {
         st.push(" AND f.committed_at > ").bind(SqlValue::Int(after));
     }
+    if !object_ids.is_empty() {
+        st.push(
+            " AND f.sighting_id IN (SELECT sighting_id FROM stix_object_ids WHERE object_id IN (",
+        );
+        for (i, id) in object_ids.iter().enumerate() {
+            if i > 0 {
+                st.push(", ");
+            }
+            st.bind(SqlValue::Text(id.clone()));
+        }
+        st.push("))");
+    }
     st.push(" AND ");
     push_visibility(&mut st, reader);
     st.push(&format!(" ORDER BY f.position LIMIT {limit}"));
     st.query_as().fetch_all(store.pool()).await
+}
+
+/// The index rows of one stored sighting: the STIX id of each object the feed serves for it
+/// (`stix::export::sighting_object_ids`). `report` is the stored `ThreatReport`; one that
+/// does not decode is served as no objects, so it has no rows.
+pub fn object_id_rows(sighting_id: &str, threat_id: &str, report: &[u8]) -> Vec<Vec<SqlValue>> {
+    let Ok(report) = crate::pb::ThreatReport::decode(report) else {
+        return Vec::new();
+    };
+    crate::stix::export::sighting_object_ids(sighting_id, &report)
+        .into_iter()
+        .map(|id| {
+            vec![
+                SqlValue::Text(id),
+                SqlValue::Text(sighting_id.to_owned()),
+                SqlValue::Text(threat_id.to_owned()),
+            ]
+        })
+        .collect()
+}
+
+/// Writes index rows in the caller's transaction (the intake's: a sighting and its ids
+/// commit together). A row already there is kept (a backfill running beside the intake).
+pub async fn insert_object_ids(
+    tx: &mut Tx,
+    dialect: super::Dialect,
+    rows: Vec<Vec<SqlValue>>,
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(300) {
+        bulk::insert_new(
+            tx,
+            dialect,
+            "stix_object_ids",
+            &["object_id", "sighting_id", "threat_id"],
+            chunk.to_vec(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Indexes the sightings stored before the index existed (migration 0021 leaves a mark in
+/// `stix_object_ids_backfill`), in batches that each commit with the mark moved past them, so
+/// a restart resumes. Returns the sightings indexed; 0 once done.
+///
+/// # Errors
+/// Storage failures.
+pub async fn backfill_object_ids(store: &Store) -> Result<u64, sqlx::Error> {
+    const BATCH: i64 = 1000;
+    let mut done = 0u64;
+    loop {
+        let mut tx = store.begin().await?;
+        let mark: Option<(String,)> =
+            sqlx::query_as("SELECT after_id FROM stix_object_ids_backfill WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((after,)) = mark else {
+            tx.rollback().await?;
+            return Ok(done);
+        };
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, threat_id, report FROM sightings WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(&after)
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        let index: Vec<Vec<SqlValue>> = rows
+            .iter()
+            .flat_map(|(id, threat, report)| object_id_rows(id, threat, report))
+            .collect();
+        insert_object_ids(&mut tx, store.dialect(), index).await?;
+        match rows.last() {
+            Some((last, ..)) if rows.len() as i64 == BATCH => {
+                sqlx::query("UPDATE stix_object_ids_backfill SET after_id = $1 WHERE id = 1")
+                    .bind(last)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            _ => {
+                sqlx::query("DELETE FROM stix_object_ids_backfill WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        done += rows.len() as u64;
+    }
+}
+
+/// Stores `org`'s STIX import defaults (an encoded `StixImportDefaults`), replacing earlier
+/// ones, and the audit record, in one transaction.
+pub async fn set_import_defaults(
+    store: &Store,
+    actor: &super::audit::Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    org: &str,
+    defaults: &[u8],
+    details: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "INSERT INTO stix_import_defaults (org_id, defaults, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (org_id) DO UPDATE SET defaults = excluded.defaults, updated_at = excluded.updated_at",
+    )
+    .bind(org)
+    .bind(defaults)
+    .bind(crate::domain::clock::to_micros(now))
+    .execute(&mut *tx)
+    .await?;
+    super::audit::append(
+        &mut tx,
+        store.dialect(),
+        now,
+        actor,
+        "stix.import_defaults.set",
+        &format!("organisation:{org}"),
+        details,
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// `org`'s stored STIX import defaults (encoded) and when they were set (micros).
+pub async fn get_import_defaults(
+    store: &Store,
+    org: &str,
+) -> Result<Option<(Vec<u8>, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT defaults, updated_at FROM stix_import_defaults WHERE org_id = $1")
+        .bind(org)
+        .fetch_optional(store.pool())
+        .await
 }
 
 /// Keeps a status resource.

@@ -159,6 +159,8 @@ pub async fn ingest(
 
     let mut threats = Vec::new();
     let mut sightings = Vec::new();
+    // TAXII's object-id index, committed with the sightings (issue #14).
+    let mut object_ids = Vec::new();
     let mut events = Vec::new();
     let mut entries = Vec::new();
     let mut responsible = std::collections::HashSet::new();
@@ -267,6 +269,11 @@ pub async fn ingest(
             );
         }
         let sighting_id = uuid::Uuid::now_v7().to_string();
+        object_ids.extend(super::taxii::object_id_rows(
+            &sighting_id,
+            &threat_id,
+            &s.report,
+        ));
         sightings.push(vec![
             SqlValue::Text(sighting_id.clone()),
             SqlValue::Text(threat_id.clone()),
@@ -387,6 +394,7 @@ pub async fn ingest(
             events,
         )
         .await?;
+        super::taxii::insert_object_ids(&mut tx, store.dialect(), object_ids).await?;
         crate::delivery::announce_feed(&mut tx, store.dialect()).await?;
         let responsible: Vec<Vec<SqlValue>> = responsible
             .into_iter()

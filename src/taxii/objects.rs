@@ -5,12 +5,12 @@
 //! (`stix::export::sighting_objects`), all added at its commit: `date_added` is the commit
 //! time, and the cursor is (feed position, index of the object in the sighting). Positions
 //! follow commit order, so paging never skips or repeats an object, however many share one
-//! `date_added`.
+//! `date_added`. `match[id]` (and the object routes) read only the sightings the object-id
+//! index names (`store::taxii`), under the same TLP rule.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use prost::Message;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -18,7 +18,7 @@ use super::http::TaxiiError;
 use crate::api::threat::view;
 use crate::domain::clock::{from_micros, to_micros};
 use crate::domain::threat::visibility::Reader;
-use crate::stix::service::threats_of;
+use crate::stix::service::{ordered_measure, threats_of};
 use crate::stix::{export, parse_stix_time, stix_time};
 use crate::store::Store;
 use crate::store::taxii::{NoticeReader, visible_measures, visible_sightings_committed};
@@ -28,6 +28,8 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// The most objects one page holds; a larger `limit` is lowered to it (section 3.4.1 lets
 /// the server return fewer than asked).
 pub const MAX_LIMIT: usize = 1000;
+/// The most ids one `match[id]` names: each is a bound parameter of the index lookup.
+pub const MAX_IDS: usize = 1000;
 /// Sightings read per query while a page fills.
 const SCAN_BATCH: u32 = 500;
 
@@ -110,7 +112,15 @@ impl Filters {
                     })?;
                     f.added_after = Some(to_micros(t));
                 }
-                "match[id]" => f.ids.extend(list(&value)),
+                "match[id]" => {
+                    f.ids.extend(list(&value));
+                    if f.ids.len() > MAX_IDS {
+                        return Err(TaxiiError::invalid(
+                            "match[id]",
+                            format!("at most {MAX_IDS} ids per request: ask in several"),
+                        ));
+                    }
+                }
                 "match[type]" => f.types.extend(list(&value)),
                 "match[spec_version]" => f.spec_versions.extend(list(&value)),
                 "match[version]" => {
@@ -298,9 +308,16 @@ async fn batch(
     let mut events = Vec::new();
     let (read, last) = match source {
         Source::Feed => {
-            let rows =
-                visible_sightings_committed(store, reader, from, filters.added_after, SCAN_BATCH)
-                    .await?;
+            // match[id] and the object routes go through the object-id index.
+            let rows = visible_sightings_committed(
+                store,
+                reader,
+                from,
+                filters.added_after,
+                &filters.ids,
+                SCAN_BATCH,
+            )
+            .await?;
             let sightings: Vec<_> = rows.iter().map(|r| r.sighting.clone()).collect();
             let threats = threats_of(store, &sightings).await?;
             for row in &rows {
@@ -318,12 +335,9 @@ async fn batch(
             let rows =
                 visible_measures(store, notices, from, filters.added_after, SCAN_BATCH).await?;
             for row in &rows {
-                let Ok(body) = crate::pb::NoticeBody::decode(row.body.as_slice()) else {
-                    continue;
-                };
-                let reports = report_objects(store, reader, &row.threat_id, row.issued_at).await?;
-                let objects = crate::stix::measures::measure_objects(&body, &reports);
-                events.push((row.position, row.issued_at, objects));
+                if let Some(m) = ordered_measure(store, reader, row).await? {
+                    events.push((row.position, row.issued_at, m.objects));
+                }
             }
             (rows.len(), rows.last().map(|r| r.position))
         }
@@ -357,31 +371,6 @@ fn take(
         entries.push(Entry { object, date_added });
     }
     None
-}
-
-/// (sighting id, report object id) of the threat's sightings the reader sees, received by
-/// `until`: the objects an ordered measure mitigates.
-async fn report_objects(
-    store: &Store,
-    reader: &Reader,
-    threat_id: &str,
-    until: i64,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let Some(threat) = crate::store::threats::get_threat(store, threat_id).await? else {
-        return Ok(Vec::new());
-    };
-    let shown = view::threat(&threat, Default::default(), Vec::new());
-    let rows =
-        crate::store::threats::visible_sightings(store, threat_id, reader, None, 500).await?;
-    Ok(rows
-        .iter()
-        .filter(|s| s.received_at <= until)
-        .filter_map(|s| {
-            let objects = export::sighting_objects(&view::sighting(s), &shown);
-            let id = objects.first()?["id"].as_str()?.to_owned();
-            Some((s.id.clone(), id))
-        })
-        .collect())
 }
 
 #[cfg(test)]
@@ -426,5 +415,14 @@ mod tests {
         assert!(e.to_string().starts_with("added_after:"), "{e}");
         let e = Filters::parse(Some("match[version]=newest"), "").unwrap_err();
         assert!(e.to_string().starts_with("match[version]:"), "{e}");
+        let many = (0..=MAX_IDS)
+            .map(|i| format!("indicator--{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let e = Filters::parse(Some(&format!("match[id]={many}")), "").unwrap_err();
+        assert!(
+            e.to_string().starts_with("match[id]: at most 1000 ids"),
+            "{e}"
+        );
     }
 }

@@ -19,7 +19,6 @@ use super::http::{
 use super::objects::{self, Entry, Filters, Page};
 use super::{PeerCerts, Taxii};
 use crate::auth::Caller;
-use crate::auth::policy::Scope;
 use crate::stix::service::{self, ObjectRefusal, Outcome};
 use crate::stix::stix_time;
 use crate::store::taxii::NoticeReader;
@@ -36,7 +35,7 @@ pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
 /// The gRPC method whose matrix row a TAXII request follows.
 const READ_RULE: &str = "/fenghuo.v1.ThreatService/ExportStix";
 const WRITE_RULE: &str = "/fenghuo.v1.ThreatService/ImportStixBundle";
-const MEASURES_RULE: &str = "/fenghuo.v1.DisposalService/ListNotices";
+const MEASURES_RULE: &str = service::LIST_NOTICES_RULE;
 
 type Result<T> = std::result::Result<T, TaxiiError>;
 
@@ -205,14 +204,10 @@ async fn readable(t: &Taxii, certs: &PeerCerts, id: &str) -> Result<(Caller, Rea
         FEED_COLLECTION => Ok((t.caller(certs, READ_RULE).await?, Readable::Feed)),
         MEASURES_COLLECTION => {
             let caller = t.caller(certs, MEASURES_RULE).await?;
-            let notices = match caller.scope {
-                Scope::OwnProvince => NoticeReader::Province {
-                    province: caller.province.clone(),
-                    org: caller.organisation_id.clone(),
-                },
-                Scope::OwnOrganisation => NoticeReader::Addressee(caller.organisation_id.clone()),
-                Scope::Allow | Scope::Deny => NoticeReader::All,
-            };
+            // The auth layer refused Deny already.
+            let notices = service::notice_reader(&caller, caller.scope).ok_or_else(|| {
+                TaxiiError::Forbidden("ordered measures are not yours to read".into())
+            })?;
             Ok((caller, Readable::Measures(notices)))
         }
         SUBMISSIONS_COLLECTION => {
@@ -405,7 +400,12 @@ async fn add_objects(
         "objects": objects,
     });
     let requested = t.clock.now();
-    let results = service::import_bundle(t.services(), &caller, &bundle, None)
+    // TAXII has no per-request defaults: the organisation's stored ones (SetStixImportDefaults).
+    let defaults = service::stored_defaults(&t.store, &caller.organisation_id)
+        .await
+        .map_err(TaxiiError::internal)?
+        .map(|(d, _)| d);
+    let results = service::import_bundle(t.services(), &caller, &bundle, defaults.as_ref())
         .await
         .map_err(TaxiiError::internal)?;
     let stored: HashMap<&str, bool> = results

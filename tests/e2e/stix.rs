@@ -591,7 +591,7 @@ async fn the_cli_exports_a_bundle_and_submits_it_back_and_a_rerun_replays(backen
 
 /// The venv's Python with stix2 and stix2-validator (.ci/run makes `.venv` from
 /// scripts/requirements.txt; FENGHUO_STIX_PYTHON overrides). None: skip, unless CI is set.
-fn oasis_python() -> Option<std::path::PathBuf> {
+pub(crate) fn oasis_python() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("FENGHUO_STIX_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
@@ -626,9 +626,14 @@ async fn an_export_of_every_kind_passes_the_oasis_validator_and_parses_with_stix
     submit_all(&vendor, "kinds", &all).await;
     let bundles = vendor.export_stix(None, vec![]).await.unwrap();
     assert_eq!(bundles.len(), 1);
+    assert_valid(&python, &bundles[0]);
+}
+
+/// Runs scripts/stix/validate.py (stix2-validator, zero errors; stix2.parse) on a bundle.
+pub(crate) fn assert_valid(python: &std::path::Path, bundle: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("every-kind.json");
-    std::fs::write(&file, &bundles[0]).unwrap();
+    let file = dir.path().join("bundle.json");
+    std::fs::write(&file, bundle).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stix/validate.py");
     let out = std::process::Command::new(python)
         .arg(script)

@@ -28,7 +28,7 @@ on_both_backends!(
     ordered_measures_are_courses_of_action_shown_as_list_notices_shows_them,
 );
 
-async fn spawn(backend: Backend) -> Option<TestApp> {
+pub(crate) async fn spawn(backend: Backend) -> Option<TestApp> {
     spawn_app_configured(
         backend,
         Default::default(),
@@ -38,7 +38,7 @@ async fn spawn(backend: Backend) -> Option<TestApp> {
 }
 
 /// A TAXII client with one organisation's certificate.
-struct Taxii {
+pub(crate) struct Taxii {
     http: reqwest::Client,
     base: String,
 }
@@ -64,19 +64,19 @@ fn client_with(app: &TestApp, cert_pem: &str, key_pem: &str) -> Taxii {
     }
 }
 
-fn client(app: &TestApp, org: &str) -> Taxii {
+pub(crate) fn client(app: &TestApp, org: &str) -> Taxii {
     let pki = app.client_pki(org);
     client_with(app, &pki.cert_pem, &pki.key_pem)
 }
 
-struct Answer {
-    status: StatusCode,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
     headers: reqwest::header::HeaderMap,
-    body: Value,
+    pub(crate) body: Value,
 }
 
 impl Taxii {
-    async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         self.get_accepting(path, TAXII).await
     }
 
@@ -104,14 +104,14 @@ impl Taxii {
         answer(r).await
     }
 
-    async fn add(&self, objects: &[Value]) -> Answer {
+    pub(crate) async fn add(&self, objects: &[Value]) -> Answer {
         let body = json!({ "objects": objects }).to_string().into_bytes();
         self.post(&objects_path(SUBMISSIONS_COLLECTION), TAXII, body)
             .await
     }
 
     /// Every page of `query` on the feed's objects, following `next`.
-    async fn all_pages(&self, query: &str) -> Vec<Answer> {
+    pub(crate) async fn all_pages(&self, query: &str) -> Vec<Answer> {
         let mut pages = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -146,11 +146,11 @@ async fn answer(r: reqwest::Response) -> Answer {
     }
 }
 
-fn objects_path(collection: &str) -> String {
+pub(crate) fn objects_path(collection: &str) -> String {
     format!("/api/collections/{collection}/objects/")
 }
 
-fn ids(pages: &[Answer]) -> Vec<String> {
+pub(crate) fn ids(pages: &[Answer]) -> Vec<String> {
     pages
         .iter()
         .flat_map(|p| p.body["objects"].as_array().cloned().unwrap_or_default())
@@ -187,7 +187,7 @@ fn stix_objects(reporter: &str, reports: &[pb::ThreatReport]) -> Vec<Value> {
 }
 
 /// `n` reports of distinct IPs (third octet from `octet`) posted as `org`'s STIX objects.
-async fn post_reports(
+pub(crate) async fn post_reports(
     app: &TestApp,
     taxii: &Taxii,
     org: &str,
@@ -718,23 +718,7 @@ async fn ordered_measures_are_courses_of_action_shown_as_list_notices_shows_them
     let Some(app) = spawn(backend).await else {
         return;
     };
-    use crate::disposal::{confirmed_threat, decision, measure, target};
-    // vendor-bj reports 58.60.1.1 (TLP:GREEN), cncert confirms, miit orders it blocked: the
-    // notice goes to telecom-gd, which the ownership registry makes responsible.
-    let threat = confirmed_threat(&app, pb::EventGrade::Serious).await;
-    app.officer("miit")
-        .await
-        .disposal()
-        .issue_decision(decision(
-            "taxii-measure",
-            &threat,
-            vec![measure(
-                pb::MeasureType::StopServiceOrBlock,
-                vec![target(pb::MeasureTargetKind::Ip, "58.60.1.1")],
-            )],
-        ))
-        .await
-        .unwrap();
+    let threat = crate::stix_measures::ordered(&app).await;
     let path = objects_path(MEASURES_COLLECTION);
     let read = |taxii: Taxii| {
         let path = path.clone();

@@ -192,7 +192,8 @@ impl Client {
     }
 
     /// The visible sightings received since `since` (every one when unset) as STIX 2.1
-    /// bundles (JSON text), at most 500 sightings each.
+    /// bundles (JSON text), at most 500 sightings each, then the ordered measures issued
+    /// since then that the caller sees as ListNotices shows them, at most 500 each.
     pub async fn export_stix(
         &self,
         since: Option<prost_types::Timestamp>,

@@ -50,6 +50,91 @@ fn required_contents(
     }
 }
 
+/// The event or warning information of a report (reporting measures Art. 10-11) with the
+/// contents a first report states (Art. 14-15); also what stored STIX import defaults carry.
+///
+/// # Errors
+/// The first field at fault, under `report.`.
+pub fn information(report: &pb::ThreatReport) -> Result<(), FieldError> {
+    // Reporting measures Art. 16: a follow-up carries the new facts, not the whole report again.
+    let first_report = report.follows_up_threat_id.trim().is_empty();
+    match &report.information {
+        None => {
+            return refuse(
+                "report.information",
+                "required: event (with grade) or warning (with colour) information (reporting measures Art. 10-11)",
+            );
+        }
+        Some(Information::Event(e)) => {
+            if !matches!(pb::EventGrade::try_from(e.grade), Ok(g) if g != pb::EventGrade::Unspecified)
+            {
+                return refuse(
+                    "report.event.grade",
+                    "required: particularly serious, serious, major or general (2009 mechanism Art. 7)",
+                );
+            }
+            if first_report {
+                let self_measures = report
+                    .self_disposal
+                    .as_ref()
+                    .is_some_and(|d| !d.measures_taken.trim().is_empty());
+                required_contents(
+                    "report.event",
+                    "an event report states the affected unit, when it occurred, its brief course, the estimated harm and impact and the measures taken (reporting measures Art. 14)",
+                    &[
+                        ("affected_unit", !e.affected_unit.trim().is_empty()),
+                        ("occurred_at", e.occurred_at.is_some()),
+                        ("brief_course", !e.brief_course.trim().is_empty()),
+                        (
+                            "estimated_harm_and_impact",
+                            !e.estimated_harm_and_impact.trim().is_empty(),
+                        ),
+                        (
+                            "measures_taken",
+                            self_measures || !e.measures_taken.trim().is_empty(),
+                        ),
+                    ],
+                )?;
+            }
+            if let Some(t) = &e.occurred_at {
+                timestamp("report.event.occurred_at", t)?;
+            }
+        }
+        Some(Information::Warning(w)) => {
+            if !matches!(pb::WarningColour::try_from(w.colour), Ok(c) if c != pb::WarningColour::Unspecified)
+            {
+                return refuse(
+                    "report.warning.colour",
+                    "required: red, orange, yellow or blue (reporting measures Art. 11)",
+                );
+            }
+            if first_report {
+                required_contents(
+                    "report.warning",
+                    "a warning states its description, the possible harm and its degree, the users and scope it may affect, who already knows of it and the recommended countermeasures (reporting measures Art. 15)",
+                    &[
+                        ("description", !w.description.trim().is_empty()),
+                        (
+                            "possible_harm_and_degree",
+                            !w.possible_harm_and_degree.trim().is_empty(),
+                        ),
+                        (
+                            "affected_users_and_scope",
+                            !w.affected_users_and_scope.trim().is_empty(),
+                        ),
+                        ("already_known_to", !w.already_known_to.trim().is_empty()),
+                        (
+                            "recommended_countermeasures",
+                            !w.recommended_countermeasures.trim().is_empty(),
+                        ),
+                    ],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn indicator_at<T>(field: &str, r: Result<T, IndicatorError>) -> Result<T, FieldError> {
     r.map_err(|e| FieldError {
         field: field.into(),
@@ -154,82 +239,7 @@ pub fn validate(
             );
         }
     }
-    // Reporting measures Art. 16: a follow-up carries the new facts, not the whole report again.
-    let first_report = report.follows_up_threat_id.trim().is_empty();
-    match &report.information {
-        None => {
-            return refuse(
-                "report.information",
-                "required: event (with grade) or warning (with colour) information (reporting measures Art. 10-11)",
-            );
-        }
-        Some(Information::Event(e)) => {
-            if !matches!(pb::EventGrade::try_from(e.grade), Ok(g) if g != pb::EventGrade::Unspecified)
-            {
-                return refuse(
-                    "report.event.grade",
-                    "required: particularly serious, serious, major or general (2009 mechanism Art. 7)",
-                );
-            }
-            if first_report {
-                let self_measures = report
-                    .self_disposal
-                    .as_ref()
-                    .is_some_and(|d| !d.measures_taken.trim().is_empty());
-                required_contents(
-                    "report.event",
-                    "an event report states the affected unit, when it occurred, its brief course, the estimated harm and impact and the measures taken (reporting measures Art. 14)",
-                    &[
-                        ("affected_unit", !e.affected_unit.trim().is_empty()),
-                        ("occurred_at", e.occurred_at.is_some()),
-                        ("brief_course", !e.brief_course.trim().is_empty()),
-                        (
-                            "estimated_harm_and_impact",
-                            !e.estimated_harm_and_impact.trim().is_empty(),
-                        ),
-                        (
-                            "measures_taken",
-                            self_measures || !e.measures_taken.trim().is_empty(),
-                        ),
-                    ],
-                )?;
-            }
-            if let Some(t) = &e.occurred_at {
-                timestamp("report.event.occurred_at", t)?;
-            }
-        }
-        Some(Information::Warning(w)) => {
-            if !matches!(pb::WarningColour::try_from(w.colour), Ok(c) if c != pb::WarningColour::Unspecified)
-            {
-                return refuse(
-                    "report.warning.colour",
-                    "required: red, orange, yellow or blue (reporting measures Art. 11)",
-                );
-            }
-            if first_report {
-                required_contents(
-                    "report.warning",
-                    "a warning states its description, the possible harm and its degree, the users and scope it may affect, who already knows of it and the recommended countermeasures (reporting measures Art. 15)",
-                    &[
-                        ("description", !w.description.trim().is_empty()),
-                        (
-                            "possible_harm_and_degree",
-                            !w.possible_harm_and_degree.trim().is_empty(),
-                        ),
-                        (
-                            "affected_users_and_scope",
-                            !w.affected_users_and_scope.trim().is_empty(),
-                        ),
-                        ("already_known_to", !w.already_known_to.trim().is_empty()),
-                        (
-                            "recommended_countermeasures",
-                            !w.recommended_countermeasures.trim().is_empty(),
-                        ),
-                    ],
-                )?;
-            }
-        }
-    }
+    information(&report)?;
     for (i, ev) in report.evidence.iter_mut().enumerate() {
         match &mut ev.content {
             None => {

@@ -415,6 +415,22 @@ impl ThreatService for ThreatApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn set_stix_import_defaults(
+        &self,
+        request: Request<pb::SetStixImportDefaultsRequest>,
+    ) -> Result<Response<pb::StixImportDefaultsResponse>, Status> {
+        self.set_stix_defaults(request).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_stix_import_defaults(
+        &self,
+        request: Request<pb::GetStixImportDefaultsRequest>,
+    ) -> Result<Response<pb::StixImportDefaultsResponse>, Status> {
+        self.get_stix_defaults(request).await
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn export_stix(
         &self,
         request: Request<pb::ExportStixRequest>,

@@ -5,7 +5,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::super::streams::BoxStream;
-use super::super::{from_timestamp, internal, invalid};
+use super::super::{from_timestamp, internal, invalid, timestamp};
 use super::stream::broken_stream;
 use super::{ThreatApi, refusal_status};
 use crate::auth::Caller;
@@ -13,7 +13,8 @@ use crate::domain::clock::to_micros;
 use crate::pb;
 use crate::stix::import;
 use crate::stix::service::{
-    self, ExportError, ExportQuery, MAX_BUNDLE_BYTES, ObjectRefusal, ObjectResult, Outcome,
+    self, ExportError, ExportQuery, ImportDefaults, MAX_BUNDLE_BYTES, ObjectRefusal, ObjectResult,
+    Outcome,
 };
 
 fn result(r: ObjectResult) -> pb::StixObjectResult {
@@ -93,6 +94,13 @@ impl ThreatApi {
             text.extend_from_slice(&msg.chunk);
         }
         let bundle = import::parse(&text).map_err(|e| invalid("chunk", e.to_string()))?;
+        // Without defaults in the call, the organisation's stored ones (TAXII's too).
+        if defaults.is_none() {
+            defaults = service::stored_defaults(&self.store, &caller.organisation_id)
+                .await
+                .map_err(internal)?
+                .map(|(d, _)| d);
+        }
         let services = service::Services {
             store: &self.store,
             clock: &self.clock,
@@ -121,6 +129,8 @@ impl ThreatApi {
         let query = ExportQuery::new(from, &req.categories, req.max_sightings_per_bundle)?;
         let until = to_micros(self.clock.now()) + 1;
         let reader = caller.reader();
+        // Ordered measures follow ListNotices's rule, not ExportStix's.
+        let notices = service::notice_reader_of(&caller);
         let store = self.store.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::spawn(async move {
@@ -136,7 +146,7 @@ impl ThreatApi {
                 .await
                 {
                     Ok(Some(p)) => p,
-                    Ok(None) => return,
+                    Ok(None) => break,
                     Err(e) => {
                         let _ = tx.send(Err(internal(e))).await;
                         return;
@@ -145,16 +155,107 @@ impl ThreatApi {
                 let msg = pb::StixBundle {
                     json: page.bundle.to_string(),
                     sighting_count: page.sightings,
+                    measure_count: 0,
                 };
                 if tx.send(Ok(msg)).await.is_err() {
                     return;
                 }
                 match page.next {
                     Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            // Then the ordered measures, after the reports they mitigate.
+            let Some(notices) = notices else { return };
+            let mut from = 0;
+            loop {
+                let page = match service::export_measures_page(
+                    &store, &reader, &notices, &query, until, from,
+                )
+                .await
+                {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = tx.send(Err(internal(e))).await;
+                        return;
+                    }
+                };
+                let msg = pb::StixBundle {
+                    json: page.bundle.to_string(),
+                    sighting_count: 0,
+                    measure_count: page.measures,
+                };
+                if tx.send(Ok(msg)).await.is_err() {
+                    return;
+                }
+                match page.next {
+                    Some(next) => from = next,
                     None => return,
                 }
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+impl ThreatApi {
+    pub(super) async fn set_stix_defaults(
+        &self,
+        request: Request<pb::SetStixImportDefaultsRequest>,
+    ) -> Result<Response<pb::StixImportDefaultsResponse>, Status> {
+        use prost::Message as _;
+        use sha2::Digest as _;
+        let caller = Caller::from_request(&request)?;
+        let defaults = ImportDefaults::parse(request.into_inner().defaults)
+            .map_err(|e| invalid(&e.field, e.reason))?;
+        let d = defaults.get();
+        let bytes = d.encode_to_vec();
+        let now = self.clock.now();
+        let details = serde_json::json!({
+            "information": match d.information {
+                Some(pb::stix_import_defaults::Information::Event(_)) => "event",
+                _ => "warning",
+            },
+            "kind": d.kind,
+            "tlp": d.tlp,
+            "sha256": hex::encode(sha2::Sha256::digest(&bytes)),
+        });
+        crate::store::taxii::set_import_defaults(
+            &self.store,
+            &caller.actor(),
+            now,
+            &caller.organisation_id,
+            &bytes,
+            details,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(Response::new(pb::StixImportDefaultsResponse {
+            defaults: Some(d.clone()),
+            updated_at: Some(timestamp(to_micros(now))),
+            organisation_id: caller.organisation_id,
+        }))
+    }
+
+    pub(super) async fn get_stix_defaults(
+        &self,
+        request: Request<pb::GetStixImportDefaultsRequest>,
+    ) -> Result<Response<pb::StixImportDefaultsResponse>, Status> {
+        let caller = Caller::from_request(&request)?;
+        let (defaults, at) = service::stored_defaults(&self.store, &caller.organisation_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "{} has stored no STIX import defaults: SetStixImportDefaults stores them",
+                    caller.organisation_id
+                ))
+            })?;
+        Ok(Response::new(pb::StixImportDefaultsResponse {
+            defaults: Some(defaults),
+            updated_at: Some(timestamp(at)),
+            organisation_id: caller.organisation_id,
+        }))
     }
 }

@@ -1,7 +1,9 @@
 //! The STIX 2.1 workflows every edge calls: gRPC's `ImportStixBundle` / `ExportStix` and the
 //! TAXII 2.1 server (`crate::taxii`). One implementation of each rule: the import plans a
 //! bundle, validates each report as `SubmitThreat` does and commits it through the intake
-//! queue; the export reads only what the caller's reader may see (docs/stix.md).
+//! queue; the export reads only what the caller's reader may see, and the ordered measures
+//! only as ListNotices shows them; an organisation's stored import defaults stand in for a
+//! call's own (docs/stix.md).
 //!
 //! No tonic, no HTTP: callers convert [`ObjectResult`], [`ImportError`] and [`ExportError`]
 //! to their own protocol.

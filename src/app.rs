@@ -112,7 +112,13 @@ impl Application {
             },
         )
         .await?;
-        // Before serving: TAXII's by-id routes find only indexed sightings (once per database).
+        // Before serving: TAXII's by-id routes find only indexed sightings. The index is kept
+        // once a server serving TAXII has started on this database (its cost, BENCHMARKS.md).
+        if settings.taxii_listen.is_some()
+            && crate::store::taxii::enable_object_index(&store).await?
+        {
+            tracing::info!("TAXII object-id index turned on for this database");
+        }
         let indexed = crate::store::taxii::backfill_object_ids(&store)
             .await
             .context("indexing the STIX ids of the sightings stored before migration 0021")?;

@@ -104,6 +104,48 @@ pub async fn insert_object_ids(
     Ok(())
 }
 
+/// Whether this database keeps the object-id index. The intake reads it after taking the
+/// `feed_head` lock, so no batch committed after [`enable_object_index`] goes unindexed.
+pub async fn object_index_enabled(tx: &mut Tx) -> Result<bool, sqlx::Error> {
+    let enabled: i64 = sqlx::query_scalar("SELECT enabled FROM stix_object_index WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(enabled != 0)
+}
+
+/// Turns the object-id index on for this database (a server that serves TAXII does so before
+/// it listens), under the `feed_head` lock every intake batch holds: batches committed before
+/// are left to [`backfill_object_ids`], whose mark this sets; later ones index themselves.
+/// Returns whether it was off.
+///
+/// # Errors
+/// Storage failures.
+pub async fn enable_object_index(store: &Store) -> Result<bool, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let lock = format!(
+        "SELECT position FROM feed_head WHERE id = 1{}",
+        store.dialect().for_update()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(lock))
+        .execute(&mut *tx)
+        .await?;
+    if object_index_enabled(&mut tx).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query("UPDATE stix_object_index SET enabled = 1 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM stix_object_ids_backfill")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO stix_object_ids_backfill (id, after_id) VALUES (1, '')")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Indexes the sightings stored before the index existed (migration 0021 leaves a mark in
 /// `stix_object_ids_backfill`), in batches that each commit with the mark moved past them, so
 /// a restart resumes. Returns the sightings indexed; 0 once done.

@@ -150,6 +150,8 @@ pub async fn ingest(
         .fetch_one(&mut *tx)
         .await?;
     let at = to_micros(now);
+    // Read under the feed_head lock (see `taxii::enable_object_index`).
+    let index_object_ids = super::taxii::object_index_enabled(&mut tx).await?;
 
     let mut existing = existing_submissions(&mut tx, store.dialect(), items).await?;
     let mut by_key = known_dedup_keys(&mut tx, store.dialect(), items).await?;
@@ -159,7 +161,7 @@ pub async fn ingest(
 
     let mut threats = Vec::new();
     let mut sightings = Vec::new();
-    // TAXII's object-id index, committed with the sightings (issue #14).
+    // TAXII's object-id index, committed with the sightings where it is kept (issue #14).
     let mut object_ids = Vec::new();
     let mut events = Vec::new();
     let mut entries = Vec::new();
@@ -269,11 +271,13 @@ pub async fn ingest(
             );
         }
         let sighting_id = uuid::Uuid::now_v7().to_string();
-        object_ids.extend(super::taxii::object_id_rows(
-            &sighting_id,
-            &threat_id,
-            &s.report,
-        ));
+        if index_object_ids {
+            object_ids.extend(super::taxii::object_id_rows(
+                &sighting_id,
+                &threat_id,
+                &s.report,
+            ));
+        }
         sightings.push(vec![
             SqlValue::Text(sighting_id.clone()),
             SqlValue::Text(threat_id.clone()),

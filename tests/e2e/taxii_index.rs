@@ -12,6 +12,7 @@ use crate::taxii::{client, ids, objects_path, post_reports, spawn};
 
 on_both_backends!(
     objects_are_found_by_id_through_the_index_and_earlier_sightings_are_indexed_at_start,
+    a_database_keeps_no_index_until_taxii_is_served_and_then_indexes_everything,
 );
 
 async fn objects_are_found_by_id_through_the_index_and_earlier_sightings_are_indexed_at_start(
@@ -107,4 +108,89 @@ async fn objects_are_found_by_id_through_the_index_and_earlier_sightings_are_ind
         a.body
     );
     app.stop().await;
+}
+
+async fn count(store: &fenghuo::store::Store, sql: &'static str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(store.pool()).await.unwrap();
+    n
+}
+
+/// The intake pays for the index only where TAXII is served (BENCHMARKS.md): without it no
+/// rows are written; turning it on (what a TAXII server's start does) indexes what was
+/// stored before, and every later batch indexes itself.
+async fn a_database_keeps_no_index_until_taxii_is_served_and_then_indexes_everything(
+    backend: Backend,
+) {
+    let Some(app) = crate::support::spawn_app(backend).await else {
+        return;
+    };
+    let vendor = app.client("vendor-bj").await;
+    let submit = async |id: &str, ip: &str| {
+        vendor
+            .unit()
+            .submit(
+                id,
+                crate::threats::report(&app, pb::Tlp::Green, crate::threats::ip(ip)),
+            )
+            .await
+            .unwrap();
+    };
+    submit("before-1", "45.81.0.1").await;
+    submit("before-2", "45.81.0.2").await;
+    let store = app.application().store().clone();
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM stix_object_ids").await,
+        0
+    );
+    assert_eq!(
+        count(&store, "SELECT enabled FROM stix_object_index WHERE id = 1").await,
+        0
+    );
+
+    assert!(
+        fenghuo::store::taxii::enable_object_index(&store)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !fenghuo::store::taxii::enable_object_index(&store)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        fenghuo::store::taxii::backfill_object_ids(&store)
+            .await
+            .unwrap(),
+        2,
+        "the two sightings stored before"
+    );
+    let two = count(&store, "SELECT COUNT(*) FROM stix_object_ids").await;
+    assert!(
+        two >= 4,
+        "each sighting has at least its SDO and sighting: {two}"
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(DISTINCT sighting_id) FROM stix_object_ids"
+        )
+        .await,
+        2
+    );
+    submit("after", "45.81.0.3").await;
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(DISTINCT sighting_id) FROM stix_object_ids"
+        )
+        .await,
+        3,
+        "a batch after the switch indexes itself"
+    );
+    assert_eq!(
+        fenghuo::store::taxii::backfill_object_ids(&store)
+            .await
+            .unwrap(),
+        0
+    );
 }

@@ -208,26 +208,13 @@ impl Tally {
                     .map(move |(key, c)| ((scope.clone(), d, key), c))
             })
             .collect();
-        let rows: Vec<Vec<SqlValue>> = counts
-            .iter()
-            .map(|((scope, d, key), (threats, sightings))| {
-                vec![
-                    SqlValue::Text(scope.clone()),
-                    SqlValue::Text((*d).to_owned()),
-                    SqlValue::Int(self.day),
-                    SqlValue::Text(key.clone()),
-                    SqlValue::Int(*threats),
-                    SqlValue::Int(*sightings),
-                ]
-            })
-            .collect();
         bulk::insert_or_add(
             tx,
             dialect,
             "stat_counters",
-            &["scope", "dim", "day", "item", "threats", "sightings"],
+            &["scope", "day", "dim", "item", "threats", "sightings"],
             4,
-            rows,
+            counter_rows(&counts, &[SqlValue::Int(self.day)]),
         )
         .await?;
         // Read after the counters are written (see the module's contract).
@@ -241,21 +228,10 @@ impl Tally {
             return Ok(());
         };
         for span in [Span::Week, Span::Month] {
-            let start = day_key(span.start_of(day));
-            let rows = counts
-                .iter()
-                .map(|((scope, d, key), (threats, sightings))| {
-                    vec![
-                        SqlValue::Text(scope.clone()),
-                        SqlValue::Text(span.code().to_owned()),
-                        SqlValue::Int(start),
-                        SqlValue::Text((*d).to_owned()),
-                        SqlValue::Text(key.clone()),
-                        SqlValue::Int(*threats),
-                        SqlValue::Int(*sightings),
-                    ]
-                })
-                .collect();
+            let unit = [
+                SqlValue::Text(span.code().to_owned()),
+                SqlValue::Int(day_key(span.start_of(day))),
+            ];
             bulk::insert_or_add(
                 tx,
                 dialect,
@@ -270,12 +246,34 @@ impl Tally {
                     "sightings",
                 ],
                 5,
-                rows,
+                counter_rows(&counts, &unit),
             )
             .await?;
         }
         Ok(())
     }
+}
+
+/// One row per counted key: its scope, then `unit` (a day, or a span and its start), then
+/// its dimension, key and counts.
+fn counter_rows(
+    counts: &[((String, &'static str, String), (i64, i64))],
+    unit: &[SqlValue],
+) -> Vec<Vec<SqlValue>> {
+    counts
+        .iter()
+        .map(|((scope, d, key), (threats, sightings))| {
+            let mut row = vec![SqlValue::Text(scope.clone())];
+            row.extend_from_slice(unit);
+            row.extend([
+                SqlValue::Text((*d).to_owned()),
+                SqlValue::Text(key.clone()),
+                SqlValue::Int(*threats),
+                SqlValue::Int(*sightings),
+            ]);
+            row
+        })
+        .collect()
 }
 
 /// The last day whose counters are in the roll-ups, if any is.

@@ -65,7 +65,7 @@ pub fn install_crypto_provider() {
 pub fn timer_handlers(store: &Store) -> TimerHandlers {
     crate::api::disposal::timers::handlers(store.dialect())
         .merge(crate::api::appeal::timers::handlers(store.clone()))
-        .merge(crate::api::institution_tasks::handlers(store.dialect()))
+        .merge(crate::identification::tasks::handlers(store.dialect()))
 }
 
 impl Application {
@@ -238,11 +238,13 @@ impl Application {
             )),
         });
         let identification = Arc::new(crate::api::identification::IdentificationApi {
-            store: store.clone(),
-            clock: clock.clone(),
-            grading: settings.grading,
-            feed: feed.clone(),
-            policy: policy.clone(),
+            workflow: crate::identification::Identifications {
+                store: store.clone(),
+                clock: clock.clone(),
+                grading: settings.grading,
+                feed: feed.clone(),
+                policy: policy.clone(),
+            },
         });
         let appeal = Arc::new(crate::api::appeal::AppealApi {
             disposal: disposal.clone(),

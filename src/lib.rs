@@ -9,6 +9,9 @@
 //! - `taxii/` — the TAXII 2.1 server on `taxii_listen` (axum over the same mTLS).
 //! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
+//! - `identification/` — the workflow of Art. 7 (identify a threat, the institution's tasks),
+//!   plain async functions with one error enum per operation; the gRPC edge and the console
+//!   call it. Issue #12 moves each concern out of `api/` this way, one at a time.
 //! - `api/` — one tonic service per proto service, thin; `api/streams.rs` paces server
 //!   streams by their reader (stall limit, cap per organisation).
 //! - `statistics/` — a period's figures (issue #15) from the intake's counters and indexed reads
@@ -30,6 +33,7 @@ pub mod console;
 pub mod delivery;
 pub mod domain;
 pub mod https;
+pub mod identification;
 pub mod intake;
 pub mod listener;
 pub mod metrics;
@@ -48,4 +52,12 @@ pub mod pb {
     /// The encoded descriptors of the whole contract, for reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/fenghuo_descriptor.bin"));
+
+    /// Microseconds since the epoch (the store's instants) as the contract's timestamp.
+    pub fn timestamp(micros: i64) -> prost_types::Timestamp {
+        prost_types::Timestamp {
+            seconds: micros.div_euclid(1_000_000),
+            nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+        }
+    }
 }

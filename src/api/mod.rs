@@ -87,12 +87,7 @@ pub fn next_page_token(len: usize, size: u32, last_key: Option<&str>) -> String 
     }
 }
 
-pub fn timestamp(micros: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
-    }
-}
+pub use crate::pb::timestamp;
 
 pub fn optional_timestamp(micros: Option<i64>) -> Option<prost_types::Timestamp> {
     micros.map(timestamp)

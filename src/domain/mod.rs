@@ -9,6 +9,7 @@ pub mod clock;
 pub mod contacts;
 pub mod echo;
 pub mod grading;
+pub mod measure;
 pub mod notice;
 pub mod organisation;
 pub mod policy;

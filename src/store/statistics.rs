@@ -78,6 +78,11 @@ pub fn scopes(reporter: &str, reporter_province: &str, provinces: &[String]) -> 
     out
 }
 
+/// (threats, sightings) added to one counter.
+type Counts = (i64, i64);
+/// One counter: (scope, dimension, key) and what it gains.
+type CounterAddition = ((String, &'static str, String), Counts);
+
 /// One batch's additions to the counters, summed in memory first.
 #[derive(Debug)]
 pub struct Tally {
@@ -86,7 +91,7 @@ pub struct Tally {
     day: i64,
     /// (scope, dimension) → key → (threats, sightings). Nested so that adding to a key
     /// already seen in the batch allocates nothing.
-    counts: HashMap<(usize, &'static str), HashMap<String, (i64, i64)>>,
+    counts: HashMap<(usize, &'static str), HashMap<String, Counts>>,
     /// The batch's scopes, by their index in `counts`.
     scopes: Vec<String>,
     scope_index: HashMap<String, usize>,
@@ -199,7 +204,7 @@ impl Tally {
                 );
             }
         }
-        let counts: Vec<((String, &'static str, String), (i64, i64))> = self
+        let counts: Vec<CounterAddition> = self
             .counts
             .into_iter()
             .flat_map(|((i, d), keys)| {
@@ -257,7 +262,7 @@ impl Tally {
 /// One row per counted key: its scope, then `unit` (a day, or a span and its start), then
 /// its dimension, key and counts.
 fn counter_rows(
-    counts: &[((String, &'static str, String), (i64, i64))],
+    counts: &[CounterAddition],
     unit: &[SqlValue],
 ) -> Vec<Vec<SqlValue>> {
     counts

@@ -28,6 +28,7 @@ pub mod auth;
 pub mod bench;
 pub mod bootstrap;
 pub mod bulletin;
+pub mod compliance;
 pub mod config;
 pub mod console;
 pub mod delivery;
@@ -52,6 +53,16 @@ pub mod pb {
     /// The encoded descriptors of the whole contract, for reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/fenghuo_descriptor.bin"));
+
+    /// A calendar date as the contract's `Date`.
+    pub fn date_to_pb(date: chrono::NaiveDate) -> Date {
+        use chrono::Datelike;
+        Date {
+            year: date.year(),
+            month: date.month() as i32,
+            day: date.day() as i32,
+        }
+    }
 
     /// Microseconds since the epoch (the store's instants) as the contract's timestamp.
     pub fn timestamp(micros: i64) -> prost_types::Timestamp {

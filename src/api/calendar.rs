@@ -1,7 +1,7 @@
 //! CalendarService: the official working-day calendar (shipped years overlaid with the years
 //! an administrator loaded) and LoadYear.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
 
 use super::{internal, invalid, precondition, timestamp};
@@ -39,13 +39,7 @@ pub fn date_from_pb(field: &str, date: Option<&pb::Date>) -> Result<NaiveDate, S
     })
 }
 
-pub fn date_to_pb(date: NaiveDate) -> pb::Date {
-    pb::Date {
-        year: date.year(),
-        month: date.month() as i32,
-        day: date.day() as i32,
-    }
-}
+pub use crate::pb::date_to_pb;
 
 /// Every calendar rule, mapped once: wrong input → INVALID_ARGUMENT naming the field; a date
 /// the loaded years do not cover → FAILED_PRECONDITION naming the date and the loaded years.

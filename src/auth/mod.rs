@@ -29,6 +29,17 @@ pub struct Caller {
     pub scope: Scope,
 }
 
+/// A record outside the caller's jurisdiction or organisation: PERMISSION_DENIED.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OutsideScope(String);
+
+impl From<OutsideScope> for Status {
+    fn from(e: OutsideScope) -> Status {
+        Status::permission_denied(e.0)
+    }
+}
+
 impl Caller {
     pub fn actor(&self) -> Actor {
         Actor {
@@ -59,8 +70,9 @@ impl Caller {
         self.province == "national"
     }
 
-    fn denied(&self, what: &str) -> Status {
-        Status::permission_denied(format!(
+    /// Why a record lies outside the caller's scope, in words.
+    fn refusal(&self, what: &str) -> OutsideScope {
+        OutsideScope(format!(
             "{} ({}) may call {} only for {}; {what} is outside (docs/authorization.md)",
             self.organisation_id,
             self.roles
@@ -77,16 +89,31 @@ impl Caller {
         ))
     }
 
-    /// Checks a record that belongs to `org` (with parent chain `is_own`) in `province`.
-    /// `is_own` is whether `org` is the caller's organisation or a subsidiary of it.
-    pub fn check_scope(&self, is_own: bool, province: &str, what: &str) -> Result<(), Status> {
+    /// Whether a record of `province` (the caller's own or a subsidiary's if `is_own`) lies
+    /// within the caller's scope for this call; workflows use it without tonic.
+    ///
+    /// # Errors
+    /// [`OutsideScope`] naming `what`.
+    pub fn within_scope(
+        &self,
+        is_own: bool,
+        province: &str,
+        what: &str,
+    ) -> Result<(), OutsideScope> {
         let ok = match self.scope {
             Scope::Allow => true,
             Scope::OwnProvince => province == self.province && !self.is_national() || is_own,
             Scope::OwnOrganisation => is_own,
             Scope::Deny => false,
         };
-        if ok { Ok(()) } else { Err(self.denied(what)) }
+        if ok { Ok(()) } else { Err(self.refusal(what)) }
+    }
+
+    /// Checks a record that belongs to `org` (with parent chain `is_own`) in `province`.
+    /// `is_own` is whether `org` is the caller's organisation or a subsidiary of it.
+    pub fn check_scope(&self, is_own: bool, province: &str, what: &str) -> Result<(), Status> {
+        self.within_scope(is_own, province, what)
+            .map_err(Status::from)
     }
 
     /// Scope check for a record belonging to organisation `org`.

@@ -261,10 +261,7 @@ impl Tally {
 
 /// One row per counted key: its scope, then `unit` (a day, or a span and its start), then
 /// its dimension, key and counts.
-fn counter_rows(
-    counts: &[CounterAddition],
-    unit: &[SqlValue],
-) -> Vec<Vec<SqlValue>> {
+fn counter_rows(counts: &[CounterAddition], unit: &[SqlValue]) -> Vec<Vec<SqlValue>> {
     counts
         .iter()
         .map(|((scope, d, key), (threats, sightings))| {

@@ -4,20 +4,21 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use prost::Message;
 use tonic::Status;
 
 use super::issue::{parse_id, parse_ids};
 use super::{DisposalApi, view};
 use crate::api::calendar::date_from_pb;
-use crate::api::{internal, invalid, next_page_token, page, precondition, timestamp};
+use crate::api::{internal, invalid, next_page_token, page, precondition};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
-use crate::domain::calendar::{local_date, start_of_day};
+use crate::compliance::enforcement::{self, EnforceError, EnforcementKind, RecordEnforcement};
+use crate::compliance::{self, AcceptReasonError, SettleError};
+use crate::domain::calendar::start_of_day;
 use crate::domain::clock::to_micros;
 use crate::pb;
 use crate::store::notices::{self, DutyRow, NonComplianceFilter};
-use crate::store::{audit, registry, reporting};
+use crate::store::{registry, reporting};
 
 /// Microseconds of 00:00 Asia/Shanghai on `date`.
 fn start_of(date: NaiveDate) -> i64 {
@@ -44,6 +45,143 @@ fn due_range(
         from.map(start_of),
         to.and_then(|t| t.succ_opt()).map(start_of),
     ))
+}
+
+/// A RecordEnforcement request as the workflow's command: everything wrong in itself is
+/// refused here, naming the field.
+fn enforcement_command(req: pb::RecordEnforcementRequest) -> Result<RecordEnforcement, Status> {
+    let e = req
+        .enforcement
+        .ok_or_else(|| invalid("enforcement", "required"))?;
+    let kind = match pb::EnforcementKind::try_from(e.kind) {
+        Ok(pb::EnforcementKind::Interview) => EnforcementKind::Interview,
+        Ok(pb::EnforcementKind::Warning) => EnforcementKind::Warning,
+        Ok(pb::EnforcementKind::Fine) => EnforcementKind::Fine,
+        Ok(pb::EnforcementKind::Unspecified) | Err(_) => {
+            return Err(invalid(
+                "enforcement.kind",
+                "interview, warning or fine (Art. 12)",
+            ));
+        }
+    };
+    let decided_on = date_from_pb("enforcement.decided_on", e.decided_on.as_ref())?;
+    match (kind, e.fine_amount_fen) {
+        (EnforcementKind::Fine, 0) => {
+            return Err(invalid(
+                "enforcement.fine_amount_fen",
+                "a fine states its amount in fen",
+            ));
+        }
+        (EnforcementKind::Fine, _) | (_, 0) => {}
+        _ => {
+            return Err(invalid(
+                "enforcement.fine_amount_fen",
+                "only a fine has an amount",
+            ));
+        }
+    }
+    let description = e.description.trim();
+    if description.is_empty() || description.chars().count() > 4000 {
+        return Err(invalid(
+            "enforcement.description",
+            "required, at most 4000 characters",
+        ));
+    }
+    if e.document_number.chars().count() > 100 {
+        return Err(invalid(
+            "enforcement.document_number",
+            "at most 100 characters",
+        ));
+    }
+    let legal_basis = e.legal_basis.trim();
+    if legal_basis.is_empty() || legal_basis.chars().count() > 500 {
+        return Err(invalid(
+            "enforcement.legal_basis",
+            "required, at most 500 characters: the law the measure stands on (e.g. Cybersecurity Law Art. 56; Art. 12 of the 2017 Measures)",
+        ));
+    }
+    Ok(RecordEnforcement {
+        organisation_id: e.organisation_id.trim().to_owned(),
+        kind,
+        decided_on,
+        document_number: e.document_number.trim().to_owned(),
+        fine_amount_fen: e.fine_amount_fen,
+        description: description.to_owned(),
+        legal_basis: legal_basis.to_owned(),
+        non_compliance_ids: parse_ids("enforcement.non_compliance_ids", &e.non_compliance_ids)?,
+        resolves_review_item_ids: parse_ids(
+            "resolves_review_item_ids",
+            &req.resolves_review_item_ids,
+        )?,
+    })
+}
+
+impl From<SettleError> for Status {
+    fn from(e: SettleError) -> Status {
+        match e {
+            SettleError::NotFound { .. } => Status::not_found(e.to_string()),
+            SettleError::OutsideScope(scope) => scope.into(),
+            SettleError::AlreadySettled { ref id, .. } => precondition(
+                "REVIEW_SETTLED",
+                &format!("review_item:{id}"),
+                e.to_string(),
+            ),
+            SettleError::OtherThreat { ref id, .. } => precondition(
+                "REVIEW_OTHER_THREAT",
+                &format!("review_item:{id}"),
+                e.to_string(),
+            ),
+            SettleError::Storage(_) => internal(e),
+        }
+    }
+}
+
+impl From<AcceptReasonError> for Status {
+    fn from(e: AcceptReasonError) -> Status {
+        match e {
+            AcceptReasonError::NotANotDisposedItem { ref id } => precondition(
+                "NOT_A_NOT_DISPOSED_ITEM",
+                &format!("review_item:{id}"),
+                e.to_string(),
+            ),
+            AcceptReasonError::Settle(s) => s.into(),
+        }
+    }
+}
+
+impl From<EnforceError> for Status {
+    fn from(e: EnforceError) -> Status {
+        match e {
+            EnforceError::UnknownOrganisation(_) => {
+                invalid("enforcement.organisation_id", e.to_string())
+            }
+            EnforceError::OutsideScope(scope) => scope.into(),
+            EnforceError::DecidedInFuture { .. } => {
+                invalid("enforcement.decided_on", e.to_string())
+            }
+            EnforceError::NotAnAddressee(ref org) => precondition(
+                "NOT_AN_ADDRESSEE",
+                &format!("organisation:{org}"),
+                e.to_string(),
+            ),
+            EnforceError::UnknownRecord { index }
+            | EnforceError::OtherUnitsRecord { index, .. } => invalid(
+                &format!("enforcement.non_compliance_ids[{index}]"),
+                e.to_string(),
+            ),
+            EnforceError::NotAnArt12Breach { ref id } => precondition(
+                "NOT_AN_ART12_BREACH",
+                &format!("non_compliance:{id}"),
+                e.to_string(),
+            ),
+            EnforceError::ReviewOfOtherUnit { ref id, .. } => precondition(
+                "REVIEW_OTHER_UNIT",
+                &format!("review_item:{id}"),
+                e.to_string(),
+            ),
+            EnforceError::Settle(s) => s.into(),
+        }
+    }
 }
 
 /// Art. 12 duty counts; statistics count by the same definition.
@@ -265,174 +403,8 @@ impl DisposalApi {
         caller: &Caller,
         req: pb::RecordEnforcementRequest,
     ) -> Result<pb::Enforcement, Status> {
-        let e = req
-            .enforcement
-            .ok_or_else(|| invalid("enforcement", "required"))?;
-        let org_id = e.organisation_id.trim();
-        let org = registry::get_organisation(&self.store, org_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| {
-                invalid(
-                    "enforcement.organisation_id",
-                    format!("no organisation {org_id:?}"),
-                )
-            })?;
-        caller.check_organisation(&self.store, &org).await?;
-        let kind = match pb::EnforcementKind::try_from(e.kind) {
-            Ok(k) if k != pb::EnforcementKind::Unspecified => k,
-            _ => {
-                return Err(invalid(
-                    "enforcement.kind",
-                    "interview, warning or fine (Art. 12)",
-                ));
-            }
-        };
-        let decided_on = date_from_pb("enforcement.decided_on", e.decided_on.as_ref())?;
-        let now = self.clock.now();
-        if decided_on > local_date(now) {
-            return Err(invalid("enforcement.decided_on", "lies in the future"));
-        }
-        match (kind, e.fine_amount_fen) {
-            (pb::EnforcementKind::Fine, 0) => {
-                return Err(invalid(
-                    "enforcement.fine_amount_fen",
-                    "a fine states its amount in fen",
-                ));
-            }
-            (pb::EnforcementKind::Fine, _) | (_, 0) => {}
-            _ => {
-                return Err(invalid(
-                    "enforcement.fine_amount_fen",
-                    "only a fine has an amount",
-                ));
-            }
-        }
-        let description = e.description.trim();
-        if description.is_empty() || description.chars().count() > 4000 {
-            return Err(invalid(
-                "enforcement.description",
-                "required, at most 4000 characters",
-            ));
-        }
-        if e.document_number.chars().count() > 100 {
-            return Err(invalid(
-                "enforcement.document_number",
-                "at most 100 characters",
-            ));
-        }
-        let legal_basis = e.legal_basis.trim();
-        if legal_basis.is_empty() || legal_basis.chars().count() > 500 {
-            return Err(invalid(
-                "enforcement.legal_basis",
-                "required, at most 500 characters: the law the measure stands on (e.g. Cybersecurity Law Art. 56; Art. 12 of the 2017 Measures)",
-            ));
-        }
-        let nc_ids = parse_ids("enforcement.non_compliance_ids", &e.non_compliance_ids)?;
-        // Art. 12 binds the units a notice ordered to act.
-        if !notices::was_addressee(&self.store, &org.id)
-            .await
-            .map_err(internal)?
-        {
-            return Err(precondition(
-                "NOT_AN_ADDRESSEE",
-                &format!("organisation:{}", org.id),
-                format!(
-                    "Art. 12: {} was never the addressee of a disposal notice, so it has no notice to have failed to carry out",
-                    org.id
-                ),
-            ));
-        }
-        let review_ids = parse_ids("resolves_review_item_ids", &req.resolves_review_item_ids)?;
-        let enforcement = pb::Enforcement {
-            id: uuid::Uuid::now_v7().to_string(),
-            organisation_id: org.id.clone(),
-            kind: kind as i32,
-            decided_on: e.decided_on,
-            document_number: e.document_number.trim().to_owned(),
-            fine_amount_fen: e.fine_amount_fen,
-            description: description.to_owned(),
-            non_compliance_ids: nc_ids.clone(),
-            regulator_organisation_id: caller.organisation_id.clone(),
-            officer_name: caller.officer.clone().unwrap_or_default(),
-            recorded_at: Some(timestamp(to_micros(now))),
-            legal_basis: legal_basis.to_owned(),
-        };
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        for (i, id) in nc_ids.iter().enumerate() {
-            let nc = notices::non_compliance_in_tx(&mut tx, id)
-                .await
-                .map_err(internal)?
-                .ok_or_else(|| {
-                    invalid(
-                        &format!("enforcement.non_compliance_ids[{i}]"),
-                        "no such record",
-                    )
-                })?;
-            if nc.org_id != org.id {
-                return Err(invalid(
-                    &format!("enforcement.non_compliance_ids[{i}]"),
-                    format!("record of {}, not of {}", nc.org_id, org.id),
-                ));
-            }
-            if !crate::domain::notice::is_art12_breach(nc.kind) {
-                return Err(precondition(
-                    "NOT_AN_ART12_BREACH",
-                    &format!("non_compliance:{id}"),
-                    "a missing receipt is a delivery figure and a missing verification the institution's KPI, not an Art. 12 breach: an enforcement cites missing results or lifts",
-                ));
-            }
-        }
-        for id in &review_ids {
-            let item = self
-                .settle_review(
-                    &mut tx,
-                    caller,
-                    id,
-                    "",
-                    &format!("enforcement:{}", enforcement.id),
-                    now,
-                )
-                .await?;
-            if item.addressee != org.id {
-                return Err(precondition(
-                    "REVIEW_OTHER_UNIT",
-                    &format!("review_item:{id}"),
-                    format!("concerns {}, not {}", item.addressee, org.id),
-                ));
-            }
-        }
-        notices::insert_enforcement(
-            &mut tx,
-            &enforcement.id,
-            &org.id,
-            &caller.organisation_id,
-            to_micros(now),
-            &enforcement.encode_to_vec(),
-            &nc_ids,
-        )
-        .await
-        .map_err(internal)?;
-        audit::append(
-            &mut tx,
-            self.store.dialect(),
-            now,
-            &caller.actor(),
-            "disposal.record_enforcement",
-            &format!("organisation:{}", org.id),
-            serde_json::json!({
-                "enforcement_id": enforcement.id,
-                "kind": enforcement.kind,
-                "fine_amount_fen": enforcement.fine_amount_fen,
-                "non_compliance_ids": nc_ids,
-                "settles_review_items": review_ids,
-                "legal_basis": enforcement.legal_basis,
-            }),
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        Ok(enforcement)
+        let command = enforcement_command(req)?;
+        Ok(enforcement::record(&self.store, caller, command, self.clock.now()).await?)
     }
 
     /// Art. 9, 12: the regulator accepts a unit's reason for not disposing of a target.
@@ -449,44 +421,9 @@ impl DisposalApi {
                 "required, at most 2000 characters: why the reason is accepted",
             ));
         }
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let item = notices::get_review_in_tx(&mut tx, &id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::not_found(format!("review item {id} does not exist")))?;
-        if item.reason != notices::REVIEW_NOT_DISPOSED {
-            caller.check_scope(false, &item.province, &format!("review item {id}"))?;
-            return Err(precondition(
-                "NOT_A_NOT_DISPOSED_ITEM",
-                &format!("review_item:{id}"),
-                "only a target reported NOT_DISPOSED has a reason to accept; a failed verification is settled by a reissue or an enforcement",
-            ));
-        }
-        let by = format!(
-            "accepted:{}",
-            caller.officer.as_deref().unwrap_or(&caller.organisation_id)
-        );
-        let item = self
-            .settle_review(&mut tx, caller, &id, "", &by, now)
-            .await?;
-        audit::append(
-            &mut tx,
-            self.store.dialect(),
-            now,
-            &caller.actor(),
-            "disposal.accept_not_disposed_reason",
-            &format!("notice:{}", item.notice_id),
-            serde_json::json!({
-                "review_item_id": id,
-                "target_id": item.target_id,
-                "addressee": item.addressee,
-                "note": note,
-            }),
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        let item =
+            compliance::accept_not_disposed(&self.store, caller, &id, note, self.clock.now())
+                .await?;
         view::review_item(&item)
     }
 

@@ -820,7 +820,7 @@ impl DisposalApi {
                 .ok_or_else(|| internal("decision vanished"));
         };
         for id in &review_ids {
-            self.settle_review(
+            crate::compliance::settle_review(
                 &mut tx,
                 caller,
                 id,
@@ -1259,45 +1259,6 @@ impl DisposalApi {
             decision_id,
             notices: view::notices(&rows, &targets),
         }))
-    }
-
-    /// Closes an open review item of this threat in the caller's jurisdiction.
-    pub(super) async fn settle_review(
-        &self,
-        tx: &mut Tx,
-        caller: &Caller,
-        id: &str,
-        threat_id: &str,
-        by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<crate::store::notices::ReviewRow, Status> {
-        let item = notices::get_review_in_tx(tx, id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::not_found(format!("review item {id} does not exist")))?;
-        caller.check_scope(false, &item.province, &format!("review item {id}"))?;
-        if let Some(at) = item.settled_at {
-            return Err(precondition(
-                "REVIEW_SETTLED",
-                &format!("review_item:{id}"),
-                format!(
-                    "settled at {} by {}",
-                    crate::domain::clock::from_micros(at).to_rfc3339(),
-                    item.settled_by.clone().unwrap_or_default()
-                ),
-            ));
-        }
-        if !threat_id.is_empty() && item.threat_id != threat_id {
-            return Err(precondition(
-                "REVIEW_OTHER_THREAT",
-                &format!("review_item:{id}"),
-                format!("concerns threat {}, not {threat_id}", item.threat_id),
-            ));
-        }
-        notices::settle_review(tx, id, to_micros(now), by)
-            .await
-            .map_err(internal)?;
-        Ok(item)
     }
 }
 

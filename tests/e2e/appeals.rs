@@ -1071,3 +1071,101 @@ async fn an_appeal_filed_before_its_due_year_is_loaded_gets_its_due_date_and_rem
     );
     assert!(get().await.overdue);
 }
+
+/// Waits until `n` statements of the app's database wait for a lock (PostgreSQL's own view,
+/// so the order of the waiters is known without sleeping for it).
+async fn lock_waiters(app: &TestApp, n: i64) {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    for _ in 0..3000 {
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE NOT l.granted AND a.datname = current_database()",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} lock waiters never appeared");
+}
+
+/// FileAppeal reads the notice's targets before its transaction, then again under the
+/// notice's lock. The test holds that lock itself, queues a revocation of the target behind
+/// it and then the appeal, and lets go: the revocation commits between the appeal's first
+/// read and its lock, and the appeal must see it there and be refused. Without the second
+/// read, the appeal would be filed against a measure already revoked.
+#[tokio::test]
+async fn a_revocation_that_commits_while_an_appeal_is_being_filed_refuses_the_appeal() {
+    use sqlx::Connection;
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    app.clock.set(shanghai("2026-06-01", 10));
+    let (notice, targets) = blocking_notice(&app, "race").await;
+    report_disposed(&app, &notice, &targets).await;
+
+    let mut holder = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT id FROM notices WHERE id = $1 FOR UPDATE")
+        .bind(&notice.notice_id)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let miit = app.officer("miit").await;
+    let revoke = {
+        let notice_id = notice.notice_id.clone();
+        let target_id = targets[0].clone();
+        tokio::spawn(async move {
+            miit.disposal()
+                .revoke_notice(pb::RevokeNoticeRequest {
+                    notice_id,
+                    target_ids: vec![target_id],
+                    reason: "the address was reassigned to a hospital".into(),
+                    lift_time_limit: Some(pb::TimeLimit {
+                        limit: Some(pb::time_limit::Limit::Hours(2)),
+                    }),
+                })
+                .await
+        })
+    };
+    lock_waiters(&app, 1).await;
+    let party = app.client("party-gd").await;
+    let filing = {
+        let request = by_party(&notice, &targets[0]);
+        tokio::spawn(async move { file(&party, request).await })
+    };
+    lock_waiters(&app, 2).await;
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+
+    let revocation = revoke
+        .await
+        .unwrap()
+        .expect("the revocation, first in the queue, commits")
+        .into_inner()
+        .revocation
+        .unwrap();
+    let err = filing
+        .await
+        .unwrap()
+        .expect_err("an appeal against a measure revoked while it was filed");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
+    assert!(
+        err.message().contains(&revocation.notice_id),
+        "names the revocation: {err}"
+    );
+    let open = app
+        .client("party-gd")
+        .await
+        .appeals()
+        .list_appeals(pb::ListAppealsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .appeals;
+    assert!(open.is_empty(), "no appeal was stored: {open:?}");
+}

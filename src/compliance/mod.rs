@@ -6,6 +6,7 @@
 //! here and maps each operation's error enum to a status in one place.
 
 pub mod enforcement;
+pub mod timers;
 
 use chrono::{DateTime, Utc};
 

@@ -208,12 +208,63 @@ pub fn receipt_due(receipt_by_policy: DateTime<Utc>, deadline: DateTime<Utc>) ->
     receipt_by_policy.min(deadline)
 }
 
-/// Art. 12 binds the units ordered to act: a missing result (Art. 9) or lift (Art. 10) is a
-/// breach an enforcement may cite; a missing receipt (1) is a delivery figure (the Measures
-/// set no receipt duty), a missing verification (4) the institution's KPI and a missing
-/// offline notification (5) the issuing regulator's own duty.
+/// A duty missed at its due instant, recorded by its timer (Art. 12 records); numbered as the
+/// contract's `NonComplianceKind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissedDuty {
+    /// The addressee did not acknowledge receipt: a delivery figure.
+    Receipt = 1,
+    /// A target's result was not reported (Art. 9).
+    Result = 2,
+    /// A revoked target was not reported lifted (Art. 10).
+    Lift = 3,
+    /// The identifying institution did not verify a reported result (2009 mechanism Art. 9(3)).
+    Verification = 4,
+    /// The issuer did not record telling an off-platform addressee (Art. 8(3); 2009 mechanism
+    /// Art. 17).
+    OfflineNotification = 5,
+}
+
+impl MissedDuty {
+    pub const ALL: [MissedDuty; 5] = [
+        MissedDuty::Receipt,
+        MissedDuty::Result,
+        MissedDuty::Lift,
+        MissedDuty::Verification,
+        MissedDuty::OfflineNotification,
+    ];
+
+    pub const fn as_i64(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_i64(n: i64) -> Option<MissedDuty> {
+        MissedDuty::ALL.into_iter().find(|d| d.as_i64() == n)
+    }
+
+    /// The kind of the durable timer that records this duty missed.
+    pub const fn timer(self) -> &'static str {
+        match self {
+            MissedDuty::Receipt => "notice.receipt_due",
+            MissedDuty::Result => "notice.result_due",
+            MissedDuty::Lift => "notice.lift_due",
+            MissedDuty::Verification => "notice.verification_due",
+            MissedDuty::OfflineNotification => "notice.offline_notification_due",
+        }
+    }
+
+    /// Art. 12 binds the units ordered to act: a missing result (Art. 9) or lift (Art. 10) is
+    /// a breach an enforcement may cite; a missing receipt is a delivery figure (the Measures
+    /// set no receipt duty), a missing verification the institution's KPI and a missing
+    /// offline notification the issuing regulator's own duty.
+    pub const fn is_art12_breach(self) -> bool {
+        matches!(self, MissedDuty::Result | MissedDuty::Lift)
+    }
+}
+
+/// Whether a stored non-compliance kind is an Art. 12 breach ([`MissedDuty::is_art12_breach`]).
 pub fn is_art12_breach(non_compliance_kind: i64) -> bool {
-    matches!(non_compliance_kind, 2 | 3)
+    MissedDuty::from_i64(non_compliance_kind).is_some_and(MissedDuty::is_art12_breach)
 }
 
 /// Whether a duty met at `met` (or still open) was met on time for `due`.
@@ -234,6 +285,24 @@ pub fn required_informational_kinds(protected_kind: i32) -> &'static [i32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_missed_results_and_lifts_are_art12_breaches_and_each_duty_has_its_own_timer() {
+        let breaches: Vec<MissedDuty> = MissedDuty::ALL
+            .into_iter()
+            .filter(|d| d.is_art12_breach())
+            .collect();
+        assert_eq!(breaches, [MissedDuty::Result, MissedDuty::Lift]);
+        assert!(is_art12_breach(2) && is_art12_breach(3));
+        assert!(!is_art12_breach(1) && !is_art12_breach(4) && !is_art12_breach(0));
+        let mut timers: Vec<&str> = MissedDuty::ALL.iter().map(|d| d.timer()).collect();
+        timers.sort_unstable();
+        timers.dedup();
+        assert_eq!(timers.len(), MissedDuty::ALL.len());
+        for d in MissedDuty::ALL {
+            assert_eq!(MissedDuty::from_i64(d.as_i64()), Some(d));
+        }
+    }
 
     fn t(reported: bool, verified: bool, revoked: bool, lifted: bool) -> TargetFacts {
         TargetFacts {

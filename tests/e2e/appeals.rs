@@ -1076,7 +1076,9 @@ async fn an_appeal_filed_before_its_due_year_is_loaded_gets_its_due_date_and_rem
 /// so the order of the waiters is known without sleeping for it).
 async fn lock_waiters(app: &TestApp, n: i64) {
     use sqlx::Connection;
-    let mut c = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    let mut c = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .unwrap();
     for _ in 0..3000 {
         let (waiting,): (i64,) = sqlx::query_as(
             "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
@@ -1108,7 +1110,9 @@ async fn a_revocation_that_commits_while_an_appeal_is_being_filed_refuses_the_ap
     let (notice, targets) = blocking_notice(&app, "race").await;
     report_disposed(&app, &notice, &targets).await;
 
-    let mut holder = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    let mut holder = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
     sqlx::query("SELECT id FROM notices WHERE id = $1 FOR UPDATE")
         .bind(&notice.notice_id)

@@ -27,11 +27,7 @@ use crate::store::notices::{self, DecisionRow, NoticeRow, TargetRow};
 use crate::store::threats::ThreatRow;
 use crate::store::{Tx, audit, registry, threats, timers};
 
-pub const RECEIPT_TIMER: &str = "notice.receipt_due";
-pub const RESULT_TIMER: &str = "notice.result_due";
-pub const LIFT_TIMER: &str = "notice.lift_due";
-/// An off-platform informational notice not yet recorded as told (Art. 8(3); 2009 mechanism Art. 17).
-pub const OFFLINE_TIMER: &str = "notice.offline_notification_due";
+pub use crate::compliance::timers::{LIFT_TIMER, OFFLINE_TIMER, RECEIPT_TIMER, RESULT_TIMER};
 
 /// A measure after validation and routing.
 pub struct Measure {

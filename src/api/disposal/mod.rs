@@ -5,7 +5,6 @@ pub(crate) mod compliance;
 pub mod issue;
 mod particulars;
 mod progress;
-pub mod timers;
 pub mod view;
 
 use std::sync::Arc;

@@ -18,16 +18,10 @@ use crate::pb;
 use crate::store::notices::{self, NoticeRow, ReviewRow, TargetRow};
 use crate::store::{Tx, audit, identifications, timers};
 
-/// Art. 12 kinds, as numbered in the contract.
-pub const MISSING_RECEIPT: i64 = 1;
-pub const MISSING_RESULT: i64 = 2;
-pub const MISSING_LIFT: i64 = 3;
-/// The identifying institution's KPI (2009 mechanism Art. 9(3)), not an Art. 12 breach.
-pub const MISSING_VERIFICATION: i64 = 4;
-/// The issuer's own duty to tell an off-platform addressee (Art. 8(3); 2009 mechanism Art. 17).
-pub const MISSING_OFFLINE_NOTIFICATION: i64 = 5;
-/// The kind of the timer that records a missed verification.
-pub const VERIFICATION_TIMER: &str = "notice.verification_due";
+use crate::compliance::timers::{
+    MISSING_LIFT, MISSING_OFFLINE_NOTIFICATION, MISSING_RECEIPT, MISSING_RESULT,
+    MISSING_VERIFICATION, VERIFICATION_TIMER,
+};
 
 fn not_found(id: &str) -> Status {
     Status::not_found(format!("no notice {id} addressed to the caller"))

@@ -5,60 +5,42 @@
 
 use chrono::{DateTime, Utc};
 
-use super::issue::{LIFT_TIMER, OFFLINE_TIMER, RECEIPT_TIMER, RESULT_TIMER};
-use super::progress::{
-    MISSING_LIFT, MISSING_OFFLINE_NOTIFICATION, MISSING_RECEIPT, MISSING_RESULT,
-    MISSING_VERIFICATION, VERIFICATION_TIMER,
-};
 use crate::domain::clock::to_micros;
+use crate::domain::notice::MissedDuty;
 use crate::store::audit::{self, Actor};
 use crate::store::notices::{self, NonComplianceRow};
 use crate::store::{Dialect, Tx, identifications};
 use crate::timers::{DueTimer, TimerHandler, TimerHandlers};
 
-/// The handlers of the disposal timers.
+pub const RECEIPT_TIMER: &str = MissedDuty::Receipt.timer();
+pub const RESULT_TIMER: &str = MissedDuty::Result.timer();
+pub const LIFT_TIMER: &str = MissedDuty::Lift.timer();
+/// An off-platform informational notice not yet recorded as told (Art. 8(3); 2009 mechanism Art. 17).
+pub const OFFLINE_TIMER: &str = MissedDuty::OfflineNotification.timer();
+/// The kind of the timer that records a missed verification.
+pub const VERIFICATION_TIMER: &str = MissedDuty::Verification.timer();
+
+/// Non-compliance kinds as stored (the contract's numbers).
+pub const MISSING_RECEIPT: i64 = MissedDuty::Receipt.as_i64();
+pub const MISSING_RESULT: i64 = MissedDuty::Result.as_i64();
+pub const MISSING_LIFT: i64 = MissedDuty::Lift.as_i64();
+/// The identifying institution's KPI (2009 mechanism Art. 9(3)), not an Art. 12 breach.
+pub const MISSING_VERIFICATION: i64 = MissedDuty::Verification.as_i64();
+/// The issuer's own duty to tell an off-platform addressee (Art. 8(3); 2009 mechanism Art. 17).
+pub const MISSING_OFFLINE_NOTIFICATION: i64 = MissedDuty::OfflineNotification.as_i64();
+
+/// The handlers of the disposal timers: one per duty, each recording its own misses.
 pub fn handlers(dialect: Dialect) -> TimerHandlers {
-    TimerHandlers::new()
-        .with(
-            RECEIPT_TIMER,
-            Missed {
-                dialect,
-                kind: MISSING_RECEIPT,
-            },
-        )
-        .with(
-            RESULT_TIMER,
-            Missed {
-                dialect,
-                kind: MISSING_RESULT,
-            },
-        )
-        .with(
-            LIFT_TIMER,
-            Missed {
-                dialect,
-                kind: MISSING_LIFT,
-            },
-        )
-        .with(
-            OFFLINE_TIMER,
-            Missed {
-                dialect,
-                kind: MISSING_OFFLINE_NOTIFICATION,
-            },
-        )
-        .with(
-            VERIFICATION_TIMER,
-            Missed {
-                dialect,
-                kind: MISSING_VERIFICATION,
-            },
-        )
+    MissedDuty::ALL
+        .into_iter()
+        .fold(TimerHandlers::new(), |handlers, duty| {
+            handlers.with(duty.timer(), Missed { dialect, duty })
+        })
 }
 
 struct Missed {
     dialect: Dialect,
-    kind: i64,
+    duty: MissedDuty,
 }
 
 #[tonic::async_trait]
@@ -66,8 +48,8 @@ impl TimerHandler for Missed {
     async fn fire(&self, tx: &mut Tx, timer: &DueTimer, now: DateTime<Utc>) -> anyhow::Result<()> {
         // (notice the duty belongs to, target, addressee, province, due)
         let mut missed: Vec<(String, String, String, String, i64)> = Vec::new();
-        match self.kind {
-            MISSING_RECEIPT => {
+        match self.duty {
+            MissedDuty::Receipt => {
                 if let Some(n) = notices::notice_in_tx(tx, &timer.subject).await?
                     && let (None, Some(addressee), Some(due)) =
                         (n.received_at, &n.addressee, n.receipt_due)
@@ -81,7 +63,7 @@ impl TimerHandler for Missed {
                     ));
                 }
             }
-            MISSING_RESULT => {
+            MissedDuty::Result => {
                 if let Some(n) = notices::notice_in_tx(tx, &timer.subject).await? {
                     for t in notices::targets_in_tx(tx, &n.id).await? {
                         if t.first_reported_at.is_none() && t.revocation_notice_id.is_none() {
@@ -96,7 +78,7 @@ impl TimerHandler for Missed {
                     }
                 }
             }
-            MISSING_OFFLINE_NOTIFICATION => {
+            MissedDuty::OfflineNotification => {
                 // The issuing regulator owes it: it alone can tell a party off the platform.
                 if let Some(n) = notices::notice_in_tx(tx, &timer.subject).await?
                     && let (None, None, Some(due)) = (&n.offline, &n.addressee, n.receipt_due)
@@ -110,7 +92,7 @@ impl TimerHandler for Missed {
                     ));
                 }
             }
-            MISSING_VERIFICATION => {
+            MissedDuty::Verification => {
                 if let Some(n) = notices::notice_in_tx(tx, &timer.subject).await?
                     && let Some(institution) =
                         identifications::institution_in_tx(tx, &n.threat_id).await?
@@ -133,7 +115,8 @@ impl TimerHandler for Missed {
                     }
                 }
             }
-            _ => {
+            // The subject is the revocation; the payload names the notice it revoked from.
+            MissedDuty::Lift => {
                 let original = timer.payload["notice_id"]
                     .as_str()
                     .unwrap_or_default()
@@ -162,7 +145,7 @@ impl TimerHandler for Missed {
                 tx,
                 &NonComplianceRow {
                     id: id.clone(),
-                    kind: self.kind,
+                    kind: self.duty.as_i64(),
                     org_id: org.clone(),
                     notice_id: notice_id.clone(),
                     target_id: target_id.clone(),
@@ -183,7 +166,7 @@ impl TimerHandler for Missed {
                     &format!("organisation:{org}"),
                     serde_json::json!({
                         "record_id": id,
-                        "kind": self.kind,
+                        "kind": self.duty.as_i64(),
                         "notice_id": notice_id,
                         "target_id": target_id,
                         "due_at": due_at,

@@ -64,7 +64,7 @@ pub fn install_crypto_provider() {
 /// The platform's timer handlers by kind (the scheduler's, and `fenghuo calendar load`'s).
 pub fn timer_handlers(store: &Store) -> TimerHandlers {
     crate::compliance::timers::handlers(store.dialect())
-        .merge(crate::api::appeal::timers::handlers(store.clone()))
+        .merge(crate::appeals::timers::handlers(store.clone()))
         .merge(crate::identification::tasks::handlers(store.dialect()))
 }
 

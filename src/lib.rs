@@ -9,9 +9,11 @@
 //! - `taxii/` — the TAXII 2.1 server on `taxii_listen` (axum over the same mTLS).
 //! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
-//! - `identification/` — the workflow of Art. 7 (identify a threat, the institution's tasks),
-//!   plain async functions with one error enum per operation; the gRPC edge and the console
-//!   call it. Issue #12 moves each concern out of `api/` this way, one at a time.
+//! - `identification/` (Art. 7), `compliance/` (Art. 9's review queue, Art. 12's enforcement
+//!   and missed-duty timers), `appeals/` (Art. 10: filing, withdrawal, the answer clock) — the
+//!   workflows: plain async functions taking typed commands, with one error enum per
+//!   operation; the gRPC edge and the console call them. Issue #12 moves each concern out of
+//!   `api/` this way, one at a time (disposal and intake are next).
 //! - `api/` — one tonic service per proto service, thin; `api/streams.rs` paces server
 //!   streams by their reader (stall limit, cap per organisation).
 //! - `statistics/` — a period's figures (issue #15) from the intake's counters and indexed reads
@@ -24,6 +26,7 @@
 
 pub mod api;
 pub mod app;
+pub mod appeals;
 pub mod auth;
 pub mod bench;
 pub mod bootstrap;

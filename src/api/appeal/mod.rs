@@ -2,37 +2,94 @@
 //! working days, answered by the deciding regulator within 30.
 
 mod resources;
-pub mod timers;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
-use super::calendar::{date_from_pb, date_to_pb};
+use super::calendar::date_from_pb;
 use super::disposal::issue::{self, DecisionContext, parse_id};
 use super::disposal::{DisposalApi, view as notice_view};
 use super::streams::{BoxStream, OpenStreams};
 use super::{internal, invalid, next_page_token, page, precondition, timestamp};
+use crate::appeals::filing::{self, Appellant, FileAppeal, FileAppealError};
+use crate::appeals::{
+    self as workflow, APPEAL_EVENTS, AppealClosed, WithdrawError, close, may_see, record_event,
+    shown, transition,
+};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::delivery::FALLBACK_POLL;
-use crate::domain::appeal::{self, AppealEvent, AppealState};
-use crate::domain::calendar::{CalendarError, WorkingCalendar, local_date, start_of_day};
-use crate::domain::clock::{from_micros, to_micros};
-use crate::domain::policy::TimeLimit;
+use crate::domain::appeal::AppealEvent;
+use crate::domain::calendar::CalendarError;
+use crate::domain::clock::to_micros;
 use crate::pb;
 use crate::pb::appeal_service_server::AppealService;
 use crate::store::appeals::{self, AppealFilter, AppealRow};
-use crate::store::notices::{self, NoticeRow, TargetRow};
-use crate::store::{Store, Tx, audit, threats};
+use crate::store::notices;
+use crate::store::{Store, threats};
 
-pub const REMINDER_TIMER: &str = "appeal.answer_reminder";
-/// The wake-up key of appeal watchers (not an organisation id: those have no '#').
-const APPEAL_EVENTS: &str = "#appeal-events";
-pub const OVERDUE_TIMER: &str = "appeal.answer_due";
+/// The stored appeal as the contract's message.
+fn decode(row: &AppealRow) -> Result<pb::Appeal, Status> {
+    workflow::decode(row).map_err(internal)
+}
+
+impl From<AppealClosed> for Status {
+    fn from(e: AppealClosed) -> Status {
+        precondition(
+            "APPEAL_CLOSED",
+            &format!("appeal:{}", e.appeal_id),
+            e.to_string(),
+        )
+    }
+}
+
+impl From<FileAppealError> for Status {
+    fn from(e: FileAppealError) -> Status {
+        use FileAppealError as E;
+        match e {
+            E::NoticeNotFound { .. } => Status::not_found(e.to_string()),
+            E::NotAppealable { ref notice_id } => precondition(
+                "NOT_APPEALABLE",
+                &format!("notice:{notice_id}"),
+                e.to_string(),
+            ),
+            E::NotATarget { .. } => invalid("target_id", e.to_string()),
+            E::NotAHolder { .. }
+            | E::NotTheAddressee { .. }
+            | E::NotTheDecidingRegulator { .. } => Status::permission_denied(e.to_string()),
+            E::ReceivedInFuture { .. } | E::ReceivedBeforeIssue { .. } => {
+                invalid("recorded.received_on", e.to_string())
+            }
+            E::AlreadyRevoked { ref target_id, .. } => precondition(
+                "ALREADY_REVOKED",
+                &format!("target:{target_id}"),
+                e.to_string(),
+            ),
+            E::Calendar { ref subject, .. } => precondition("CALENDAR", subject, e.to_string()),
+            E::WindowClosed { ref target_id, .. } => precondition(
+                "APPEAL_WINDOW_CLOSED",
+                &format!("target:{target_id}"),
+                e.to_string(),
+            ),
+            E::AlreadyOpen { .. } => Status::already_exists(e.to_string()),
+            E::Storage(_) | E::Inconsistent(_) => internal(e),
+        }
+    }
+}
+
+impl From<WithdrawError> for Status {
+    fn from(e: WithdrawError) -> Status {
+        match e {
+            WithdrawError::NotFound { .. } => Status::not_found(e.to_string()),
+            WithdrawError::Closed(closed) => closed.into(),
+            WithdrawError::Corrupt(_) | WithdrawError::Storage(_) => internal(e),
+        }
+    }
+}
 
 pub struct AppealApi {
     pub disposal: Arc<DisposalApi>,
@@ -46,172 +103,6 @@ fn calendar_refusal(subject: &str, e: CalendarError) -> Status {
         subject,
         format!("{e} (CalendarService.LoadYear)"),
     )
-}
-
-pub fn decode(row: &AppealRow) -> Result<pb::Appeal, Status> {
-    pb::Appeal::decode(row.body.as_slice()).map_err(internal)
-}
-
-/// The appeal as this caller may see it: identity numbers only for the filer and regulators.
-fn shown(caller: &Caller, mut appeal: pb::Appeal) -> pb::Appeal {
-    let regulator = caller.roles.iter().any(|r| r.is_regulator());
-    if !regulator
-        && caller.organisation_id != appeal.filer_organisation_id
-        && let Some(a) = appeal.appellant.as_mut()
-    {
-        a.identity_number.clear();
-    }
-    appeal
-}
-
-/// Whether the caller may see this appeal: its filer, the deciding regulator, the
-/// national regulator, and the regulator of the notice's province.
-fn may_see(caller: &Caller, row: &AppealRow) -> bool {
-    row.filer == caller.organisation_id
-        || row.regulator == caller.organisation_id
-        || caller.scope == Scope::Allow
-        || (caller.scope == Scope::OwnProvince && row.province == caller.province)
-}
-
-/// Appends an event carrying the appeal as it now stands, and an audit record.
-pub async fn record_event(
-    store: &Store,
-    tx: &mut Tx,
-    actor: &audit::Actor,
-    appeal: &pb::Appeal,
-    kind: pb::AppealEventKind,
-    now: DateTime<Utc>,
-    details: serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    let event = pb::AppealEvent {
-        cursor: String::new(),
-        appeal_id: appeal.id.clone(),
-        kind: kind as i32,
-        occurred_at: Some(timestamp(to_micros(now))),
-        appeal: Some(appeal.clone()),
-    };
-    appeals::append_event(
-        store,
-        tx,
-        &appeal.id,
-        kind as i64,
-        to_micros(now),
-        &event.encode_to_vec(),
-    )
-    .await?;
-    // Watchers on every replica wake at commit.
-    crate::delivery::NoticeSignal::announce(tx, store.dialect(), &[APPEAL_EVENTS]).await?;
-    audit::append(
-        tx,
-        store.dialect(),
-        now,
-        actor,
-        &format!(
-            "appeal.{}",
-            kind.as_str_name()
-                .trim_start_matches("APPEAL_EVENT_KIND_")
-                .to_lowercase()
-        ),
-        &format!("appeal:{}", appeal.id),
-        details,
-    )
-    .await?;
-    Ok(())
-}
-
-/// The addressee reported a revoked target lifted: appeals answered by that revocation learn it.
-pub async fn on_lifted(
-    store: &Store,
-    tx: &mut Tx,
-    actor: &audit::Actor,
-    notice_id: &str,
-    target_id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    for row in appeals::revoked_on_target(tx, notice_id, target_id).await? {
-        let Ok(appeal) = pb::Appeal::decode(row.body.as_slice()) else {
-            continue;
-        };
-        let revoked = appeal
-            .answer
-            .as_ref()
-            .is_some_and(|a| !a.revocation_notice_id.is_empty());
-        if revoked {
-            record_event(
-                store,
-                tx,
-                actor,
-                &appeal,
-                pb::AppealEventKind::MeasureLifted,
-                now,
-                serde_json::json!({ "notice_id": notice_id, "target_id": target_id }),
-            )
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Where an 8(1) target's appeal window stands (Art. 10).
-pub fn window(
-    calendar: &WorkingCalendar,
-    notice: &NoticeRow,
-    target: &TargetRow,
-) -> Result<appeal::Window, CalendarError> {
-    let disposed = target.first_disposed_at.map(from_micros);
-    appeal::window(
-        calendar,
-        disposed,
-        from_micros(notice.deadline.unwrap_or(target.deadline)),
-    )
-}
-
-/// The state `event` takes an appeal to, or APPEAL_CLOSED naming why not.
-fn transition(row: &AppealRow, event: AppealEvent) -> Result<AppealState, Status> {
-    row.state.transition(event).map_err(|e| {
-        precondition(
-            "APPEAL_CLOSED",
-            &format!("appeal:{}", row.id),
-            format!("Art. 10: {e}; an appeal is answered or withdrawn once"),
-        )
-    })
-}
-
-/// Stores the appeal's final state and stops its answer clock.
-async fn close(
-    tx: &mut Tx,
-    row: AppealRow,
-    appeal: &pb::Appeal,
-    state: AppealState,
-    now: DateTime<Utc>,
-) -> Result<(), Status> {
-    let id = row.id.clone();
-    appeals::update(
-        tx,
-        &AppealRow {
-            state,
-            body: appeal.encode_to_vec(),
-            ..row
-        },
-    )
-    .await
-    .map_err(internal)?;
-    for kind in [OVERDUE_TIMER, REMINDER_TIMER] {
-        crate::store::timers::cancel_for(tx, kind, &id, now)
-            .await
-            .map_err(internal)?;
-    }
-    Ok(())
-}
-
-struct Filing {
-    mandate: Option<pb::CustomerMandate>,
-    kind: pb::AppellantKind,
-    key: String,
-    appellant: Option<pb::AppellantIdentity>,
-    channel: i32,
-    filed_on: NaiveDate,
-    contact: String,
 }
 
 /// The customer's mandate an addressee attaches when it appeals for a customer (Art. 10: the
@@ -273,6 +164,83 @@ fn identity(
     })
 }
 
+/// A FileAppeal request as the workflow's command: everything wrong in itself is refused
+/// here, naming the field.
+fn file_command(req: pb::FileAppealRequest) -> Result<FileAppeal, Status> {
+    use pb::file_appeal_request::Appellant as A;
+    let notice_id = parse_id("notice_id", &req.notice_id)?;
+    let target_id = parse_id("target_id", &req.target_id)?;
+    let grounds = req.grounds.trim().to_owned();
+    if grounds.is_empty() || grounds.chars().count() > 8000 {
+        return Err(invalid(
+            "grounds",
+            "why the measure is wrong: 1 to 8000 characters",
+        ));
+    }
+    if req.evidence.len() > 20 {
+        return Err(invalid("evidence", "at most 20 items"));
+    }
+    for (i, e) in req.evidence.iter().enumerate() {
+        if e.description.trim().is_empty() {
+            return Err(invalid(&format!("evidence[{i}].description"), "required"));
+        }
+        if let Some(pb::evidence_item::Content::Data(d)) = &e.content
+            && d.len() > 1024 * 1024
+        {
+            return Err(invalid(
+                &format!("evidence[{i}].data"),
+                "at most 1 MiB inline",
+            ));
+        }
+    }
+    let appellant = match &req.appellant {
+        None => {
+            return Err(invalid(
+                "appellant",
+                "an affected party, a customer named by the addressee, or a recorded paper or phone appeal",
+            ));
+        }
+        Some(A::AffectedParty(f)) => {
+            let contact = f.contact.trim();
+            if contact.is_empty() || contact.chars().count() > 200 {
+                return Err(invalid(
+                    "affected_party.contact",
+                    "who receives the answer: 1 to 200 characters",
+                ));
+            }
+            no_mandate(&req)?;
+            Appellant::AffectedParty {
+                contact: contact.to_owned(),
+            }
+        }
+        Some(A::Customer(c)) => Appellant::Customer {
+            person: identity("customer", Some(c), true)?,
+            mandate: mandate(req.mandate.as_ref())?,
+        },
+        Some(A::Recorded(r)) => {
+            let person = identity("recorded.appellant", r.appellant.as_ref(), false)?;
+            let channel = match pb::AppealChannel::try_from(r.channel) {
+                Ok(c) if c != pb::AppealChannel::Unspecified => c,
+                _ => return Err(invalid("recorded.channel", "paper or phone")),
+            };
+            let received_on = date_from_pb("recorded.received_on", r.received_on.as_ref())?;
+            no_mandate(&req)?;
+            Appellant::Recorded {
+                person,
+                channel,
+                received_on,
+            }
+        }
+    };
+    Ok(FileAppeal {
+        notice_id,
+        target_id,
+        grounds,
+        evidence: req.evidence,
+        appellant,
+    })
+}
+
 impl AppealApi {
     fn store(&self) -> &Store {
         &self.disposal.store
@@ -280,324 +248,6 @@ impl AppealApi {
 
     fn now(&self) -> DateTime<Utc> {
         self.disposal.clock.now()
-    }
-
-    /// Who appeals, and whether the caller may file for them (Art. 10).
-    async fn filing(
-        &self,
-        caller: &Caller,
-        notice: &NoticeRow,
-        target: &TargetRow,
-        req: &pb::FileAppealRequest,
-        today: NaiveDate,
-    ) -> Result<Filing, Status> {
-        use pb::file_appeal_request::Appellant;
-        let refuse = |why: String| Status::permission_denied(format!("Art. 10: {why}"));
-        match &req.appellant {
-            None => Err(invalid(
-                "appellant",
-                "an affected party, a customer named by the addressee, or a recorded paper or phone appeal",
-            )),
-            // Art. 10 "相关组织或个人": whoever holds the resource, whatever its role.
-            Some(Appellant::AffectedParty(f)) => {
-                if !resources::registered_to(
-                    self.store(),
-                    &caller.organisation_id,
-                    target.kind,
-                    &target.value,
-                )
-                .await
-                .map_err(internal)?
-                {
-                    return Err(refuse(format!(
-                        "{} is not among the resources {} holds (RegistryService.ImportOwnershipEntries, relation HOLDER)",
-                        target.value, caller.organisation_id
-                    )));
-                }
-                let contact = f.contact.trim();
-                if contact.is_empty() || contact.chars().count() > 200 {
-                    return Err(invalid(
-                        "affected_party.contact",
-                        "who receives the answer: 1 to 200 characters",
-                    ));
-                }
-                no_mandate(req)?;
-                Ok(Filing {
-                    mandate: None,
-                    kind: pb::AppellantKind::AffectedParty,
-                    key: format!("org:{}", caller.organisation_id),
-                    appellant: None,
-                    channel: 0,
-                    filed_on: today,
-                    contact: contact.to_owned(),
-                })
-            }
-            Some(Appellant::Customer(c)) => {
-                if notice.addressee.as_deref() != Some(caller.organisation_id.as_str()) {
-                    return Err(refuse(format!(
-                        "only the addressee of notice {} appeals on behalf of its customer",
-                        notice.id
-                    )));
-                }
-                let person = identity("customer", Some(c), true)?;
-                let mandate = mandate(req.mandate.as_ref())?;
-                Ok(Filing {
-                    mandate: Some(mandate),
-                    kind: pb::AppellantKind::AddresseeForCustomer,
-                    key: format!(
-                        "customer:{}:{}",
-                        caller.organisation_id, person.identity_number
-                    ),
-                    contact: person.contact.clone(),
-                    appellant: Some(person),
-                    channel: 0,
-                    filed_on: today,
-                })
-            }
-            Some(Appellant::Recorded(r)) => {
-                if notice.issuer != caller.organisation_id {
-                    return Err(refuse(format!(
-                        "only the deciding regulator {} records paper or phone appeals against its notice",
-                        notice.issuer
-                    )));
-                }
-                let person = identity("recorded.appellant", r.appellant.as_ref(), false)?;
-                let channel = match pb::AppealChannel::try_from(r.channel) {
-                    Ok(c) if c != pb::AppealChannel::Unspecified => c,
-                    _ => return Err(invalid("recorded.channel", "paper or phone")),
-                };
-                let received = date_from_pb("recorded.received_on", r.received_on.as_ref())?;
-                if received > today {
-                    return Err(invalid("recorded.received_on", "lies in the future"));
-                }
-                if received < local_date(from_micros(notice.issued_at)) {
-                    return Err(invalid(
-                        "recorded.received_on",
-                        "before the notice was issued",
-                    ));
-                }
-                let who = if person.identity_number.is_empty() {
-                    &person.contact
-                } else {
-                    &person.identity_number
-                };
-                no_mandate(req)?;
-                Ok(Filing {
-                    mandate: None,
-                    kind: pb::AppellantKind::RecordedByRegulator,
-                    key: format!("person:{}:{who}", person.name),
-                    contact: person.contact.clone(),
-                    appellant: Some(person),
-                    channel: channel as i32,
-                    filed_on: received,
-                })
-            }
-        }
-    }
-
-    async fn file(
-        &self,
-        caller: &Caller,
-        req: pb::FileAppealRequest,
-    ) -> Result<pb::Appeal, Status> {
-        let notice_id = parse_id("notice_id", &req.notice_id)?;
-        let target_id = parse_id("target_id", &req.target_id)?;
-        let grounds = req.grounds.trim().to_owned();
-        if grounds.is_empty() || grounds.chars().count() > 8000 {
-            return Err(invalid(
-                "grounds",
-                "why the measure is wrong: 1 to 8000 characters",
-            ));
-        }
-        if req.evidence.len() > 20 {
-            return Err(invalid("evidence", "at most 20 items"));
-        }
-        for (i, e) in req.evidence.iter().enumerate() {
-            if e.description.trim().is_empty() {
-                return Err(invalid(&format!("evidence[{i}].description"), "required"));
-            }
-            if let Some(pb::evidence_item::Content::Data(d)) = &e.content
-                && d.len() > 1024 * 1024
-            {
-                return Err(invalid(
-                    &format!("evidence[{i}].data"),
-                    "at most 1 MiB inline",
-                ));
-            }
-        }
-        let now = self.now();
-        let today = local_date(now);
-        let notice = notices::get_notice(self.store(), &notice_id)
-            .await
-            .map_err(internal)?
-            .filter(|n| n.kind == 1)
-            .ok_or_else(|| Status::not_found(format!("no disposal notice {notice_id}")))?;
-        if notice.measure_type != pb::MeasureType::StopServiceOrBlock as i64 {
-            return Err(precondition(
-                "NOT_APPEALABLE",
-                &format!("notice:{notice_id}"),
-                "Art. 10: only Art. 8(1) measures (stop service or block) may be appealed",
-            ));
-        }
-        let targets = notices::targets_of(self.store(), std::slice::from_ref(&notice_id))
-            .await
-            .map_err(internal)?;
-        let target = targets
-            .iter()
-            .find(|t| t.target_id == target_id)
-            .ok_or_else(|| invalid("target_id", "not a target of this notice"))?;
-        let filing = self.filing(caller, &notice, target, &req, today).await?;
-        if let Some(r) = &target.revocation_notice_id {
-            return Err(precondition(
-                "ALREADY_REVOKED",
-                &format!("target:{target_id}"),
-                format!("the measure on this target was revoked by notice {r}"),
-            ));
-        }
-        let mut tx = self.store().begin().await.map_err(internal)?;
-        // Decide on the target as it stands under the notice's lock: a revocation or a result
-        // committed since the read above (they lock the notice too) is seen here, not missed.
-        notices::lock_notice(self.store(), &mut tx, &notice_id)
-            .await
-            .map_err(internal)?;
-        let fresh = notices::targets_in_tx(&mut tx, &notice_id)
-            .await
-            .map_err(internal)?;
-        let target = fresh
-            .iter()
-            .find(|t| t.target_id == target_id)
-            .ok_or_else(|| internal("a notice's target vanished"))?;
-        if let Some(r) = &target.revocation_notice_id {
-            return Err(precondition(
-                "ALREADY_REVOKED",
-                &format!("target:{target_id}"),
-                format!("the measure on this target was revoked by notice {r}"),
-            ));
-        }
-        let calendar = crate::store::calendar::effective(&mut tx)
-            .await
-            .map_err(internal)?;
-        let window = window(&calendar, &notice, target)
-            .map_err(|e| calendar_refusal(&format!("target:{target_id}"), e))?;
-        if filing.filed_on > window.closes_on {
-            return Err(precondition(
-                "APPEAL_WINDOW_CLOSED",
-                &format!("target:{target_id}"),
-                format!(
-                    "Art. 10: the appeal window closed on {} (10 working days after {}); filed on {}",
-                    window.closes_on,
-                    if window.provisional {
-                        "the notice's deadline"
-                    } else {
-                        "the day the addressee reported the target disposed"
-                    },
-                    filing.filed_on
-                ),
-            ));
-        }
-        if let Some(open) = appeals::open_for(&mut tx, &notice_id, &target_id, &filing.key)
-            .await
-            .map_err(internal)?
-        {
-            return Err(Status::already_exists(format!(
-                "appeal {open} by the same appellant on this target is still open (one open appeal per appellant and target)"
-            )));
-        }
-        // Due 30 working days after filing; unknown while the calendar of that year is not loaded.
-        let due = appeal::answer_due(&calendar, filing.filed_on).ok();
-        let body = notice_view::body(&notice)?;
-        let appeal = pb::Appeal {
-            id: uuid::Uuid::now_v7().to_string(),
-            notice_id: notice_id.clone(),
-            target: body
-                .targets
-                .iter()
-                .find(|t| t.target_id == target_id)
-                .cloned(),
-            deciding_regulator_organisation_id: notice.issuer.clone(),
-            appellant_kind: filing.kind as i32,
-            filer_organisation_id: caller.organisation_id.clone(),
-            appellant: filing.appellant.clone(),
-            channel: filing.channel,
-            grounds,
-            evidence: req.evidence.clone(),
-            state: AppealState::Open as i32,
-            filed_on: Some(date_to_pb(filing.filed_on)),
-            filed_at: Some(timestamp(to_micros(now))),
-            window_closes_on: Some(date_to_pb(window.closes_on)),
-            answer_due_on: due.map(|d| date_to_pb(d.0)),
-            mandate: filing.mandate.clone(),
-            ..Default::default()
-        };
-        let row = AppealRow {
-            id: appeal.id.clone(),
-            notice_id: notice_id.clone(),
-            target_id: target_id.clone(),
-            regulator: notice.issuer.clone(),
-            province: notice.province.clone(),
-            appellant_kind: filing.kind as i64,
-            filer: caller.organisation_id.clone(),
-            appellant_key: filing.key.clone(),
-            state: AppealState::Open,
-            filed_at: to_micros(now),
-            answer_due_at: due.map(|d| to_micros(d.1)),
-            overdue: 0,
-            body: appeal.encode_to_vec(),
-        };
-        appeals::insert(&mut tx, &row).await.map_err(|e| {
-            if crate::store::registry::is_unique_violation(&e) {
-                Status::already_exists(
-                    "an appeal by the same appellant on this target is still open",
-                )
-            } else {
-                internal(e)
-            }
-        })?;
-        // The answer clock: the overdue timer (pending if the year is not loaded yet) and reminders.
-        crate::store::timers::schedule_after(
-            &mut tx,
-            now,
-            start_of_day(filing.filed_on) + chrono::Duration::hours(12),
-            TimeLimit::WorkingDays(appeal::ANSWER_WORKING_DAYS),
-            OVERDUE_TIMER,
-            &appeal.id,
-            serde_json::Value::Null,
-        )
-        .await
-        .map_err(|e| match e {
-            crate::store::timers::ScheduleError::Calendar(c) => {
-                calendar_refusal(&format!("appeal:{}", appeal.id), c)
-            }
-            other => internal(other),
-        })?;
-        if let Some((due_on, _)) = due {
-            timers::schedule_reminders(&mut tx, &calendar, &appeal.id, due_on, now)
-                .await
-                .map_err(internal)?;
-        }
-        record_event(
-            self.store(),
-            &mut tx,
-            &caller.actor(),
-            &appeal,
-            pb::AppealEventKind::Filed,
-            now,
-            serde_json::json!({
-                "notice_id": notice_id,
-                "target_id": target_id,
-                "appellant_kind": appeal.appellant_kind,
-                "filed_on": filing.filed_on.to_string(),
-                "window_closes_on": window.closes_on.to_string(),
-                "answer_due_on": due.map(|d| d.0.to_string()),
-                "contact": filing.contact,
-                "mandate_sha256": filing.mandate.as_ref().map(|m| m.document_sha256.clone()),
-            }),
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.disposal.signal.wake([APPEAL_EVENTS]);
-        Ok(appeal)
     }
 
     async fn answer(
@@ -744,7 +394,9 @@ impl AppealApi {
             replacement_decision_id: replacement_decision_id.clone(),
             replacement_notice_ids: replacements.iter().map(|r| r.id.clone()).collect(),
         });
-        close(&mut tx, row, &appeal, answered, now).await?;
+        close(&mut tx, row, &appeal, answered, now)
+            .await
+            .map_err(internal)?;
         record_event(
             self.store(),
             &mut tx,
@@ -801,7 +453,15 @@ impl AppealService for AppealApi {
         request: Request<pb::FileAppealRequest>,
     ) -> Result<Response<pb::FileAppealResponse>, Status> {
         let caller = Caller::from_request(&request)?;
-        let appeal = self.file(&caller, request.into_inner()).await?;
+        let command = file_command(request.into_inner())?;
+        let appeal = filing::file(
+            self.store(),
+            &self.disposal.signal,
+            &caller,
+            command,
+            self.now(),
+        )
+        .await?;
         Ok(Response::new(pb::FileAppealResponse {
             appeal: Some(shown(&caller, appeal)),
         }))
@@ -894,32 +554,15 @@ impl AppealService for AppealApi {
         if reason.chars().count() > 2000 {
             return Err(invalid("reason", "at most 2000 characters"));
         }
-        let now = self.now();
-        let mut tx = self.store().begin().await.map_err(internal)?;
-        let row = appeals::lock(self.store(), &mut tx, &id)
-            .await
-            .map_err(internal)?
-            .filter(|r| r.filer == caller.organisation_id)
-            .ok_or_else(|| Status::not_found(format!("no appeal {id} filed by the caller")))?;
-        let withdrawn = transition(&row, AppealEvent::Withdraw)?;
-        let mut appeal = decode(&row)?;
-        appeal.state = withdrawn as i32;
-        appeal.withdrawn_at = Some(timestamp(to_micros(now)));
-        appeal.withdrawal_reason = reason.clone();
-        close(&mut tx, row, &appeal, withdrawn, now).await?;
-        record_event(
+        let appeal = workflow::withdraw(
             self.store(),
-            &mut tx,
-            &caller.actor(),
-            &appeal,
-            pb::AppealEventKind::Withdrawn,
-            now,
-            serde_json::json!({ "reason": reason }),
+            &self.disposal.signal,
+            &caller,
+            &id,
+            &reason,
+            self.now(),
         )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.disposal.signal.wake([APPEAL_EVENTS]);
+        .await?;
         Ok(Response::new(pb::WithdrawAppealResponse {
             appeal: Some(shown(&caller, appeal)),
         }))

@@ -6,18 +6,19 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use tonic::Status;
 
-use super::{AppealApi, calendar_refusal, window};
+use super::{AppealApi, calendar_refusal};
 use crate::api::calendar::date_to_pb;
 use crate::api::disposal::view as notice_view;
 use crate::api::{internal, invalid, next_page_token, page};
+use crate::appeals::standing::{own_table, registered_to};
+use crate::appeals::window;
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::domain::organisation::Role;
-use crate::domain::routing::RoutingTable;
 use crate::domain::threat::indicator;
 use crate::pb;
 use crate::store::notices::{self, TargetRow};
-use crate::store::{Store, appeals, ownership};
+use crate::store::{Store, appeals};
 
 /// Candidates read per look-up; a resource with more measures than this is paged
 /// over the newest.
@@ -109,36 +110,6 @@ fn candidate_kinds(r: &Resource) -> Vec<i64> {
         Resource::Domain(_) => vec![K::Domain as i64, K::Url as i64, K::EmailAccount as i64],
         Resource::Exact(k, _) => vec![*k],
     }
-}
-
-/// The organisation's holder entries of the ownership registry, as a table (one owner, so
-/// its longest match is a containment test).
-async fn own_table(store: &Store, org: &str) -> Result<RoutingTable, sqlx::Error> {
-    let rows = ownership::holdings(store, Some(org)).await?;
-    Ok(RoutingTable::build(
-        rows.iter()
-            .filter_map(crate::ownership::entry)
-            .collect::<Vec<_>>(),
-    ))
-}
-
-/// Whether a target (kind, value) lies in resources `org` holds (Art. 10 standing).
-pub async fn registered_to(
-    store: &Store,
-    org: &str,
-    kind: i64,
-    value: &str,
-) -> Result<bool, sqlx::Error> {
-    let table = own_table(store, org).await?;
-    let routed = match K::try_from(kind as i32).unwrap_or(K::Unspecified) {
-        K::Ip => value.parse().ok().and_then(|ip| table.route_ip(ip)),
-        K::Domain => table.route_domain(value),
-        K::Url => table.route_url(value),
-        K::EmailAccount => table.route_email(value),
-        K::PhoneNumber => table.route_phone(value),
-        _ => None,
-    };
-    Ok(routed.is_some_and(|r| r.owner == org))
 }
 
 /// Whether the whole resource lies in resources registered to `org`.

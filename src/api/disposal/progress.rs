@@ -853,7 +853,7 @@ impl DisposalApi {
             )
             .await
             .map_err(internal)?;
-            crate::api::appeal::on_lifted(
+            crate::appeals::on_lifted(
                 &self.store,
                 &mut tx,
                 &caller.actor(),

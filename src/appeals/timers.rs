@@ -9,11 +9,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 
 use super::{OVERDUE_TIMER, REMINDER_TIMER, record_event};
-use crate::api::calendar::date_to_pb;
 use crate::domain::appeal::{self, AppealEvent};
 use crate::domain::calendar::{WorkingCalendar, start_of_day};
 use crate::domain::clock::to_micros;
 use crate::pb;
+use crate::pb::date_to_pb;
 use crate::store::audit::Actor;
 use crate::store::{Store, Tx, appeals};
 use crate::timers::{DueTimer, TimerHandler, TimerHandlers};

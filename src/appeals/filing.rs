@@ -10,6 +10,7 @@ use crate::domain::appeal::{self, AppealState};
 use crate::domain::calendar::{CalendarError, local_date, start_of_day};
 use crate::domain::clock::{from_micros, to_micros};
 use crate::domain::measure::MeasureType;
+use crate::domain::notice::NoticeKind;
 use crate::domain::policy::TimeLimit;
 use crate::pb;
 use crate::store::Store;
@@ -223,7 +224,7 @@ pub async fn file(
     let today = local_date(now);
     let notice = notices::get_notice(store, &notice_id)
         .await?
-        .filter(|n| n.kind == 1)
+        .filter(|n| n.kind == NoticeKind::Disposal)
         .ok_or_else(|| FileAppealError::NoticeNotFound {
             notice_id: notice_id.clone(),
         })?;

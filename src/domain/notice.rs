@@ -16,6 +16,24 @@ pub enum NoticeKind {
     Revocation = 3,
 }
 
+/// A stored notice kind the contract does not define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not a notice kind")]
+pub struct UnknownNoticeKind(pub i64);
+
+impl TryFrom<i64> for NoticeKind {
+    type Error = UnknownNoticeKind;
+
+    fn try_from(n: i64) -> Result<Self, Self::Error> {
+        match n {
+            1 => Ok(NoticeKind::Disposal),
+            2 => Ok(NoticeKind::Informational),
+            3 => Ok(NoticeKind::Revocation),
+            other => Err(UnknownNoticeKind(other)),
+        }
+    }
+}
+
 /// Progress of a notice, as numbered in the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeState {

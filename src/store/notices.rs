@@ -10,6 +10,7 @@
 //! - Non-compliance rows are inserted once per (kind, notice, target) and never
 //!   deleted; a late fulfilment only sets `fulfilled_at`.
 
+use crate::domain::notice::NoticeKind;
 use sqlx::AssertSqlSafe;
 
 use super::{Store, Tx};
@@ -18,7 +19,9 @@ use super::{Store, Tx};
 pub struct NoticeRow {
     pub id: String,
     pub position: i64,
-    pub kind: i64,
+    /// Converted at this boundary: a number the contract does not define fails the read.
+    #[sqlx(try_from = "i64")]
+    pub kind: NoticeKind,
     pub decision_id: String,
     pub threat_id: String,
     pub issuer: String,
@@ -146,7 +149,7 @@ pub async fn insert_notice(tx: &mut Tx, n: &NoticeRow) -> Result<(), sqlx::Error
     )))
     .bind(&n.id)
     .bind(n.position)
-    .bind(n.kind)
+    .bind(n.kind as i64)
     .bind(&n.decision_id)
     .bind(&n.threat_id)
     .bind(&n.issuer)

@@ -29,7 +29,9 @@ pub struct ThreatRow {
     pub category: i64,
     pub dedup_key: Option<String>,
     pub indicator: String,
-    pub status: i64,
+    /// Converted at this boundary: a number the contract does not define fails the read.
+    #[sqlx(try_from = "i64")]
+    pub status: crate::domain::threat::ThreatStatus,
     pub grade: i64,
     pub created_at: i64,
     pub identification_json: Option<String>,

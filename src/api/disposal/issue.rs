@@ -234,7 +234,8 @@ pub async fn store_notices(
         let row = NoticeRow {
             id: b.notice_id.clone(),
             position: first + i as i64,
-            kind: i64::from(b.kind),
+            kind: NoticeKind::try_from(i64::from(b.kind))
+                .map_err(|e| internal(format!("a notice built with {e}")))?,
             decision_id: b.decision_id.clone(),
             threat_id: b.threat_id.clone(),
             issuer: b.issuer_organisation_id.clone(),
@@ -761,8 +762,8 @@ impl DisposalApi {
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found(format!("threat {threat_id} does not exist")))?;
-        if threat.status != ThreatStatus::Confirmed as i64 {
-            let what = if threat.status == ThreatStatus::Rejected as i64 {
+        if threat.status != ThreatStatus::Confirmed {
+            let what = if threat.status == ThreatStatus::Rejected {
                 "was rejected"
             } else {
                 "is not yet identified"
@@ -847,7 +848,7 @@ impl DisposalApi {
                 "request_id": request_id,
                 "notices": rows.iter().map(|r| serde_json::json!({
                     "notice_id": r.id,
-                    "kind": r.kind,
+                    "kind": r.kind as i64,
                     "addressee": r.addressee,
                     "measure_type": r.measure_type,
                     "deadline": r.deadline,

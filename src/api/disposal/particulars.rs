@@ -152,7 +152,7 @@ mod tests {
             category: 1,
             dedup_key: Some("ip:45.33.32.156".into()),
             indicator: "45.33.32.156".into(),
-            status: 2,
+            status: crate::domain::threat::ThreatStatus::Confirmed,
             grade: 3,
             created_at: 0,
             identification_json: None,

@@ -9,11 +9,7 @@ use crate::pb;
 use crate::store::notices::{NonComplianceRow, NoticeRow, ReviewRow, TargetRow};
 
 pub fn kind(row: &NoticeRow) -> NoticeKind {
-    match row.kind {
-        2 => NoticeKind::Informational,
-        3 => NoticeKind::Revocation,
-        _ => NoticeKind::Disposal,
-    }
+    row.kind
 }
 
 pub fn facts(targets: &[TargetRow]) -> Vec<TargetFacts> {

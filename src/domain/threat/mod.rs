@@ -86,6 +86,19 @@ pub enum ThreatStatus {
     Rejected = 3,
 }
 
+/// A stored threat status the contract does not define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not a threat status")]
+pub struct UnknownThreatStatus(pub i64);
+
+impl TryFrom<i64> for ThreatStatus {
+    type Error = UnknownThreatStatus;
+
+    fn try_from(n: i64) -> Result<Self, Self::Error> {
+        ThreatStatus::from_i64(n).ok_or(UnknownThreatStatus(n))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Identification {
     Confirm,

@@ -93,6 +93,14 @@ pub enum StixDefaultsCommand {
         #[command(flatten)]
         connect: ConnectArgs,
     },
+    /// Remove them (SetStixImportDefaults with clear): your TAXII POSTs of objects without
+    /// the fenghuo extension are refused again until you set new ones
+    Clear {
+        #[command(flatten)]
+        output: Output,
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
     /// Show them (GetStixImportDefaults)
     Get {
         #[command(flatten)]
@@ -102,7 +110,7 @@ pub enum StixDefaultsCommand {
     },
 }
 
-/// `fenghuo threat stix-defaults set | get`.
+/// `fenghuo threat stix-defaults set | clear | get`.
 pub async fn stix_defaults(command: &StixDefaultsCommand) -> anyhow::Result<()> {
     use fenghuo_client::pb;
     let (answer, output) = match command {
@@ -118,10 +126,40 @@ pub async fn stix_defaults(command: &StixDefaultsCommand) -> anyhow::Result<()> 
                 .client()
                 .await?
                 .threats()
-                .set_stix_import_defaults(pb::SetStixImportDefaultsRequest { defaults })
+                .set_stix_import_defaults(pb::SetStixImportDefaultsRequest {
+                    defaults,
+                    clear: false,
+                })
                 .await?
                 .into_inner();
             (answer, output)
+        }
+        StixDefaultsCommand::Clear { output, connect } => {
+            let answer = connect
+                .client()
+                .await?
+                .threats()
+                .set_stix_import_defaults(pb::SetStixImportDefaultsRequest {
+                    defaults: None,
+                    clear: true,
+                })
+                .await?
+                .into_inner();
+            let at = answer
+                .updated_at
+                .map(|t| fenghuo::stix::stix_time(fenghuo::stix::from_timestamp(&t)))
+                .unwrap_or_default();
+            output.say(
+                &format!(
+                    "STIX import defaults of {} cleared at {at}",
+                    answer.organisation_id
+                ),
+                serde_json::json!({
+                    "organisation_id": answer.organisation_id,
+                    "cleared_at": at,
+                }),
+            );
+            return Ok(());
         }
         StixDefaultsCommand::Get { output, connect } => {
             let answer = connect

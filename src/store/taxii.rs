@@ -228,6 +228,35 @@ pub async fn set_import_defaults(
     tx.commit().await
 }
 
+/// Removes `org`'s STIX import defaults, with the audit record, in one transaction; whether
+/// there were any.
+pub async fn clear_import_defaults(
+    store: &Store,
+    actor: &super::audit::Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    org: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let removed = sqlx::query("DELETE FROM stix_import_defaults WHERE org_id = $1")
+        .bind(org)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        > 0;
+    super::audit::append(
+        &mut tx,
+        store.dialect(),
+        now,
+        actor,
+        "stix.import_defaults.clear",
+        &format!("organisation:{org}"),
+        serde_json::json!({ "removed": removed }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
 /// `org`'s stored STIX import defaults (encoded) and when they were set (micros).
 pub async fn get_import_defaults(
     store: &Store,

@@ -149,6 +149,40 @@ async fn a_misp_bundle_posted_over_taxii_is_refused_before_and_stored_after_its_
         !ok && message.starts_with("defaults.information:"),
         "{message}"
     );
+
+    // Clearing takes `defaults` unset, removes them (audited), and GetStixImportDefaults is
+    // NOT_FOUND again.
+    let both = grpc
+        .threats()
+        .set_stix_import_defaults(pb::SetStixImportDefaultsRequest {
+            defaults: Some(pb::StixImportDefaults::default()),
+            clear: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(both.code(), Code::InvalidArgument, "{both}");
+    assert!(both.message().starts_with("defaults:"), "{both}");
+    let (code, out, err) = cli(
+        &app,
+        "vendor-bj",
+        &["threat", "stix-defaults", "clear", "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_lines(&out)[0]["organisation_id"], "vendor-bj");
+    let none = grpc
+        .threats()
+        .get_stix_import_defaults(pb::GetStixImportDefaultsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(none.code(), Code::NotFound, "{none}");
+    let (cleared,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'stix.import_defaults.clear' \
+         AND subject = 'organisation:vendor-bj'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(cleared, 1);
     app.stop().await;
 }
 
@@ -156,7 +190,10 @@ async fn set(app: &TestApp, org: &str, defaults: Option<pb::StixImportDefaults>)
     app.client(org)
         .await
         .threats()
-        .set_stix_import_defaults(pb::SetStixImportDefaultsRequest { defaults })
+        .set_stix_import_defaults(pb::SetStixImportDefaultsRequest {
+            defaults,
+            clear: false,
+        })
         .await
         .unwrap_err()
 }

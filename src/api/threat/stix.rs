@@ -207,8 +207,31 @@ impl ThreatApi {
         use prost::Message as _;
         use sha2::Digest as _;
         let caller = Caller::from_request(&request)?;
-        let defaults = ImportDefaults::parse(request.into_inner().defaults)
-            .map_err(|e| invalid(&e.field, e.reason))?;
+        let req = request.into_inner();
+        if req.clear {
+            if req.defaults.is_some() {
+                return Err(invalid(
+                    "defaults",
+                    "unset when clear is true: clearing removes the stored defaults",
+                ));
+            }
+            let now = self.clock.now();
+            crate::store::taxii::clear_import_defaults(
+                &self.store,
+                &caller.actor(),
+                now,
+                &caller.organisation_id,
+            )
+            .await
+            .map_err(internal)?;
+            return Ok(Response::new(pb::StixImportDefaultsResponse {
+                defaults: None,
+                updated_at: Some(timestamp(to_micros(now))),
+                organisation_id: caller.organisation_id,
+            }));
+        }
+        let defaults =
+            ImportDefaults::parse(req.defaults).map_err(|e| invalid(&e.field, e.reason))?;
         let d = defaults.get();
         let bytes = d.encode_to_vec();
         let now = self.clock.now();

@@ -111,15 +111,7 @@ async fn a_misp_bundle_posted_over_taxii_is_refused_before_and_stored_after_its_
     let (code, out, _) = cli(&app, "vendor-bj", &["threat", "stix-defaults", "get"]);
     assert_eq!(code, 0);
     assert!(out.contains("warning (WARNING_COLOUR_BLUE)"), "{out}");
-    let store = app.application().store().clone();
-    let (audited,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'stix.import_defaults.set' \
-         AND subject = 'organisation:vendor-bj'",
-    )
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
-    assert_eq!(audited, 1);
+    assert_eq!(audited(&app, "stix.import_defaults.set").await, 1);
 
     // The same POST is now stored, marked as the defaults say.
     let a = vendor.add(&misp_objects()).await;
@@ -175,15 +167,20 @@ async fn a_misp_bundle_posted_over_taxii_is_refused_before_and_stored_after_its_
         .await
         .unwrap_err();
     assert_eq!(none.code(), Code::NotFound, "{none}");
-    let (cleared,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'stix.import_defaults.clear' \
-         AND subject = 'organisation:vendor-bj'",
+    assert_eq!(audited(&app, "stix.import_defaults.clear").await, 1);
+    app.stop().await;
+}
+
+/// Audit records of `action` on vendor-bj.
+async fn audited(app: &TestApp, action: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND subject = 'organisation:vendor-bj'",
     )
-    .fetch_one(store.pool())
+    .bind(action)
+    .fetch_one(app.application().store().pool())
     .await
     .unwrap();
-    assert_eq!(cleared, 1);
-    app.stop().await;
+    n
 }
 
 async fn set(app: &TestApp, org: &str, defaults: Option<pb::StixImportDefaults>) -> tonic::Status {

@@ -241,38 +241,18 @@ async fn measure(
     }
     let ingest = start.elapsed();
 
-    let get_path = format!("/api/collections/{FEED_COLLECTION}/objects/?limit={MAX_LIMIT}");
-    let mut next: Option<String> = None;
-    let (mut read, mut pages, mut full_pages) = (0usize, 0usize, Vec::new());
     let mut ids: Vec<Value> = Vec::new();
-    let start = Instant::now();
-    loop {
-        let path = match &next {
-            Some(n) => format!("{get_path}&next={n}"),
-            None => get_path.clone(),
-        };
-        let asked = Instant::now();
-        let (status, page) = conn.call("GET", &path, Vec::new()).await?;
-        anyhow::ensure!(status == 200, "GET answered {status}: {page}");
-        let n = page["objects"].as_array().map_or(0, Vec::len);
-        if n == MAX_LIMIT {
-            full_pages.push(asked.elapsed().as_micros() as u64);
-        }
-        read += n;
-        ids.extend(
-            page["objects"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|o| o["id"].clone()),
-        );
-        pages += 1;
-        next = page["next"].as_str().map(str::to_owned);
-        if next.is_none() {
-            break;
-        }
-    }
-    let reading = start.elapsed();
+    let taxii_compare::ReadBack {
+        objects: read,
+        pages,
+        elapsed: reading,
+        mut full_pages,
+    } = taxii_compare::read_pages(
+        &format!("/api/collections/{FEED_COLLECTION}/objects/"),
+        async |p: &str| conn.call("GET", p, Vec::new()).await,
+        |o| ids.push(o["id"].clone()),
+    )
+    .await?;
     full_pages.sort_unstable();
     let by_id = by_id(&mut conn, &ids, opts.by_id).await?;
     let figures = Figures::new(posted, ingest, read, reading, &full_pages);

@@ -352,17 +352,23 @@ async fn post(
     Ok(start.elapsed())
 }
 
-struct ReadBack {
-    objects: usize,
-    pages: usize,
-    elapsed: Duration,
+pub(super) struct ReadBack {
+    pub(super) objects: usize,
+    pub(super) pages: usize,
+    pub(super) elapsed: Duration,
     /// Each full page's time in µs.
-    full_pages: Vec<u64>,
+    pub(super) full_pages: Vec<u64>,
 }
 
-/// Reads the whole collection in pages of `MAX_LIMIT`, following `next`, as fenghuo's bench does.
-async fn read_back(conn: &mut Connection, path: &str) -> anyhow::Result<ReadBack> {
-    let first = format!("{path}?limit={MAX_LIMIT}");
+/// Reads a whole collection at `objects_path` in pages of `MAX_LIMIT`, following `next`:
+/// `get` answers one GET of a path, `each` sees every object read. fenghuo's bench and the
+/// servers it is compared with are read by this one loop.
+pub(super) async fn read_pages(
+    objects_path: &str,
+    mut get: impl AsyncFnMut(&str) -> anyhow::Result<(u16, Value)>,
+    mut each: impl FnMut(&Value),
+) -> anyhow::Result<ReadBack> {
+    let first = format!("{objects_path}?limit={MAX_LIMIT}");
     let mut next: Option<String> = None;
     let (mut objects, mut pages, mut full_pages) = (0usize, 0usize, Vec::new());
     let start = Instant::now();
@@ -372,13 +378,17 @@ async fn read_back(conn: &mut Connection, path: &str) -> anyhow::Result<ReadBack
             None => first.clone(),
         };
         let asked = Instant::now();
-        let (status, page) = conn.call("GET", &path, Vec::new()).await?;
+        let (status, page) = get(&path).await?;
         anyhow::ensure!(status == 200, "GET answered {status}: {page}");
-        let n = page["objects"].as_array().map_or(0, Vec::len);
-        if n == MAX_LIMIT {
+        let listed = page["objects"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if listed.len() == MAX_LIMIT {
             full_pages.push(asked.elapsed().as_micros() as u64);
         }
-        objects += n;
+        listed.iter().for_each(&mut each);
+        objects += listed.len();
         pages += 1;
         next = page["next"].as_str().map(str::to_owned);
         if next.is_none() || page["more"] == false {
@@ -391,6 +401,16 @@ async fn read_back(conn: &mut Connection, path: &str) -> anyhow::Result<ReadBack
         elapsed: start.elapsed(),
         full_pages,
     })
+}
+
+/// Reads a compared server's whole collection.
+async fn read_back(conn: &mut Connection, path: &str) -> anyhow::Result<ReadBack> {
+    read_pages(
+        path,
+        async |p: &str| conn.call("GET", p, Vec::new()).await,
+        |_| {},
+    )
+    .await
 }
 
 /// The server's first exception (or line naming an error), if any, and its last `n` lines, joined with " | ".

@@ -4,18 +4,6 @@
 use super::*;
 use crate::domain::organisation::Role;
 
-fn caller(organisation_id: &str, role: Role, province: &str, scope: Scope) -> Caller {
-    Caller {
-        organisation_id: organisation_id.into(),
-        roles: vec![role],
-        province: province.into(),
-        certificate_fingerprint: "test".into(),
-        officer: None,
-        rpc: "AppealService/GetAppeal".into(),
-        scope,
-    }
-}
-
 fn row(state: AppealState) -> AppealRow {
     AppealRow {
         id: "a-1".into(),
@@ -38,31 +26,31 @@ fn row(state: AppealState) -> AppealRow {
 fn the_filer_the_deciding_and_national_regulators_and_the_provinces_regulator_see_an_appeal() {
     let r = row(AppealState::Open);
     let sees = |c: Caller| may_see(&c, &r);
-    assert!(sees(caller(
+    assert!(sees(Caller::for_test(
         "telecom-gd",
         Role::BasicTelecom,
         "guangdong",
         Scope::OwnOrganisation
     )));
-    assert!(sees(caller(
+    assert!(sees(Caller::for_test(
         "ca-guangdong",
         Role::ProvincialRegulator,
         "guangdong",
         Scope::OwnProvince
     )));
-    assert!(sees(caller(
+    assert!(sees(Caller::for_test(
         "miit",
         Role::NationalRegulator,
         "national",
         Scope::Allow
     )));
-    assert!(!sees(caller(
+    assert!(!sees(Caller::for_test(
         "ca-beijing",
         Role::ProvincialRegulator,
         "beijing",
         Scope::OwnProvince
     )));
-    assert!(!sees(caller(
+    assert!(!sees(Caller::for_test(
         "telecom-bj",
         Role::BasicTelecom,
         "guangdong",
@@ -87,19 +75,19 @@ fn a_customers_identity_number_is_shown_only_to_the_filer_and_regulators() {
             .map(|a| a.identity_number)
             .unwrap_or_default()
     };
-    let filer = caller(
+    let filer = Caller::for_test(
         "telecom-gd",
         Role::BasicTelecom,
         "guangdong",
         Scope::OwnOrganisation,
     );
-    let regulator = caller(
+    let regulator = Caller::for_test(
         "ca-guangdong",
         Role::ProvincialRegulator,
         "guangdong",
         Scope::OwnProvince,
     );
-    let other = caller(
+    let other = Caller::for_test(
         "party-gd",
         Role::AffectedParty,
         "guangdong",

@@ -41,6 +41,20 @@ impl From<OutsideScope> for Status {
 }
 
 impl Caller {
+    /// A caller as the auth layer would resolve it, for unit tests of the workflows.
+    #[cfg(test)]
+    pub fn for_test(organisation_id: &str, role: Role, province: &str, scope: Scope) -> Caller {
+        Caller {
+            organisation_id: organisation_id.into(),
+            roles: vec![role],
+            province: province.into(),
+            certificate_fingerprint: "test".into(),
+            officer: Some("duty-officer".into()),
+            rpc: "test".into(),
+            scope,
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         Actor {
             organisation_id: self.organisation_id.clone(),

@@ -15,15 +15,12 @@ fn now() -> DateTime<Utc> {
 }
 
 fn regulator(province: &str, scope: Scope) -> Caller {
-    Caller {
-        organisation_id: format!("ca-{province}"),
-        roles: vec![Role::ProvincialRegulator],
-        province: province.into(),
-        certificate_fingerprint: "test".into(),
-        officer: Some("Officer Wang".into()),
-        rpc: "DisposalService/RecordEnforcement".into(),
+    Caller::for_test(
+        &format!("ca-{province}"),
+        Role::ProvincialRegulator,
+        province,
         scope,
-    }
+    )
 }
 
 async fn store(dir: &tempfile::TempDir) -> Store {

@@ -24,15 +24,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn caller(organisation_id: &str, role: Role) -> Caller {
-    Caller {
-        organisation_id: organisation_id.into(),
-        roles: vec![role],
-        province: "beijing".into(),
-        certificate_fingerprint: "test".into(),
-        officer: Some("Officer Li".into()),
-        rpc: "test".into(),
-        scope: Scope::Allow,
-    }
+    Caller::for_test(organisation_id, role, "beijing", Scope::Allow)
 }
 
 async fn fixture() -> Fixture {

@@ -197,18 +197,20 @@ impl Application {
             shutdown_rx.clone(),
         );
         let disposal = Arc::new(crate::api::disposal::DisposalApi {
-            store: store.clone(),
-            clock: clock.clone(),
-            policy: policy.clone(),
+            workflow: crate::disposal::Disposals {
+                store: store.clone(),
+                clock: clock.clone(),
+                policy: policy.clone(),
+                keyring: Arc::new(crate::pki::keyring::SigningKeyring::new(
+                    settings.notice_signing_dir.clone(),
+                )),
+                signal: crate::delivery::NoticeSignal::start(
+                    settings.database_url.expose(),
+                    store.dialect(),
+                    shutdown_rx.clone(),
+                ),
+            },
             router: ownership.clone(),
-            keyring: Arc::new(crate::pki::keyring::SigningKeyring::new(
-                settings.notice_signing_dir.clone(),
-            )),
-            signal: crate::delivery::NoticeSignal::start(
-                settings.database_url.expose(),
-                store.dialect(),
-                shutdown_rx.clone(),
-            ),
             notice_streams: OpenStreams::new("notice streams", settings.streams),
         });
         let auth = AuthLayer::new(store.clone(), clock.clone(), monitor, shutdown_rx.clone());

@@ -35,6 +35,7 @@ pub mod compliance;
 pub mod config;
 pub mod console;
 pub mod delivery;
+pub mod disposal;
 pub mod domain;
 pub mod https;
 pub mod identification;

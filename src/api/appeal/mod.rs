@@ -23,6 +23,7 @@ use crate::appeals::{
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::delivery::FALLBACK_POLL;
+use crate::disposal::revocation::Revocation;
 use crate::domain::appeal::AppealEvent;
 use crate::domain::calendar::CalendarError;
 use crate::domain::clock::to_micros;
@@ -243,11 +244,11 @@ fn file_command(req: pb::FileAppealRequest) -> Result<FileAppeal, Status> {
 
 impl AppealApi {
     fn store(&self) -> &Store {
-        &self.disposal.store
+        &self.disposal.workflow.store
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.disposal.clock.now()
+        self.disposal.workflow.clock.now()
     }
 
     async fn answer(
@@ -338,16 +339,19 @@ impl AppealApi {
             if in_force {
                 revocation = Some(
                     self.disposal
+                        .workflow
                         .revoke_in_tx(
                             &mut tx,
                             caller,
-                            &notice,
-                            std::slice::from_ref(&row.target_id),
-                            &format!("Art. 10 appeal {id}: {reasons}"),
-                            lift_limit,
-                            &signer,
-                            Some(&id),
-                            now,
+                            Revocation {
+                                notice: &notice,
+                                target_ids: std::slice::from_ref(&row.target_id),
+                                reason: &format!("Art. 10 appeal {id}: {reasons}"),
+                                lift_limit,
+                                signer: &signer,
+                                appeal_id: Some(&id),
+                                now,
+                            },
                         )
                         .await?,
                 );
@@ -420,7 +424,7 @@ impl AppealApi {
             .filter_map(|n| n.addressee.as_deref())
             .chain([APPEAL_EVENTS])
             .collect();
-        self.disposal.signal.wake(woken);
+        self.disposal.workflow.signal.wake(woken);
         let ids: Vec<String> = replacements.iter().map(|r| r.id.clone()).collect();
         let targets = notices::targets_of(self.store(), &ids)
             .await
@@ -456,7 +460,7 @@ impl AppealService for AppealApi {
         let command = file_command(request.into_inner())?;
         let appeal = filing::file(
             self.store(),
-            &self.disposal.signal,
+            &self.disposal.workflow.signal,
             &caller,
             command,
             self.now(),
@@ -556,7 +560,7 @@ impl AppealService for AppealApi {
         }
         let appeal = workflow::withdraw(
             self.store(),
-            &self.disposal.signal,
+            &self.disposal.workflow.signal,
             &caller,
             &id,
             &reason,
@@ -612,7 +616,7 @@ impl AppealService for AppealApi {
             c => c.to_owned(),
         };
         let store = self.store().clone();
-        let signal = self.disposal.signal.clone();
+        let signal = self.disposal.workflow.signal.clone();
         let regulator = caller.roles.iter().any(|r| r.is_regulator());
         let stream = async_stream::try_stream! {
             let subscription = signal.subscribe(APPEAL_EVENTS);

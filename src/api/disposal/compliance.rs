@@ -232,8 +232,8 @@ impl DisposalApi {
         after: &str,
         size: u32,
     ) -> Result<Vec<String>, sqlx::Error> {
-        let mut units = notices::addressees(&self.store, province, after, size).await?;
-        units.extend(reporting::reporters(&self.store, province, after, size).await?);
+        let mut units = notices::addressees(&self.workflow.store, province, after, size).await?;
+        units.extend(reporting::reporters(&self.workflow.store, province, after, size).await?);
         units.sort();
         units.dedup();
         units.truncate(size as usize);
@@ -285,12 +285,12 @@ impl DisposalApi {
                 _ => filter.org_id = Some(caller.organisation_id.clone()),
             }
         }
-        let rows = notices::list_non_compliance(&self.store, &filter, size)
+        let rows = notices::list_non_compliance(&self.workflow.store, &filter, size)
             .await
             .map_err(internal)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut enforced: HashMap<String, Vec<String>> = HashMap::new();
-        for (nc, e) in notices::enforcements_of(&self.store, &ids)
+        for (nc, e) in notices::enforcements_of(&self.workflow.store, &ids)
             .await
             .map_err(internal)?
         {
@@ -317,7 +317,7 @@ impl DisposalApi {
             "due_from",
             "due_to",
         )?;
-        let now = to_micros(self.clock.now());
+        let now = to_micros(self.workflow.clock.now());
         let orgs: Vec<String> = if req.organisation_ids.is_empty() {
             match caller.scope {
                 Scope::Allow => self.listed_units(None, &after, size).await,
@@ -336,11 +336,13 @@ impl DisposalApi {
             let mut out = Vec::new();
             for (i, id) in req.organisation_ids.iter().enumerate() {
                 let field = format!("organisation_ids[{i}]");
-                let org = registry::get_organisation(&self.store, id.trim())
+                let org = registry::get_organisation(&self.workflow.store, id.trim())
                     .await
                     .map_err(internal)?
                     .ok_or_else(|| invalid(&field, format!("no organisation {:?}", id.trim())))?;
-                caller.check_organisation(&self.store, &org).await?;
+                caller
+                    .check_organisation(&self.workflow.store, &org)
+                    .await?;
                 if org.id > after {
                     out.push(org.id);
                 }
@@ -351,30 +353,31 @@ impl DisposalApi {
             out
         };
         let (from, before) = (from.unwrap_or(i64::MIN), before.unwrap_or(i64::MAX));
-        let receipts = notices::receipt_duties(&self.store, &orgs, from, before)
+        let receipts = notices::receipt_duties(&self.workflow.store, &orgs, from, before)
             .await
             .map_err(internal)?;
-        let results = notices::result_duties(&self.store, &orgs, from, before)
+        let results = notices::result_duties(&self.workflow.store, &orgs, from, before)
             .await
             .map_err(internal)?;
-        let lifts = notices::lift_duties(&self.store, &orgs, from, before)
+        let lifts = notices::lift_duties(&self.workflow.store, &orgs, from, before)
             .await
             .map_err(internal)?;
-        let verifications = notices::verification_duties(&self.store, &orgs, from, before)
+        let verifications = notices::verification_duties(&self.workflow.store, &orgs, from, before)
             .await
             .map_err(internal)?;
         let reports: HashMap<String, (i64, i64)> =
-            reporting::report_counts(&self.store, &orgs, from, before)
+            reporting::report_counts(&self.workflow.store, &orgs, from, before)
                 .await
                 .map_err(internal)?
                 .into_iter()
                 .map(|(org, due, late)| (org, (due, late)))
                 .collect();
-        let enforcements: HashMap<String, i64> = notices::enforcement_counts(&self.store, &orgs)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .collect();
+        let enforcements: HashMap<String, i64> =
+            notices::enforcement_counts(&self.workflow.store, &orgs)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .collect();
         let of = |rows: &[DutyRow], org: &str| -> pb::DutyCounts {
             counts(
                 &rows.iter().filter(|d| d.org_id == org).collect::<Vec<_>>(),
@@ -404,7 +407,13 @@ impl DisposalApi {
         req: pb::RecordEnforcementRequest,
     ) -> Result<pb::Enforcement, Status> {
         let command = enforcement_command(req)?;
-        Ok(enforcement::record(&self.store, caller, command, self.clock.now()).await?)
+        Ok(enforcement::record(
+            &self.workflow.store,
+            caller,
+            command,
+            self.workflow.clock.now(),
+        )
+        .await?)
     }
 
     /// Art. 9, 12: the regulator accepts a unit's reason for not disposing of a target.
@@ -421,9 +430,14 @@ impl DisposalApi {
                 "required, at most 2000 characters: why the reason is accepted",
             ));
         }
-        let item =
-            compliance::accept_not_disposed(&self.store, caller, &id, note, self.clock.now())
-                .await?;
+        let item = compliance::accept_not_disposed(
+            &self.workflow.store,
+            caller,
+            &id,
+            note,
+            self.workflow.clock.now(),
+        )
+        .await?;
         view::review_item(&item)
     }
 
@@ -440,7 +454,7 @@ impl DisposalApi {
         let addressee = req.addressee_organisation_id.trim();
         let province = (caller.scope != Scope::Allow).then_some(caller.province.as_str());
         let rows = notices::open_reviews(
-            &self.store,
+            &self.workflow.store,
             province,
             threat.as_deref(),
             (!addressee.is_empty()).then_some(addressee),

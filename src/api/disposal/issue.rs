@@ -15,7 +15,7 @@ use crate::api::identification::measure_targets;
 use crate::api::{from_timestamp, internal, invalid, precondition, timestamp};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
-use crate::delivery::NoticeSignal;
+use crate::disposal::DueError;
 use crate::domain::clock::to_micros;
 use crate::domain::notice::{self, DisposalLimits, NoticeKind};
 use crate::domain::policy::TimeLimit;
@@ -23,9 +23,9 @@ use crate::domain::routing::{self, OwnedTarget, OwnershipEntry, RoutingTable};
 use crate::domain::threat::ThreatStatus;
 use crate::pb;
 use crate::pki::signing::NoticeSigner;
-use crate::store::notices::{self, DecisionRow, NoticeRow, TargetRow};
+use crate::store::notices::{self, DecisionRow, NoticeRow};
 use crate::store::threats::ThreatRow;
-use crate::store::{Tx, audit, registry, threats, timers};
+use crate::store::{Tx, audit, registry, threats};
 
 pub use crate::compliance::timers::{LIFT_TIMER, OFFLINE_TIMER, RECEIPT_TIMER, RESULT_TIMER};
 
@@ -87,26 +87,10 @@ fn holders_of(
 
 /// A time limit from the contract.
 pub fn time_limit(field: &str, t: Option<&pb::TimeLimit>) -> Result<Option<TimeLimit>, Status> {
-    use pb::time_limit::Limit;
-    match t.and_then(|t| t.limit) {
-        None => Ok(None),
-        Some(Limit::Hours(h)) if (1..=8784).contains(&h) => Ok(Some(TimeLimit::Hours(h))),
-        Some(Limit::WorkingDays(d)) if (1..=1000).contains(&d) => {
-            Ok(Some(TimeLimit::WorkingDays(d)))
-        }
-        Some(_) => Err(invalid(field, "hours 1 to 8784, or working days 1 to 1000")),
-    }
+    crate::disposal::time_limit(t).map_err(|e| invalid(field, e.to_string()))
 }
 
-pub fn time_limit_pb(t: TimeLimit) -> pb::TimeLimit {
-    use pb::time_limit::Limit;
-    pb::TimeLimit {
-        limit: Some(match t {
-            TimeLimit::Hours(h) => Limit::Hours(h),
-            TimeLimit::WorkingDays(d) | TimeLimit::NextMonthWorkingDays(d) => Limit::WorkingDays(d),
-        }),
-    }
-}
+pub use crate::disposal::revocation::time_limit_pb;
 
 pub fn parse_id(field: &str, raw: &str) -> Result<String, Status> {
     uuid::Uuid::parse_str(raw.trim())
@@ -151,20 +135,12 @@ pub async fn due(
     event: DateTime<Utc>,
     limit: TimeLimit,
 ) -> Result<DateTime<Utc>, Status> {
-    let calendar = if limit.needs_calendar() {
-        crate::store::calendar::effective(tx)
-            .await
-            .map_err(internal)?
-    } else {
-        crate::domain::calendar::WorkingCalendar::new()
-    };
-    limit.due_at(event, &calendar).map_err(|e| {
-        precondition(
-            "CALENDAR",
-            field,
-            format!("the deadline of {limit} cannot be computed: {e} (CalendarService.LoadYear)"),
-        )
-    })
+    crate::disposal::due(tx, field, event, limit)
+        .await
+        .map_err(|e| match e {
+            DueError::Gap(g) => super::progress::calendar_gap(&g),
+            DueError::Fault(f) => internal(f),
+        })
 }
 
 /// The regulator's current signing key as this server holds it.
@@ -173,19 +149,11 @@ pub async fn signer(
     regulator: &str,
     now: DateTime<Utc>,
 ) -> Result<std::sync::Arc<NoticeSigner>, Status> {
-    api.keyring
-        .current(&api.store, regulator, now)
+    api.workflow
+        .signer(regulator, now)
         .await
         .map_err(internal)?
-        .ok_or_else(|| {
-            precondition(
-                "SIGNING_KEY",
-                &format!("organisation:{regulator}"),
-                "no current notice-signing key of this regulator is registered and held by the server \
-                 (RegistryService.RegisterSigningKey; key files under notice_signing_dir); Art. 8 \
-                 requires notices whose source can be verified",
-            )
-        })
+        .map_err(|e| super::progress::no_signing_key(&e))
 }
 
 /// What a decision is recorded under.
@@ -202,131 +170,7 @@ pub struct DecisionContext<'a> {
     pub referral: Option<&'a pb::PublicSecurityReferral>,
 }
 
-/// Signs and stores one notice with its targets and timers.
-pub struct NewNotice {
-    pub body: pb::NoticeBody,
-    pub province: String,
-    /// DISPOSAL: the targets that owe results.
-    pub targets: Vec<pb::NoticeTarget>,
-}
-
-pub async fn store_notices(
-    api: &DisposalApi,
-    tx: &mut Tx,
-    signer: &NoticeSigner,
-    notices: Vec<NewNotice>,
-) -> Result<Vec<NoticeRow>, Status> {
-    let first = notices::take_positions(&api.store, tx, notices.len() as i64)
-        .await
-        .map_err(internal)?;
-    let mut rows = Vec::with_capacity(notices.len());
-    for (i, n) in notices.into_iter().enumerate() {
-        let bytes = n.body.encode_to_vec();
-        let sig = signer.sign(&bytes);
-        let ts = |t: &Option<prost_types::Timestamp>| {
-            t.as_ref()
-                .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32))
-                .map(to_micros)
-        };
-        let b = &n.body;
-        let addressee =
-            (!b.addressee_organisation_id.is_empty()).then(|| b.addressee_organisation_id.clone());
-        let row = NoticeRow {
-            id: b.notice_id.clone(),
-            position: first + i as i64,
-            kind: NoticeKind::try_from(i64::from(b.kind))
-                .map_err(|e| internal(format!("a notice built with {e}")))?,
-            decision_id: b.decision_id.clone(),
-            threat_id: b.threat_id.clone(),
-            issuer: b.issuer_organisation_id.clone(),
-            addressee: addressee.clone(),
-            measure_type: i64::from(b.measure_type),
-            province: n.province.clone(),
-            issued_at: ts(&b.issued_at).unwrap_or_default(),
-            deadline: ts(&b.deadline),
-            // Off the platform the issuer's offline-notification deadline takes receipt's place.
-            receipt_due: ts(&b.receipt_due).or_else(|| ts(&b.offline_notification_due)),
-            body: bytes,
-            signature: sig.signature,
-            key_id: sig.key_id,
-            signer_certificate: sig.chain_der.into_iter().next().unwrap_or_default(),
-            state: 0,
-            received_at: None,
-            received_body_sha256: None,
-            revokes_notice_id: (!b.revokes_notice_id.is_empty())
-                .then(|| b.revokes_notice_id.clone()),
-            offline: None,
-        };
-        let row = NoticeRow {
-            state: view::state(&row, &[]),
-            ..row
-        };
-        notices::insert_notice(tx, &row).await.map_err(internal)?;
-        if b.kind == NoticeKind::Disposal as i32 {
-            for (ordinal, t) in n.targets.iter().enumerate() {
-                let target = t.target.clone().unwrap_or_default();
-                notices::insert_target(
-                    tx,
-                    &TargetRow {
-                        notice_id: row.id.clone(),
-                        target_id: t.target_id.clone(),
-                        ordinal: ordinal as i64,
-                        kind: i64::from(target.kind),
-                        value: target.value,
-                        province: t.province.clone(),
-                        addressee: addressee.clone().unwrap_or_default(),
-                        deadline: row.deadline.unwrap_or_default(),
-                        ..Default::default()
-                    },
-                )
-                .await
-                .map_err(internal)?;
-            }
-            if let Some(d) = row.deadline {
-                timers::schedule(
-                    tx,
-                    crate::domain::clock::from_micros(d),
-                    RESULT_TIMER,
-                    &row.id,
-                    serde_json::Value::Null,
-                )
-                .await
-                .map_err(internal)?;
-            }
-        }
-        // Art. 12 binds the units ordered to act; an informational addressee's receipt is
-        // shown but owes no record.
-        if let (None, Some(d)) = (&addressee, ts(&b.offline_notification_due)) {
-            timers::schedule(
-                tx,
-                crate::domain::clock::from_micros(d),
-                OFFLINE_TIMER,
-                &row.id,
-                serde_json::Value::Null,
-            )
-            .await
-            .map_err(internal)?;
-        }
-        let owes_receipt = b.kind != NoticeKind::Informational as i32;
-        if let (true, Some(_), Some(d)) = (owes_receipt, &addressee, row.receipt_due) {
-            timers::schedule(
-                tx,
-                crate::domain::clock::from_micros(d),
-                RECEIPT_TIMER,
-                &row.id,
-                serde_json::Value::Null,
-            )
-            .await
-            .map_err(internal)?;
-        }
-        rows.push(row);
-    }
-    let addressees: Vec<&str> = rows.iter().filter_map(|r| r.addressee.as_deref()).collect();
-    NoticeSignal::announce(tx, api.store.dialect(), &addressees)
-        .await
-        .map_err(internal)?;
-    Ok(rows)
-}
+pub use crate::disposal::signing::NewNotice;
 
 /// Every target outside the caller's province, for the refusal.
 fn outside_province(caller: &Caller, measures: &[Measure]) -> Vec<String> {
@@ -354,7 +198,7 @@ fn outside_province(caller: &Caller, measures: &[Measure]) -> Vec<String> {
 
 impl DisposalApi {
     async fn organisation_name(&self, id: &str) -> Result<String, Status> {
-        Ok(registry::get_organisation(&self.store, id)
+        Ok(registry::get_organisation(&self.workflow.store, id)
             .await
             .map_err(internal)?
             .map(|o| o.name)
@@ -363,7 +207,7 @@ impl DisposalApi {
 
     /// An organisation named in the request: it must exist and be enabled.
     async fn existing_organisation(&self, field: &str, id: &str) -> Result<String, Status> {
-        match registry::get_organisation(&self.store, id.trim())
+        match registry::get_organisation(&self.workflow.store, id.trim())
             .await
             .map_err(internal)?
         {
@@ -413,7 +257,7 @@ impl DisposalApi {
             ));
         }
         let named_province = match &named {
-            Some(id) => registry::get_organisation(&self.store, id)
+            Some(id) => registry::get_organisation(&self.workflow.store, id)
                 .await
                 .map_err(internal)?
                 .map(|o| o.province)
@@ -453,7 +297,7 @@ impl DisposalApi {
         }
         // Art. 8: whoever the addressee — routed or named — its role must be able to act.
         for addressee in by_addressee.keys() {
-            let roles = registry::get_organisation(&self.store, addressee)
+            let roles = registry::get_organisation(&self.workflow.store, addressee)
                 .await
                 .map_err(internal)?
                 .map(|o| o.roles())
@@ -574,7 +418,7 @@ impl DisposalApi {
         orgs.dedup();
         let mut out = Vec::new();
         for id in orgs {
-            let Some(org) = registry::get_organisation(&self.store, &id)
+            let Some(org) = registry::get_organisation(&self.workflow.store, &id)
                 .await
                 .map_err(internal)?
             else {
@@ -622,7 +466,7 @@ impl DisposalApi {
         };
         let mut name = text(&field("addressee.name"), &a.name, 300)?;
         if name.is_empty() && !organisation_id.is_empty() {
-            name = registry::get_organisation(&self.store, &organisation_id)
+            name = registry::get_organisation(&self.workflow.store, &organisation_id)
                 .await
                 .map_err(internal)?
                 .map(|o| o.name)
@@ -732,7 +576,7 @@ impl DisposalApi {
         caller: &Caller,
         req: pb::IssueDecisionRequest,
     ) -> Result<pb::IssueDecisionResponse, Status> {
-        let now = self.clock.now();
+        let now = self.workflow.clock.now();
         let request_sha256 = hex::encode(Sha256::digest(req.encode_to_vec()));
         let request_id = req.request_id.trim().to_owned();
         if request_id.is_empty() || request_id.chars().count() > 100 {
@@ -758,7 +602,7 @@ impl DisposalApi {
             return Ok(existing);
         }
 
-        let threat = threats::get_threat(&self.store, &threat_id)
+        let threat = threats::get_threat(&self.workflow.store, &threat_id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found(format!("threat {threat_id} does not exist")))?;
@@ -788,7 +632,7 @@ impl DisposalApi {
 
         let names = self.addressee_names(&measures).await?;
 
-        let mut tx = self.store.begin().await.map_err(internal)?;
+        let mut tx = self.workflow.store.begin().await.map_err(internal)?;
         let recorded = self
             .record_decision(
                 &mut tx,
@@ -838,7 +682,7 @@ impl DisposalApi {
         .map_err(internal)?;
         audit::append(
             &mut tx,
-            self.store.dialect(),
+            self.workflow.store.dialect(),
             now,
             &caller.actor(),
             "disposal.issue_decision",
@@ -860,10 +704,11 @@ impl DisposalApi {
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        self.signal
+        self.workflow
+            .signal
             .wake(rows.iter().filter_map(|r| r.addressee.as_deref()));
         let targets = notices::targets_of(
-            &self.store,
+            &self.workflow.store,
             &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
         )
         .await
@@ -884,12 +729,13 @@ impl DisposalApi {
         now: DateTime<Utc>,
     ) -> Result<Vec<Measure>, Status> {
         let table = self.router.current().await.map_err(internal)?;
-        let holdings: Vec<OwnershipEntry> = crate::store::ownership::holdings(&self.store, None)
-            .await
-            .map_err(internal)?
-            .iter()
-            .filter_map(crate::ownership::entry)
-            .collect();
+        let holdings: Vec<OwnershipEntry> =
+            crate::store::ownership::holdings(&self.workflow.store, None)
+                .await
+                .map_err(internal)?
+                .iter()
+                .filter_map(crate::ownership::entry)
+                .collect();
         let mut measures = Vec::with_capacity(raw.len());
         for (i, m) in raw.iter().enumerate() {
             measures.push(
@@ -982,8 +828,12 @@ impl DisposalApi {
                 // Art. 14: the rules of the province where the measure is carried out, the
                 // province of this notice's targets (national when they lie in several).
                 let province = common_province(targets);
-                let limits =
-                    DisposalLimits::from_policy(&self.policy, &province, threat.grade, m.emergency);
+                let limits = DisposalLimits::from_policy(
+                    &self.workflow.policy,
+                    &province,
+                    threat.grade,
+                    m.emergency,
+                );
                 let limit = m.time_limit.unwrap_or(limits.disposal);
                 let call = m.calls.iter().find(|c| &c.0 == addressee);
                 let field = format!("measures[{}].time_limit", m.index);
@@ -1040,8 +890,12 @@ impl DisposalApi {
                 }));
             }
             let province = common_province(&all_targets);
-            let limits =
-                DisposalLimits::from_policy(&self.policy, &province, threat.grade, m.emergency);
+            let limits = DisposalLimits::from_policy(
+                &self.workflow.policy,
+                &province,
+                threat.grade,
+                m.emergency,
+            );
             let mut informed: Vec<(pb::ProtectedSystem, pb::InformationalAddressee)> = Vec::new();
             for p in m.protected_system.iter().chain(m.marked.iter()) {
                 for a in &p.informational_addressees {
@@ -1097,7 +951,10 @@ impl DisposalApi {
                     .await?,
             );
         }
-        store_notices(self, tx, signer, new).await.map(Some)
+        crate::disposal::signing::store_notices(&self.workflow, tx, signer, new)
+            .await
+            .map(Some)
+            .map_err(internal)
     }
 
     /// 2009 mechanism Art. 17: the informational notice referring the event to public security,
@@ -1120,7 +977,8 @@ impl DisposalApi {
             .flat_map(|m| m.by_addressee.values().flatten().cloned())
             .collect();
         let province = common_province(&targets);
-        let limits = DisposalLimits::from_policy(&self.policy, &province, d.threat.grade, false);
+        let limits =
+            DisposalLimits::from_policy(&self.workflow.policy, &province, d.threat.grade, false);
         let due_at = due(tx, "receipt", now, limits.receipt).await?;
         let on_platform = !a.organisation_id.is_empty();
         let first = &measures[0];
@@ -1224,9 +1082,10 @@ impl DisposalApi {
         request_sha256: &str,
     ) -> Result<Option<pb::IssueDecisionResponse>, Status> {
         // A plain read: on SQLite `begin()` would take the write lock.
-        let found = notices::find_decision(&self.store, &caller.organisation_id, request_id)
-            .await
-            .map_err(internal)?;
+        let found =
+            notices::find_decision(&self.workflow.store, &caller.organisation_id, request_id)
+                .await
+                .map_err(internal)?;
         let Some((decision_id, sha)) = found else {
             return Ok(None);
         };
@@ -1236,7 +1095,7 @@ impl DisposalApi {
             )));
         }
         let mut rows = notices::list(
-            &self.store,
+            &self.workflow.store,
             &notices::NoticeFilter {
                 decision_id: Some(decision_id.clone()),
                 ..Default::default()
@@ -1247,7 +1106,7 @@ impl DisposalApi {
         .map_err(internal)?;
         rows.reverse();
         let targets = notices::targets_of(
-            &self.store,
+            &self.workflow.store,
             &rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
         )
         .await

@@ -16,26 +16,21 @@ use super::streams::{BoxStream, OpenStreams};
 use super::{from_timestamp, internal, invalid, page};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
-use crate::delivery::{FALLBACK_POLL, NoticeSignal};
-use crate::domain::clock::{SharedClock, to_micros};
-use crate::domain::policy::DeadlinePolicy;
+use crate::delivery::FALLBACK_POLL;
+use crate::disposal::Disposals;
+use crate::domain::clock::to_micros;
 use crate::ownership::OwnershipRouter;
 use crate::pb;
 use crate::pb::disposal_service_server::DisposalService;
-use crate::pki::keyring::SigningKeyring;
-use crate::store::Store;
 use crate::store::notices::{self, NoticeFilter, NoticeRow};
 
 /// Notices per read of a subscriber's backlog.
 const DELIVERY_BATCH: u32 = 256;
 
 pub struct DisposalApi {
-    pub store: Store,
-    pub clock: SharedClock,
-    pub policy: Arc<DeadlinePolicy>,
+    /// The disposal workflows (receipt, results, verification, revocation, lifting, offline).
+    pub workflow: Disposals,
     pub router: Arc<OwnershipRouter>,
-    pub keyring: Arc<SigningKeyring>,
-    pub signal: NoticeSignal,
     /// Open notice streams per organisation on this replica, against the cap of `[streams]`.
     pub notice_streams: OpenStreams,
 }
@@ -48,17 +43,17 @@ impl DisposalApi {
         field: &str,
         id: &str,
     ) -> Result<(), Status> {
-        let org = crate::store::registry::get_organisation(&self.store, id)
+        let org = crate::store::registry::get_organisation(&self.workflow.store, id)
             .await
             .map_err(internal)?
             .ok_or_else(|| invalid(field, format!("no organisation {id:?} is registered")))?;
-        caller.check_organisation(&self.store, &org).await
+        caller.check_organisation(&self.workflow.store, &org).await
     }
 
     /// Fills `NoticeStatus.open_appeal_ids` (Art. 10).
     async fn with_open_appeals(&self, notices: &mut [pb::Notice]) -> Result<(), Status> {
         let ids: Vec<String> = notices.iter().map(|n| n.notice_id.clone()).collect();
-        let open = crate::store::appeals::on_notices(&self.store, &ids)
+        let open = crate::store::appeals::on_notices(&self.workflow.store, &ids)
             .await
             .map_err(internal)?;
         for n in notices {
@@ -106,12 +101,12 @@ impl DisposalService for DisposalApi {
     ) -> Result<Response<pb::GetNoticeResponse>, Status> {
         let caller = Caller::from_request(&request)?;
         let id = parse_id("notice_id", &request.get_ref().notice_id)?;
-        let row = notices::get_notice(&self.store, &id)
+        let row = notices::get_notice(&self.workflow.store, &id)
             .await
             .map_err(internal)?
             .filter(|r| Self::may_read(&caller, r))
             .ok_or_else(|| Status::not_found(format!("no notice {id} visible to the caller")))?;
-        let targets = notices::targets_of(&self.store, std::slice::from_ref(&id))
+        let targets = notices::targets_of(&self.workflow.store, std::slice::from_ref(&id))
             .await
             .map_err(internal)?;
         let mut notice = view::notice(&row, &targets);
@@ -193,11 +188,11 @@ impl DisposalService for DisposalApi {
         if !addressee.is_empty() {
             filter.addressee = Some(addressee.to_owned());
         }
-        let rows = notices::list(&self.store, &filter, size)
+        let rows = notices::list(&self.workflow.store, &filter, size)
             .await
             .map_err(internal)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let targets = notices::targets_of(&self.store, &ids)
+        let targets = notices::targets_of(&self.workflow.store, &ids)
             .await
             .map_err(internal)?;
         let last = rows.last().map(|r| r.position.to_string());
@@ -227,8 +222,8 @@ impl DisposalService for DisposalApi {
         };
         let slot = self.notice_streams.open(&caller.organisation_id)?;
         let start = cursor.trim().to_owned();
-        let store = self.store.clone();
-        let signal = self.signal.clone();
+        let store = self.workflow.store.clone();
+        let signal = self.workflow.signal.clone();
         let addressee = caller.organisation_id;
         let stream = async_stream::try_stream! {
             // Woken by notices to this addressee only, not by every notice.

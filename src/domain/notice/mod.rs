@@ -3,6 +3,8 @@
 //! A notice's body is signed and immutable; its progress (receipt, results,
 //! verification, revocation, lifting) is derived from facts recorded later.
 
+pub mod lifecycle;
+
 use chrono::{DateTime, Utc};
 
 use super::organisation::Role;

@@ -209,8 +209,8 @@ impl Application {
                     store.dialect(),
                     shutdown_rx.clone(),
                 ),
+                router: ownership.clone(),
             },
-            router: ownership.clone(),
             notice_streams: OpenStreams::new("notice streams", settings.streams),
         });
         let auth = AuthLayer::new(store.clone(), clock.clone(), monitor, shutdown_rx.clone());

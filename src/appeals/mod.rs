@@ -5,9 +5,10 @@
 //! The rules live here, callable without gRPC: [`filing`] (who may appeal what, and when),
 //! [`withdraw`], the answer clock ([`timers`]) and the appeal's events. The tonic edge
 //! (`api::appeal`) parses requests into commands and maps each operation's error enum to a
-//! status in one place. (Answering still lives at the edge: it revokes and reissues notices
-//! through the disposal workflow, which moves out of the edge next.)
+//! status in one place. [`answer`] closes an appeal, revoking and reissuing notices through
+//! the disposal workflow ([`crate::disposal`]).
 
+pub mod answer;
 pub mod filing;
 pub mod standing;
 pub mod timers;

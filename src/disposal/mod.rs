@@ -8,6 +8,7 @@
 //! the transaction that locked the notice. The gRPC edge (`api::disposal`) and the appeal
 //! answer call these workflows; none of them builds a `tonic::Status`.
 
+pub mod decision;
 pub mod offline;
 pub mod receipt;
 pub mod results;
@@ -29,6 +30,7 @@ use crate::domain::clock::SharedClock;
 use crate::domain::notice::NoticeState;
 use crate::domain::notice::lifecycle::{NoticeFacts, TargetRecord, TransitionError};
 use crate::domain::policy::{DeadlinePolicy, TimeLimit};
+use crate::ownership::OwnershipRouter;
 use crate::pb;
 use crate::pki::keyring::SigningKeyring;
 use crate::pki::signing::NoticeSigner;
@@ -42,6 +44,8 @@ pub struct Disposals {
     pub clock: SharedClock,
     pub policy: Arc<DeadlinePolicy>,
     pub keyring: Arc<SigningKeyring>,
+    /// Who is responsible for each resource (Art. 9), cached per registry version.
+    pub router: Arc<OwnershipRouter>,
     /// Wakes the addressees' notice streams after a commit.
     pub signal: NoticeSignal,
 }
@@ -306,3 +310,19 @@ macro_rules! operation_error {
     )+};
 }
 pub(crate) use operation_error;
+
+/// `From<DueError>` for an operation's error enum with `Calendar(CalendarGap)` and `Fault`
+/// variants.
+macro_rules! calendar_error {
+    ($($error:ty),+) => {$(
+        impl From<crate::disposal::DueError> for $error {
+            fn from(e: crate::disposal::DueError) -> Self {
+                match e {
+                    crate::disposal::DueError::Gap(g) => Self::Calendar(g),
+                    crate::disposal::DueError::Fault(f) => Self::Fault(f),
+                }
+            }
+        }
+    )+};
+}
+pub(crate) use calendar_error;

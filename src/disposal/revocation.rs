@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::signing::{NewNotice, store_notices};
 use super::{
-    CalendarGap, Disposals, DueError, Fault, NoSigningKey, NoticeProgress, Refused, operation_error,
+    CalendarGap, Disposals, Fault, NoSigningKey, NoticeProgress, Refused, calendar_error,
+    operation_error,
 };
 use crate::auth::{Caller, OutsideScope};
 use crate::compliance::timers::{LIFT_TIMER, MISSING_LIFT};
@@ -55,15 +56,7 @@ pub enum RevokeError {
 }
 
 operation_error!(RevokeError);
-
-impl From<DueError> for RevokeError {
-    fn from(e: DueError) -> Self {
-        match e {
-            DueError::Gap(g) => RevokeError::Calendar(g),
-            DueError::Fault(f) => RevokeError::Fault(f),
-        }
-    }
-}
+calendar_error!(RevokeError);
 
 /// A revocation made inside a caller's transaction (a revocation notice, or an appeal
 /// answered as revoked or modified).

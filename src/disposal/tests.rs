@@ -47,10 +47,11 @@ async fn fixture() -> Fixture {
     let signal = NoticeSignal::start(&url, store.dialect(), rx);
     Fixture {
         disposals: Disposals {
-            store,
+            store: store.clone(),
             clock: Arc::new(ManualClock::new(now())),
             policy: Arc::new(DeadlinePolicy::shipped()),
             keyring: Arc::new(SigningKeyring::new(dir.path().join("keys"))),
+            router: Arc::new(OwnershipRouter::new(store.clone())),
             signal,
         },
         _dir: dir,

@@ -11,27 +11,25 @@ use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use super::calendar::date_from_pb;
-use super::disposal::issue::{self, DecisionContext, parse_id};
+use super::disposal::issue::{self, parse_id};
+use super::disposal::progress::{calendar_gap, no_signing_key};
 use super::disposal::{DisposalApi, view as notice_view};
 use super::streams::{BoxStream, OpenStreams};
-use super::{internal, invalid, next_page_token, page, precondition, timestamp};
+use super::{internal, invalid, next_page_token, page, precondition};
+use crate::appeals::answer::{self, AnswerAppeal, AnswerError, AppealDecision};
 use crate::appeals::filing::{self, Appellant, FileAppeal, FileAppealError};
 use crate::appeals::{
-    self as workflow, APPEAL_EVENTS, AppealClosed, WithdrawError, close, may_see, record_event,
-    shown, transition,
+    self as workflow, APPEAL_EVENTS, AppealClosed, WithdrawError, may_see, shown,
 };
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
 use crate::delivery::FALLBACK_POLL;
-use crate::disposal::revocation::Revocation;
-use crate::domain::appeal::AppealEvent;
 use crate::domain::calendar::CalendarError;
 use crate::domain::clock::to_micros;
 use crate::pb;
 use crate::pb::appeal_service_server::AppealService;
+use crate::store::Store;
 use crate::store::appeals::{self, AppealFilter, AppealRow};
-use crate::store::notices;
-use crate::store::{Store, threats};
 
 /// The stored appeal as the contract's message.
 fn decode(row: &AppealRow) -> Result<pb::Appeal, Status> {
@@ -256,185 +254,77 @@ impl AppealApi {
         caller: &Caller,
         req: pb::AnswerAppealRequest,
     ) -> Result<pb::AnswerAppealResponse, Status> {
-        let id = parse_id("appeal_id", &req.appeal_id)?;
-        let decision = match pb::AppealDecision::try_from(req.decision) {
-            Ok(d) if d != pb::AppealDecision::Unspecified => d,
-            _ => return Err(invalid("decision", "upheld, revoked or modified (Art. 10)")),
-        };
-        let reasons = req.reasons.trim().to_owned();
-        if reasons.is_empty() || reasons.chars().count() > 8000 {
-            return Err(invalid(
-                "reasons",
-                "the answer gives its reasons: 1 to 8000 characters",
-            ));
-        }
-        let modified = decision == pb::AppealDecision::Modified;
-        if modified && req.replacement_measures.is_empty() {
-            return Err(invalid(
-                "replacement_measures",
-                "a modified measure names its replacement",
-            ));
-        }
-        if !modified && !req.replacement_measures.is_empty() {
-            return Err(invalid(
-                "replacement_measures",
-                "only a MODIFIED answer carries replacement measures",
-            ));
-        }
-        let lift_limit = issue::time_limit("lift_time_limit", req.lift_time_limit.as_ref())?;
-        let now = self.now();
-        let row = appeals::get(self.store(), &id)
-            .await
-            .map_err(internal)?
-            .filter(|r| may_see(caller, r))
-            .ok_or_else(|| Status::not_found(format!("no appeal {id} visible to the caller")))?;
-        if row.regulator != caller.organisation_id {
-            return Err(Status::permission_denied(format!(
-                "Art. 10: the deciding regulator {} answers this appeal",
-                row.regulator
-            )));
-        }
-        let notice = notices::get_notice(self.store(), &row.notice_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| internal("an appeal without its notice"))?;
-        let measures = if modified {
-            self.disposal
-                .prepare_measures(
-                    caller,
-                    "replacement_measures",
-                    &req.replacement_measures,
-                    now,
-                )
-                .await?
-        } else {
-            Vec::new()
-        };
-        let names = self.disposal.addressee_names(&measures).await?;
-        let signer = issue::signer(&self.disposal, &caller.organisation_id, now).await?;
-        let threat = threats::get_threat(self.store(), &notice.threat_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| internal("a notice without its threat"))?;
-
-        let mut tx = self.store().begin().await.map_err(internal)?;
-        let row = appeals::lock(self.store(), &mut tx, &id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| internal("appeal vanished"))?;
-        let mut appeal = decode(&row)?;
-        let answered = transition(&row, AppealEvent::Answer)?;
-        let notice = notices::lock_notice(self.store(), &mut tx, &row.notice_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| internal("notice vanished"))?;
-        let mut revocation = None;
-        if decision != pb::AppealDecision::Upheld {
-            let targets = notices::targets_in_tx(&mut tx, &notice.id)
-                .await
-                .map_err(internal)?;
-            let in_force = targets
-                .iter()
-                .any(|t| t.target_id == row.target_id && t.revocation_notice_id.is_none());
-            if in_force {
-                revocation = Some(
-                    self.disposal
-                        .workflow
-                        .revoke_in_tx(
-                            &mut tx,
-                            caller,
-                            Revocation {
-                                notice: &notice,
-                                target_ids: std::slice::from_ref(&row.target_id),
-                                reason: &format!("Art. 10 appeal {id}: {reasons}"),
-                                lift_limit,
-                                signer: &signer,
-                                appeal_id: Some(&id),
-                                now,
-                            },
-                        )
-                        .await?,
-                );
-            }
-        }
-        let mut replacements = Vec::new();
-        let mut replacement_decision_id = String::new();
-        if modified {
-            replacement_decision_id = uuid::Uuid::now_v7().to_string();
-            let request_id = format!("appeal:{id}");
-            let sha = hex::encode(Sha256::digest(req.encode_to_vec()));
-            replacements = self
-                .disposal
-                .record_decision(
-                    &mut tx,
-                    caller,
-                    &DecisionContext {
-                        decision_id: &replacement_decision_id,
-                        request_id: &request_id,
-                        request_sha256: &sha,
-                        threat: &threat,
-                        replaces: Some((&notice.id, &id)),
-                        names: &names,
-                        referral: None,
-                    },
-                    &measures,
-                    &signer,
-                    now,
-                )
-                .await?
-                // The appeal row is locked and answered once: its request id is free.
-                .ok_or_else(|| internal("the replacement decision's request id is taken"))?;
-        }
-        appeal.state = answered as i32;
-        appeal.answer = Some(pb::AppealAnswer {
-            decision: decision as i32,
-            reasons: reasons.clone(),
-            officer_name: caller.officer.clone().unwrap_or_default(),
-            answered_at: Some(timestamp(to_micros(now))),
-            revocation_notice_id: revocation
-                .as_ref()
-                .map(|r| r.id.clone())
-                .unwrap_or_default(),
-            replacement_decision_id: replacement_decision_id.clone(),
-            replacement_notice_ids: replacements.iter().map(|r| r.id.clone()).collect(),
-        });
-        close(&mut tx, row, &appeal, answered, now)
-            .await
-            .map_err(internal)?;
-        record_event(
-            self.store(),
-            &mut tx,
-            &caller.actor(),
-            &appeal,
-            pb::AppealEventKind::Answered,
-            now,
-            serde_json::json!({
-                "decision": decision.as_str_name(),
-                "revocation_notice_id": appeal.answer.as_ref().map(|a| a.revocation_notice_id.clone()),
-                "replacement_decision_id": replacement_decision_id,
-                "late": appeal.overdue,
-            }),
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        let woken: Vec<&str> = revocation
-            .iter()
-            .chain(replacements.iter())
-            .filter_map(|n| n.addressee.as_deref())
-            .chain([APPEAL_EVENTS])
-            .collect();
-        self.disposal.workflow.signal.wake(woken);
-        let ids: Vec<String> = replacements.iter().map(|r| r.id.clone()).collect();
-        let targets = notices::targets_of(self.store(), &ids)
-            .await
-            .map_err(internal)?;
-        let replacement_notices = notice_view::notices(&replacements, &targets);
+        let answered =
+            answer::answer(&self.disposal.workflow, caller, answer_command(&req)?).await?;
         Ok(pb::AnswerAppealResponse {
-            appeal: Some(appeal),
-            revocation: revocation.map(|r| notice_view::notice(&r, &[])),
-            replacement_notices,
+            appeal: Some(answered.appeal),
+            revocation: answered.revocation.map(|r| notice_view::notice(&r, &[])),
+            replacement_notices: notice_view::notices(
+                &answered.replacements,
+                &answered.replacement_targets,
+            ),
         })
+    }
+}
+
+/// An AnswerAppeal request as the workflow's command.
+fn answer_command(req: &pb::AnswerAppealRequest) -> Result<AnswerAppeal, Status> {
+    let appeal_id = parse_id("appeal_id", &req.appeal_id)?;
+    let kind = match pb::AppealDecision::try_from(req.decision) {
+        Ok(d) if d != pb::AppealDecision::Unspecified => d,
+        _ => return Err(invalid("decision", "upheld, revoked or modified (Art. 10)")),
+    };
+    let reasons = req.reasons.trim().to_owned();
+    if reasons.is_empty() || reasons.chars().count() > 8000 {
+        return Err(invalid(
+            "reasons",
+            "the answer gives its reasons: 1 to 8000 characters",
+        ));
+    }
+    let modified = kind == pb::AppealDecision::Modified;
+    if modified && req.replacement_measures.is_empty() {
+        return Err(invalid(
+            "replacement_measures",
+            "a modified measure names its replacement",
+        ));
+    }
+    if !modified && !req.replacement_measures.is_empty() {
+        return Err(invalid(
+            "replacement_measures",
+            "only a MODIFIED answer carries replacement measures",
+        ));
+    }
+    let decision = match kind {
+        pb::AppealDecision::Modified => AppealDecision::Modified {
+            replacements: issue::ordered_measures(
+                "replacement_measures",
+                &req.replacement_measures,
+            )?,
+        },
+        pb::AppealDecision::Revoked => AppealDecision::Revoked,
+        _ => AppealDecision::Upheld,
+    };
+    Ok(AnswerAppeal {
+        appeal_id,
+        decision,
+        reasons,
+        lift_limit: issue::time_limit("lift_time_limit", req.lift_time_limit.as_ref())?,
+        request_sha256: Sha256::digest(req.encode_to_vec()).into(),
+    })
+}
+
+impl From<AnswerError> for Status {
+    fn from(e: AnswerError) -> Status {
+        match e {
+            AnswerError::NotFound { .. } => Status::not_found(e.to_string()),
+            AnswerError::NotTheDecidingRegulator { .. } => Status::permission_denied(e.to_string()),
+            AnswerError::Closed(closed) => closed.into(),
+            AnswerError::Order(o) => o.into(),
+            AnswerError::NoSigningKey(k) => no_signing_key(&k),
+            AnswerError::Calendar(g) => calendar_gap(&g),
+            AnswerError::Revoke(r) => r.into(),
+            AnswerError::Fault(f) => internal(f),
+        }
     }
 }
 

@@ -3,11 +3,8 @@
 
 pub(crate) mod compliance;
 pub mod issue;
-mod particulars;
-mod progress;
+pub(crate) mod progress;
 pub mod view;
-
-use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
@@ -19,7 +16,6 @@ use crate::auth::policy::Scope;
 use crate::delivery::FALLBACK_POLL;
 use crate::disposal::Disposals;
 use crate::domain::clock::to_micros;
-use crate::ownership::OwnershipRouter;
 use crate::pb;
 use crate::pb::disposal_service_server::DisposalService;
 use crate::store::notices::{self, NoticeFilter, NoticeRow};
@@ -30,7 +26,6 @@ const DELIVERY_BATCH: u32 = 256;
 pub struct DisposalApi {
     /// The disposal workflows (receipt, results, verification, revocation, lifting, offline).
     pub workflow: Disposals,
-    pub router: Arc<OwnershipRouter>,
     /// Open notice streams per organisation on this replica, against the cap of `[streams]`.
     pub notice_streams: OpenStreams,
 }

@@ -90,8 +90,7 @@ async fn threat_with_bots(f: &Fixture, bots: u64) -> String {
         submission_id: "s-1".into(),
         report: Some(report),
     };
-    let submission =
-        crate::api::threat::intake::validate(&request, now()).expect("a valid submission");
+    let submission = crate::intake::report::validate(&request, now()).expect("a valid submission");
     let item = crate::intake::item(
         &caller("vendor", Role::SecurityVendor),
         &crate::domain::routing::RoutingTable::default(),

@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::import::{self, Plan};
-use crate::api::threat::intake as validation;
 use crate::api::threat::view;
 use crate::auth::Caller;
 use crate::auth::policy::{Policy, Scope};
 use crate::domain::clock::SharedClock;
 use crate::domain::threat::visibility::Reader;
+use crate::intake::report as validation;
 use crate::intake::{IntakeError, IntakeQueue, MAX_BATCH};
 use crate::ownership::OwnershipRouter;
 use crate::pb;

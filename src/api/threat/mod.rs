@@ -1,7 +1,6 @@
 //! ThreatService: intake (Art. 6, 11) and the shared feed, with one visibility
 //! rule (`domain::threat::visibility`) for every read.
 
-pub mod intake;
 mod stix;
 mod stream;
 pub mod view;
@@ -23,6 +22,7 @@ use crate::domain::routing::RoutingTable;
 use crate::domain::threat::visibility::{Reader, SightingFacts, can_see};
 use crate::domain::threat::{Tlp, indicator};
 use crate::intake::IntakeQueue;
+use crate::intake::report as intake;
 use crate::ownership::OwnershipRouter;
 use crate::pb;
 use crate::pb::threat_service_server::ThreatService;

@@ -9,11 +9,11 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use super::intake;
 use super::{READ_CHUNK, ThreatApi, ack, refused};
 use crate::api::{internal, invalid};
 use crate::auth::Caller;
 use crate::domain::routing::RoutingTable;
+use crate::intake::report as intake;
 use crate::pb;
 use crate::store::threats::IngestOutcome;
 

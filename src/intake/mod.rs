@@ -1,7 +1,14 @@
-//! Group commit for threat intake: every stream and unary call of this replica
-//! hands its validated items to one writer, which commits whatever has queued
-//! up as a single transaction. Fewer, larger transactions are what makes
-//! `synchronous=FULL` fast, and a single writer is what SQLite wants anyway.
+//! Intake (Art. 2, 6, 11): what a report must contain ([`report`], with each category's
+//! contents in `categories`), its routing to the units responsible for its resources
+//! (Art. 9), and the group commit that stores it.
+//!
+//! Group commit: every stream and unary call of this replica hands its validated items to
+//! one writer, which commits whatever has queued up as a single transaction. Fewer, larger
+//! transactions are what makes `synchronous=FULL` fast, and a single writer is what SQLite
+//! wants anyway. A submission is acknowledged only after that commit.
+
+mod categories;
+pub mod report;
 
 use std::sync::Arc;
 

@@ -277,10 +277,12 @@ impl Application {
             .add_service(reflection_v1alpha)
             .add_service(sized!(
                 pb::registry_service_server::RegistryServiceServer::new(RegistryApi {
-                    store: store.clone(),
-                    clock: clock.clone(),
+                    workflow: crate::registry::Registry {
+                        store: store.clone(),
+                        clock: clock.clone(),
+                        ca_pem: tls.ca.clone(),
+                    },
                     router: ownership.clone(),
-                    ca_pem: tls.ca.clone(),
                 },)
             ))
             .add_service(sized!(pb::audit_service_server::AuditServiceServer::new(

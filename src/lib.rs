@@ -44,6 +44,7 @@ pub mod listener;
 pub mod metrics;
 pub mod ownership;
 pub mod pki;
+pub mod registry;
 pub mod seed;
 pub mod statistics;
 pub mod stix;

@@ -97,7 +97,7 @@ pub async fn seed_demo_organisations(
             Err(e) => return Err(e.into()),
         }
         if !contacts.is_empty() {
-            let change = crate::api::contacts::creation_change(demo.id, &contacts, at);
+            let change = crate::registry::organisations::creation_change(demo.id, &contacts, at);
             registry::update_contacts(&mut tx, &change).await?;
         }
         registry::insert_certificate(&mut tx, &CertificateRow::new(&cert, demo.id, &cert_pem, at))

@@ -108,22 +108,6 @@ fn change_to_pb(c: &ContactChangeRow) -> pb::ContactChange {
     }
 }
 
-/// The register an organisation is created with: in effect and reported that day.
-pub fn creation_change(org_id: &str, contacts: &[Contact], at: i64) -> ContactChangeRow {
-    let today = local_date(crate::domain::clock::from_micros(at)).to_string();
-    ContactChangeRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        org_id: org_id.to_owned(),
-        contacts_json: serde_json::to_string(contacts).unwrap_or_else(|_| "[]".into()),
-        effective_on: today.clone(),
-        reported_on: today,
-        working_days_to_report: 0,
-        reported_late: 0,
-        recorded_at: at,
-        at_creation: 1,
-    }
-}
-
 impl RegistryApi {
     pub(super) async fn update_contacts(
         &self,
@@ -141,7 +125,7 @@ impl RegistryApi {
             ));
         }
         let effective_on = date_from_pb("effective_on", req.effective_on.as_ref())?;
-        let now = self.clock.now();
+        let now = self.workflow.clock.now();
         let reported_on = local_date(now);
         if effective_on > reported_on {
             return Err(invalid(
@@ -151,7 +135,7 @@ impl RegistryApi {
                 ),
             ));
         }
-        let mut tx = self.store.begin().await.map_err(internal)?;
+        let mut tx = self.workflow.store.begin().await.map_err(internal)?;
         let calendar = crate::store::calendar::effective(&mut tx)
             .await
             .map_err(internal)?;
@@ -194,7 +178,7 @@ impl RegistryApi {
             details,
         )
         .await?;
-        let org = reg::get_organisation(&self.store, &org.id)
+        let org = reg::get_organisation(&self.workflow.store, &org.id)
             .await
             .map_err(internal)?
             .unwrap_or(org);
@@ -227,7 +211,7 @@ impl RegistryApi {
                 .await?;
             filter.org_id = Some(org.id);
         }
-        let rows = reg::contact_changes(&self.store, &filter, size)
+        let rows = reg::contact_changes(&self.workflow.store, &filter, size)
             .await
             .map_err(internal)?;
         Ok(pb::ListContactChangesResponse {

@@ -93,7 +93,7 @@ impl RegistryApi {
                 format!("1 to {MAX_IMPORT} entries per call"),
             ));
         }
-        let now = self.clock.now();
+        let now = self.workflow.clock.now();
         let at = to_micros(now);
         let mut owners: BTreeMap<String, reg::OrganisationRow> = BTreeMap::new();
         let mut rows = Vec::with_capacity(req.entries.len());
@@ -113,7 +113,7 @@ impl RegistryApi {
             let owner_id = OrganisationId::parse(&e.owner_organisation_id)
                 .map_err(|err| invalid(&field("owner_organisation_id"), err.to_string()))?;
             if !owners.contains_key(owner_id.as_str()) {
-                let org = reg::get_organisation(&self.store, owner_id.as_str())
+                let org = reg::get_organisation(&self.workflow.store, owner_id.as_str())
                     .await
                     .map_err(internal)?
                     .ok_or_else(|| {
@@ -122,7 +122,9 @@ impl RegistryApi {
                             format!("organisation {owner_id} is not registered"),
                         )
                     })?;
-                caller.check_organisation(&self.store, &org).await?;
+                caller
+                    .check_organisation(&self.workflow.store, &org)
+                    .await?;
                 owners.insert(org.id.clone(), org);
             }
             let owner = &owners[owner_id.as_str()];
@@ -151,8 +153,8 @@ impl RegistryApi {
                 decision_reason: None,
             });
         }
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        ownership::lock_and_bump(&self.store, &mut tx)
+        let mut tx = self.workflow.store.begin().await.map_err(internal)?;
+        ownership::lock_and_bump(&self.workflow.store, &mut tx)
             .await
             .map_err(internal)?;
         let mut replaced = 0u64;
@@ -256,7 +258,7 @@ impl RegistryApi {
                 }
             })
             .collect();
-        audit::append_many(&mut tx, self.store.dialect(), now, &entries)
+        audit::append_many(&mut tx, self.workflow.store.dialect(), now, &entries)
             .await
             .map_err(internal)?;
         tx.commit().await.map_err(internal)?;
@@ -291,7 +293,7 @@ impl RegistryApi {
         if reason.is_empty() || reason.chars().count() > 2000 {
             return Err(invalid("reason", "required: 1 to 2000 characters"));
         }
-        let row = ownership::get(&self.store, &id)
+        let row = ownership::get(&self.workflow.store, &id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found(format!("ownership entry {id} does not exist")))?;
@@ -300,14 +302,14 @@ impl RegistryApi {
             &row.province,
             &format!("ownership entry {id} (province {})", row.province),
         )?;
-        let now = self.clock.now();
+        let now = self.workflow.clock.now();
         let at = to_micros(now);
         let by = match &caller.officer {
             Some(o) => format!("{}/{o}", caller.organisation_id),
             None => caller.organisation_id.clone(),
         };
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        ownership::lock_and_bump(&self.store, &mut tx)
+        let mut tx = self.workflow.store.begin().await.map_err(internal)?;
+        ownership::lock_and_bump(&self.workflow.store, &mut tx)
             .await
             .map_err(internal)?;
         let approval = if approve {
@@ -351,7 +353,7 @@ impl RegistryApi {
         }
         audit::append(
             &mut tx,
-            self.store.dialect(),
+            self.workflow.store.dialect(),
             now,
             &caller.actor(),
             if approve {
@@ -382,7 +384,7 @@ impl RegistryApi {
     ) -> Result<pb::ListPendingOwnershipEntriesResponse, Status> {
         let (size, after) = page(req.page.as_ref())?;
         let province = (caller.scope != Scope::Allow).then_some(caller.province.as_str());
-        let rows = ownership::list_pending(&self.store, province, &after, size)
+        let rows = ownership::list_pending(&self.workflow.store, province, &after, size)
             .await
             .map_err(internal)?;
         Ok(pb::ListPendingOwnershipEntriesResponse {
@@ -399,15 +401,17 @@ impl RegistryApi {
         let id = uuid::Uuid::parse_str(req.id.trim())
             .map_err(|_| invalid("id", "not an ownership entry id"))?
             .to_string();
-        let row = ownership::get(&self.store, &id)
+        let row = ownership::get(&self.workflow.store, &id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found(format!("ownership entry {id} does not exist")))?;
-        let org = reg::get_organisation(&self.store, &row.owner_org)
+        let org = reg::get_organisation(&self.workflow.store, &row.owner_org)
             .await
             .map_err(internal)?
             .ok_or_else(|| internal("entry owner vanished"))?;
-        caller.check_organisation(&self.store, &org).await?;
+        caller
+            .check_organisation(&self.workflow.store, &org)
+            .await?;
         if let Some(until) = row.valid_until {
             return Err(precondition(
                 "ALREADY_REMOVED",
@@ -418,9 +422,9 @@ impl RegistryApi {
                 ),
             ));
         }
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        ownership::lock_and_bump(&self.store, &mut tx)
+        let now = self.workflow.clock.now();
+        let mut tx = self.workflow.store.begin().await.map_err(internal)?;
+        ownership::lock_and_bump(&self.workflow.store, &mut tx)
             .await
             .map_err(internal)?;
         ownership::close(&mut tx, &id, to_micros(now))
@@ -429,7 +433,7 @@ impl RegistryApi {
         let details = serde_json::json!({"entry": id, "kind": row.kind, "value": row.value});
         audit::append(
             &mut tx,
-            self.store.dialect(),
+            self.workflow.store.dialect(),
             now,
             &caller.actor(),
             "registry.ownership.remove",
@@ -452,11 +456,13 @@ impl RegistryApi {
     ) -> Result<pb::ListOwnershipEntriesResponse, Status> {
         let id = OrganisationId::parse(&req.owner_organisation_id)
             .map_err(|e| invalid("owner_organisation_id", e.to_string()))?;
-        let org = reg::get_organisation(&self.store, id.as_str())
+        let org = reg::get_organisation(&self.workflow.store, id.as_str())
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found(format!("organisation {id} is not registered")))?;
-        caller.check_organisation(&self.store, &org).await?;
+        caller
+            .check_organisation(&self.workflow.store, &org)
+            .await?;
         let kind = match req.kind {
             0 => None,
             k => Some(i64::from(
@@ -466,7 +472,7 @@ impl RegistryApi {
             )),
         };
         let (size, after) = page(req.page.as_ref())?;
-        let rows = ownership::list_current(&self.store, &org.id, kind, &after, size)
+        let rows = ownership::list_current(&self.workflow.store, &org.id, kind, &after, size)
             .await
             .map_err(internal)?;
         Ok(pb::ListOwnershipEntriesResponse {
@@ -508,15 +514,18 @@ impl RegistryApi {
                 shorten(resource, ECHO_LIMIT)
             ))
         })?;
-        let matched = ownership::get(&self.store, &route.entry_id)
+        let matched = ownership::get(&self.workflow.store, &route.entry_id)
             .await
             .map_err(internal)?;
         let holdings = match &req.at {
             Some(ts) => {
-                ownership::holdings_at(&self.store, to_micros(super::from_timestamp("at", ts)?))
-                    .await
+                ownership::holdings_at(
+                    &self.workflow.store,
+                    to_micros(super::from_timestamp("at", ts)?),
+                )
+                .await
             }
-            None => ownership::holdings(&self.store, None).await,
+            None => ownership::holdings(&self.workflow.store, None).await,
         }
         .map_err(internal)?;
         let target = crate::domain::routing::target_of(resource);

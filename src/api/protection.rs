@@ -83,7 +83,7 @@ impl RegistryApi {
         let org = self
             .addressed_organisation(caller, "organisation_id", &req.organisation_id)
             .await?;
-        let now = self.clock.now();
+        let now = self.workflow.clock.now();
         let mark = match &req.mark {
             None => None,
             Some(m) => {
@@ -99,7 +99,7 @@ impl RegistryApi {
                 })?;
                 for (i, p) in mark.informed.iter().enumerate() {
                     if !p.organisation_id.is_empty()
-                        && reg::get_organisation(&self.store, &p.organisation_id)
+                        && reg::get_organisation(&self.workflow.store, &p.organisation_id)
                             .await
                             .map_err(internal)?
                             .is_none()
@@ -118,7 +118,7 @@ impl RegistryApi {
                 Some(mark)
             }
         };
-        let mut tx = self.store.begin().await.map_err(internal)?;
+        let mut tx = self.workflow.store.begin().await.map_err(internal)?;
         reg::set_protection(&mut tx, &org.id, mark.as_ref())
             .await
             .map_err(internal)?;
@@ -130,7 +130,7 @@ impl RegistryApi {
             serde_json::json!({ "mark": mark }),
         )
         .await?;
-        let org = reg::get_organisation(&self.store, &org.id)
+        let org = reg::get_organisation(&self.workflow.store, &org.id)
             .await
             .map_err(internal)?
             .unwrap_or(org);

@@ -6,27 +6,28 @@ use super::{
     internal, invalid, next_page_token, optional_timestamp, page, precondition, timestamp,
 };
 use crate::auth::Caller;
-use crate::auth::policy::Scope;
-use crate::domain::clock::{SharedClock, to_micros};
 use crate::domain::organisation::{
     OrganisationId, Province, Role, organisation_name, roles_fit_province,
 };
 use crate::pb;
 use crate::pb::registry_service_server::RegistryService;
-use crate::pki::ClientCertificate;
+use crate::registry::credentials::{
+    NewOfficerKey, OfficerError, OfficerKeyError, RegisterCertificateError, RevokeCertificateError,
+    SigningKeyError,
+};
+use crate::registry::organisations::{
+    CreateOrganisationError, NewOrganisation, SetEnabledError, listing_province,
+};
+use crate::registry::{AddressedError, CertificateRefusal, Registry};
 use crate::store::registry::{
     self as reg, CertificateRow, OfficerKeyRow, OfficerRow, OrganisationFilter, OrganisationRow,
-    is_unique_violation,
 };
-use crate::store::{Store, audit};
 
 pub struct RegistryApi {
-    pub store: Store,
-    pub clock: SharedClock,
+    /// The registry workflows (organisations and their credentials).
+    pub workflow: Registry,
     /// Routes resources to the units responsible for them (Art. 9).
     pub router: std::sync::Arc<crate::ownership::OwnershipRouter>,
-    /// The CA every registered client certificate must chain to.
-    pub ca_pem: String,
 }
 
 pub fn role_to_pb(role: Role) -> pb::Role {
@@ -142,40 +143,127 @@ fn required_reason(field: &str, raw: &str) -> Result<String, Status> {
     }
 }
 
-impl RegistryApi {
-    /// A certificate from the platform CA, naming `org`, not expired: what every
-    /// registered certificate must be.
-    fn organisation_certificate(
-        &self,
-        org: &OrganisationRow,
-        pem: &str,
-    ) -> Result<ClientCertificate, Status> {
-        let cert = ClientCertificate::from_pem(pem)
-            .map_err(|e| invalid("certificate_pem", e.to_string()))?;
-        if cert.organisation.as_str() != org.id {
-            return Err(invalid(
-                "certificate_pem",
-                format!(
-                    "the certificate names organisation {} but the request registers it for {}",
-                    cert.organisation, org.id
-                ),
-            ));
-        }
-        if !crate::pki::cert::issued_by(&cert.der, &self.ca_pem) {
-            return Err(invalid(
-                "certificate_pem",
-                "the certificate was not issued by the platform CA",
-            ));
-        }
-        if cert.not_after <= self.clock.now() {
-            return Err(invalid(
-                "certificate_pem",
-                format!("the certificate expired at {}", cert.not_after.to_rfc3339()),
-            ));
-        }
-        Ok(cert)
-    }
+fn organisation_id(field: &str, raw: &str) -> Result<OrganisationId, Status> {
+    OrganisationId::parse(raw).map_err(|e| invalid(field, e.to_string()))
+}
 
+fn addressed_status(e: AddressedError) -> Status {
+    match e {
+        AddressedError::NotRegistered { .. } => Status::not_found(e.to_string()),
+        AddressedError::OutsideScope(o) => o.into(),
+        AddressedError::Storage(s) => internal(s),
+    }
+}
+
+fn certificate_refused(e: &CertificateRefusal) -> Status {
+    invalid("certificate_pem", e.to_string())
+}
+
+impl From<CreateOrganisationError> for Status {
+    fn from(e: CreateOrganisationError) -> Status {
+        use CreateOrganisationError as E;
+        match e {
+            E::AuthorityOutsideNationalScope => Status::permission_denied(e.to_string()),
+            E::OutsideScope(o) => o.into(),
+            E::UnknownParent { .. } => invalid("parent_id", e.to_string()),
+            E::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
+            E::Storage(s) => internal(s),
+        }
+    }
+}
+
+impl From<SetEnabledError> for Status {
+    fn from(e: SetEnabledError) -> Status {
+        match e {
+            SetEnabledError::Addressed(a) => addressed_status(a),
+            SetEnabledError::SelfDisable { ref id } => {
+                precondition("SELF_DISABLE", &format!("organisation:{id}"), e.to_string())
+            }
+            SetEnabledError::Storage(s) => internal(s),
+        }
+    }
+}
+
+impl From<RegisterCertificateError> for Status {
+    fn from(e: RegisterCertificateError) -> Status {
+        use RegisterCertificateError as E;
+        match e {
+            E::Addressed(a) => addressed_status(a),
+            E::Refused(ref r) => certificate_refused(r),
+            E::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
+            E::Storage(s) => internal(s),
+        }
+    }
+}
+
+impl From<RevokeCertificateError> for Status {
+    fn from(e: RevokeCertificateError) -> Status {
+        use RevokeCertificateError as E;
+        match e {
+            E::NotRegistered { .. } => Status::not_found(e.to_string()),
+            E::Addressed(a) => addressed_status(a),
+            E::AlreadyRevoked {
+                ref fingerprint, ..
+            } => precondition(
+                "ALREADY_REVOKED",
+                &format!("certificate:{fingerprint}"),
+                e.to_string(),
+            ),
+            E::Storage(s) => internal(s),
+        }
+    }
+}
+
+impl From<OfficerError> for Status {
+    fn from(e: OfficerError) -> Status {
+        match e {
+            OfficerError::Addressed(a) => addressed_status(a),
+            OfficerError::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
+            OfficerError::NotRegistered { .. } => Status::not_found(e.to_string()),
+            OfficerError::Storage(s) => internal(s),
+        }
+    }
+}
+
+impl From<OfficerKeyError> for Status {
+    fn from(e: OfficerKeyError) -> Status {
+        use OfficerKeyError as E;
+        match e {
+            E::Addressed(a) => addressed_status(a),
+            E::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
+            E::NotRegistered { .. } => Status::not_found(e.to_string()),
+            E::AlreadyRevoked {
+                ref organisation,
+                ref kid,
+            } => precondition(
+                "ALREADY_REVOKED",
+                &format!("officer_key:{organisation}/{kid}"),
+                e.to_string(),
+            ),
+            E::Storage(s) => internal(s),
+        }
+    }
+}
+
+impl From<SigningKeyError> for Status {
+    fn from(e: SigningKeyError) -> Status {
+        use SigningKeyError as E;
+        match e {
+            E::Addressed(a) => addressed_status(a),
+            E::NotASigner { ref organisation } => precondition(
+                "NOT_A_REGULATOR",
+                &format!("organisation:{organisation}"),
+                e.to_string(),
+            ),
+            E::Refused(ref r) => certificate_refused(r),
+            E::NotEd25519 => invalid("certificate_pem", e.to_string()),
+            E::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
+            E::Storage(s) => internal(s),
+        }
+    }
+}
+
+impl RegistryApi {
     /// The organisation a request addresses, after the caller's scope is checked.
     pub(super) async fn addressed_organisation(
         &self,
@@ -183,36 +271,26 @@ impl RegistryApi {
         field: &str,
         raw: &str,
     ) -> Result<OrganisationRow, Status> {
-        let id = OrganisationId::parse(raw).map_err(|e| invalid(field, e.to_string()))?;
-        let org = reg::get_organisation(&self.store, id.as_str())
+        let id = organisation_id(field, raw)?;
+        self.workflow
+            .addressed(caller, &id)
             .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::not_found(format!("organisation {id} is not registered")))?;
-        caller.check_organisation(&self.store, &org).await?;
-        Ok(org)
+            .map_err(addressed_status)
     }
 
     /// Appends the audit record of the change made in `tx` and commits both.
     pub(super) async fn finish(
         &self,
-        mut tx: crate::store::Tx,
+        tx: crate::store::Tx,
         caller: &Caller,
         action: &str,
         subject: String,
         details: serde_json::Value,
     ) -> Result<(), Status> {
-        audit::append(
-            &mut tx,
-            self.store.dialect(),
-            self.clock.now(),
-            &caller.actor(),
-            action,
-            &subject,
-            details,
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        self.workflow
+            .finish(tx, caller, action, subject, details)
+            .await
+            .map_err(internal)
     }
 }
 
@@ -224,7 +302,7 @@ impl RegistryService for RegistryApi {
         request: Request<pb::WhoAmIRequest>,
     ) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let caller = Caller::from_request(&request)?;
-        let org = reg::get_organisation(&self.store, &caller.organisation_id)
+        let org = reg::get_organisation(&self.workflow.store, &caller.organisation_id)
             .await
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("caller organisation vanished"))?;
@@ -242,7 +320,7 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<pb::Organisation>, Status> {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
-        let id = OrganisationId::parse(&req.id).map_err(|e| invalid("id", e.to_string()))?;
+        let id = organisation_id("id", &req.id)?;
         let name = organisation_name(&req.name).map_err(|e| invalid("name", e))?;
         let province =
             Province::parse(&req.province).map_err(|e| invalid("province", e.to_string()))?;
@@ -258,81 +336,20 @@ impl RegistryService for RegistryApi {
             return Err(invalid("roles", "an organisation holds at least one role"));
         }
         roles_fit_province(&roles, &province).map_err(|e| invalid("province", e))?;
-        // Only national authority creates authorities: a province cannot mint a second regulator.
-        let authority = roles.iter().any(|r| {
-            matches!(
-                r,
-                Role::NationalRegulator
-                    | Role::ProvincialRegulator
-                    | Role::Institution
-                    | Role::PlatformOperator
-            )
-        });
-        if authority && caller.scope != Scope::Allow {
-            return Err(Status::permission_denied(
-                "only the national regulator or the platform operator registers regulators, institutions and operators",
-            ));
-        }
-        caller.check_scope(false, province.as_str(), &format!("province {province}"))?;
-        let parent_id = if req.parent_id.is_empty() {
-            None
-        } else {
-            let parent = OrganisationId::parse(&req.parent_id)
-                .map_err(|e| invalid("parent_id", e.to_string()))?;
-            if reg::get_organisation(&self.store, parent.as_str())
-                .await
-                .map_err(internal)?
-                .is_none()
-            {
-                return Err(invalid(
-                    "parent_id",
-                    format!("organisation {parent} is not registered"),
-                ));
-            }
-            Some(parent.to_string())
+        let parent = match req.parent_id.as_str() {
+            "" => None,
+            raw => Some(organisation_id("parent_id", raw)?),
         };
         let contacts = super::contacts::contacts_from_pb(&roles, &req.contacts)?;
-        let now = to_micros(self.clock.now());
-        let creation = super::contacts::creation_change(id.as_str(), &contacts, now);
-        let row = OrganisationRow {
-            id: id.to_string(),
+        let new = NewOrganisation {
+            id,
             name: name.to_owned(),
-            roles: reg::roles_column(&roles),
-            province: province.to_string(),
-            parent_id,
-            enabled: 1,
-            contacts_json: serde_json::to_string(&contacts).map_err(internal)?,
-            created_at: now,
-            contacts_updated_at: (!contacts.is_empty()).then_some(now),
-            contacts_effective_on: (!contacts.is_empty()).then(|| creation.effective_on.clone()),
-            contacts_reported_late: 0,
-            protection_json: String::new(),
+            roles,
+            province,
+            parent,
+            contacts,
         };
-        let details = serde_json::json!({"name": row.name, "roles": row.roles, "province": row.province, "parent_id": row.parent_id});
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let _ = {
-            let tx = &mut tx;
-            reg::insert_organisation(tx, &row).await.map_err(|e| {
-                if is_unique_violation(&e) {
-                    Status::already_exists(format!("organisation {id} is already registered"))
-                } else {
-                    internal(e)
-                }
-            })
-        }?;
-        if !contacts.is_empty() {
-            reg::insert_contact_change(&mut tx, &creation)
-                .await
-                .map_err(internal)?;
-        }
-        self.finish(
-            tx,
-            &caller,
-            "registry.organisation.create",
-            format!("organisation:{id}"),
-            details,
-        )
-        .await?;
+        let row = self.workflow.create_organisation(&caller, new).await?;
         Ok(Response::new(organisation_to_pb(&row)))
     }
 
@@ -368,23 +385,13 @@ impl RegistryService for RegistryApi {
                     .to_string(),
             ),
         };
-        if caller.scope == Scope::OwnProvince {
-            match &province {
-                Some(p) if *p != caller.province => {
-                    return Err(Status::permission_denied(format!(
-                        "{} may list only organisations of province {}",
-                        caller.organisation_id, caller.province
-                    )));
-                }
-                _ => province = Some(caller.province.clone()),
-            }
-        }
+        province = listing_province(&caller, province)?;
         let filter = OrganisationFilter {
             role,
             province,
             after_id,
         };
-        let rows = reg::list_organisations(&self.store, &filter, size)
+        let rows = reg::list_organisations(&self.workflow.store, &filter, size)
             .await
             .map_err(internal)?;
         Ok(Response::new(pb::ListOrganisationsResponse {
@@ -400,44 +407,16 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<pb::Organisation>, Status> {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
-        let org = self.addressed_organisation(&caller, "id", &req.id).await?;
+        let id = organisation_id("id", &req.id)?;
         let reason = if req.enabled {
             req.reason.trim().to_owned()
         } else {
             required_reason("reason", &req.reason)?
         };
-        if org.id == caller.organisation_id && !req.enabled {
-            return Err(precondition(
-                "SELF_DISABLE",
-                &format!("organisation:{}", org.id),
-                "an organisation cannot disable itself",
-            ));
-        }
-        let details = serde_json::json!({"enabled": req.enabled, "reason": reason});
-        let action = if req.enabled {
-            "registry.organisation.enable"
-        } else {
-            "registry.organisation.disable"
-        };
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let _ = {
-            let tx = &mut tx;
-            reg::set_organisation_enabled(tx, &org.id, req.enabled)
-                .await
-                .map_err(internal)
-        }?;
-        self.finish(
-            tx,
-            &caller,
-            action,
-            format!("organisation:{}", org.id),
-            details,
-        )
-        .await?;
-        let org = reg::get_organisation(&self.store, &org.id)
-            .await
-            .map_err(internal)?
-            .unwrap_or(org);
+        let org = self
+            .workflow
+            .set_organisation_enabled(&caller, &id, req.enabled, &reason)
+            .await?;
         Ok(Response::new(organisation_to_pb(&org)))
     }
 
@@ -482,35 +461,11 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<pb::Certificate>, Status> {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
-        let org = self
-            .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
+        let org = organisation_id("organisation_id", &req.organisation_id)?;
+        let row = self
+            .workflow
+            .register_certificate(&caller, &org, &req.certificate_pem)
             .await?;
-        let cert = self.organisation_certificate(&org, &req.certificate_pem)?;
-        let now = self.clock.now();
-        let row = CertificateRow::new(&cert, &org.id, &req.certificate_pem, to_micros(now));
-        let details = serde_json::json!({"organisation_id": org.id, "subject": row.subject, "not_after": cert.not_after.to_rfc3339()});
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let _ = {
-            let tx = &mut tx;
-            reg::insert_certificate(tx, &row).await.map_err(|e| {
-                if is_unique_violation(&e) {
-                    Status::already_exists(format!(
-                        "certificate {} is already registered",
-                        row.fingerprint
-                    ))
-                } else {
-                    internal(e)
-                }
-            })
-        }?;
-        self.finish(
-            tx,
-            &caller,
-            "registry.certificate.register",
-            format!("certificate:{}", row.fingerprint),
-            details,
-        )
-        .await?;
         Ok(Response::new(certificate_to_pb(&row)))
     }
 
@@ -529,45 +484,10 @@ impl RegistryService for RegistryApi {
             ));
         }
         let reason = required_reason("reason", &req.reason)?;
-        let cert = reg::get_certificate(&self.store, &fingerprint)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| {
-                Status::not_found(format!("certificate {fingerprint} is not registered"))
-            })?;
-        self.addressed_organisation(&caller, "fingerprint", &cert.org_id)
+        let cert = self
+            .workflow
+            .revoke_certificate(&caller, &fingerprint, &reason)
             .await?;
-        if let Some(at) = cert.revoked_at {
-            return Err(precondition(
-                "ALREADY_REVOKED",
-                &format!("certificate:{fingerprint}"),
-                format!(
-                    "already revoked at {}",
-                    crate::domain::clock::from_micros(at).to_rfc3339()
-                ),
-            ));
-        }
-        let now = to_micros(self.clock.now());
-        let details = serde_json::json!({"organisation_id": cert.org_id, "reason": reason});
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let _ = {
-            let tx = &mut tx;
-            reg::revoke_certificate(tx, &fingerprint, &reason, now)
-                .await
-                .map_err(internal)
-        }?;
-        self.finish(
-            tx,
-            &caller,
-            "registry.certificate.revoke",
-            format!("certificate:{fingerprint}"),
-            details,
-        )
-        .await?;
-        let cert = reg::get_certificate(&self.store, &fingerprint)
-            .await
-            .map_err(internal)?
-            .unwrap_or(cert);
         Ok(Response::new(certificate_to_pb(&cert)))
     }
 
@@ -582,7 +502,7 @@ impl RegistryService for RegistryApi {
             .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
             .await?;
         let (size, after) = page(req.page.as_ref())?;
-        let rows = reg::list_certificates(&self.store, &org.id, &after, size)
+        let rows = reg::list_certificates(&self.workflow.store, &org.id, &after, size)
             .await
             .map_err(internal)?;
         Ok(Response::new(pb::ListCertificatesResponse {
@@ -602,38 +522,15 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<pb::Officer>, Status> {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
-        let org = self
-            .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
-            .await?;
+        let org = organisation_id("organisation_id", &req.organisation_id)?;
         let name = parse_name("name", &req.name)?;
         let display_name = req.display_name.trim();
         if display_name.is_empty() || display_name.chars().count() > 200 {
             return Err(invalid("display_name", "required, at most 200 characters"));
         }
-        let row = OfficerRow {
-            org_id: org.id.clone(),
-            name,
-            display_name: display_name.to_owned(),
-            enabled: 1,
-            registered_at: to_micros(self.clock.now()),
-        };
-        let subject = format!("officer:{}/{}", row.org_id, row.name);
-        let details = serde_json::json!({"display_name": row.display_name});
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let _ = {
-            let tx = &mut tx;
-            reg::insert_officer(tx, &row).await.map_err(|e| {
-                if is_unique_violation(&e) {
-                    Status::already_exists(format!(
-                        "officer {} of {} is already registered",
-                        row.name, row.org_id
-                    ))
-                } else {
-                    internal(e)
-                }
-            })
-        }?;
-        self.finish(tx, &caller, "registry.officer.register", subject, details)
+        let row = self
+            .workflow
+            .register_officer(&caller, &org, name, display_name.to_owned())
             .await?;
         Ok(Response::new(officer_to_pb(&row)))
     }
@@ -645,42 +542,17 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<pb::Officer>, Status> {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
-        let org = self
-            .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
-            .await?;
+        let org = organisation_id("organisation_id", &req.organisation_id)?;
         let name = parse_name("name", &req.name)?;
         let reason = if req.enabled {
             req.reason.trim().to_owned()
         } else {
             required_reason("reason", &req.reason)?
         };
-        let subject = format!("officer:{}/{name}", org.id);
-        let action = if req.enabled {
-            "registry.officer.enable"
-        } else {
-            "registry.officer.disable"
-        };
-        let details = serde_json::json!({"enabled": req.enabled, "reason": reason});
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let found = {
-            let tx = &mut tx;
-            reg::set_officer_enabled(tx, &org.id, &name, req.enabled)
-                .await
-                .map_err(internal)
-        }?;
-        self.finish(tx, &caller, action, subject, details).await?;
-        if !found {
-            return Err(Status::not_found(format!(
-                "officer {name} of {} is not registered",
-                org.id
-            )));
-        }
-        let officer = reg::get_officer(&self.store, &org.id, &name)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| {
-                Status::not_found(format!("officer {name} of {} is not registered", org.id))
-            })?;
+        let officer = self
+            .workflow
+            .set_officer_enabled(&caller, &org, &name, req.enabled, &reason)
+            .await?;
         Ok(Response::new(officer_to_pb(&officer)))
     }
 
@@ -695,7 +567,7 @@ impl RegistryService for RegistryApi {
             .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
             .await?;
         let (size, after) = page(req.page.as_ref())?;
-        let rows = reg::list_officers(&self.store, &org.id, &after, size)
+        let rows = reg::list_officers(&self.workflow.store, &org.id, &after, size)
             .await
             .map_err(internal)?;
         Ok(Response::new(pb::ListOfficersResponse {
@@ -715,9 +587,7 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<pb::OfficerKey>, Status> {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
-        let org = self
-            .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
-            .await?;
+        let organisation = organisation_id("organisation_id", &req.organisation_id)?;
         let kid = parse_name("kid", &req.kid)?;
         let readable = match req.algorithm.as_str() {
             "EdDSA" => {
@@ -739,39 +609,13 @@ impl RegistryService for RegistryApi {
                 format!("not a PEM public key for {}", req.algorithm),
             ));
         }
-        let row = OfficerKeyRow {
-            org_id: org.id.clone(),
+        let key = NewOfficerKey {
+            organisation,
             kid,
             algorithm: req.algorithm.clone(),
             public_key_pem: req.public_key_pem.trim().to_owned(),
-            registered_at: to_micros(self.clock.now()),
-            revoked_at: None,
         };
-        let subject = format!("officer_key:{}/{}", row.org_id, row.kid);
-        let details =
-            serde_json::json!({"algorithm": row.algorithm, "public_key_pem": row.public_key_pem});
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let _ = {
-            let tx = &mut tx;
-            reg::insert_officer_key(tx, &row).await.map_err(|e| {
-                if is_unique_violation(&e) {
-                    Status::already_exists(format!(
-                        "key {} of {} is already registered",
-                        row.kid, row.org_id
-                    ))
-                } else {
-                    internal(e)
-                }
-            })
-        }?;
-        self.finish(
-            tx,
-            &caller,
-            "registry.officer_key.register",
-            subject,
-            details,
-        )
-        .await?;
+        let row = self.workflow.register_officer_key(&caller, key).await?;
         Ok(Response::new(officer_key_to_pb(&row)))
     }
 
@@ -782,45 +626,14 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<pb::OfficerKey>, Status> {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
-        let org = self
-            .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
-            .await?;
+        let org = organisation_id("organisation_id", &req.organisation_id)?;
         let kid = parse_name("kid", &req.kid)?;
         let reason = required_reason("reason", &req.reason)?;
-        let key = reg::get_officer_key(&self.store, &org.id, &kid)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| {
-                Status::not_found(format!("key {kid} of {} is not registered", org.id))
-            })?;
-        if key.revoked_at.is_some() {
-            return Err(precondition(
-                "ALREADY_REVOKED",
-                &format!("officer_key:{}/{kid}", org.id),
-                "already revoked",
-            ));
-        }
-        let now = to_micros(self.clock.now());
-        let details = serde_json::json!({"reason": reason});
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        let _ = {
-            let tx = &mut tx;
-            reg::revoke_officer_key(tx, &org.id, &kid, now)
-                .await
-                .map_err(internal)
-        }?;
-        self.finish(
-            tx,
-            &caller,
-            "registry.officer_key.revoke",
-            format!("officer_key:{}/{kid}", org.id),
-            details,
-        )
-        .await?;
-        Ok(Response::new(officer_key_to_pb(&OfficerKeyRow {
-            revoked_at: Some(now),
-            ..key
-        })))
+        let key = self
+            .workflow
+            .revoke_officer_key(&caller, &org, &kid, &reason)
+            .await?;
+        Ok(Response::new(officer_key_to_pb(&key)))
     }
 
     #[tracing::instrument(skip_all)]
@@ -834,7 +647,7 @@ impl RegistryService for RegistryApi {
             .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
             .await?;
         let (size, after) = page(req.page.as_ref())?;
-        let rows = reg::list_officer_keys(&self.store, &org.id, &after, size)
+        let rows = reg::list_officer_keys(&self.workflow.store, &org.id, &after, size)
             .await
             .map_err(internal)?;
         Ok(Response::new(pb::ListOfficerKeysResponse {
@@ -930,52 +743,11 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<pb::SigningKey>, Status> {
         let caller = Caller::from_request(&request)?;
         let req = request.into_inner();
-        let org = self
-            .addressed_organisation(&caller, "organisation_id", &req.organisation_id)
+        let org = organisation_id("organisation_id", &req.organisation_id)?;
+        let row = self
+            .workflow
+            .register_signing_key(&caller, &org, &req.certificate_pem)
             .await?;
-        if !org.roles().iter().any(|r| r.signs_documents()) {
-            return Err(precondition(
-                "NOT_A_REGULATOR",
-                &format!("organisation:{}", org.id),
-                "only regulators sign notices (Art. 8) and the institution its bulletins \
-                 (2009 reporting measures Art. 19)",
-            ));
-        }
-        let cert = self.organisation_certificate(&org, &req.certificate_pem)?;
-        if !crate::pki::signing::is_ed25519(&cert.der) {
-            return Err(invalid(
-                "certificate_pem",
-                "a notice-signing certificate carries an Ed25519 key",
-            ));
-        }
-        let now = self.clock.now();
-        let row = reg::SigningKeyRow {
-            key_id: crate::pki::signing::key_id(&cert.der),
-            org_id: org.id.clone(),
-            certificate_pem: req.certificate_pem.trim().to_owned(),
-            valid_from: to_micros(cert.not_before),
-            valid_until: to_micros(cert.not_after),
-            registered_at: to_micros(now),
-            retired_at: None,
-        };
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        reg::insert_signing_key(&mut tx, &row).await.map_err(|e| {
-            if is_unique_violation(&e) {
-                Status::already_exists(format!("signing key {} is already registered", row.key_id))
-            } else {
-                internal(e)
-            }
-        })?;
-        let details =
-            serde_json::json!({"key_id": row.key_id, "not_after": cert.not_after.to_rfc3339()});
-        self.finish(
-            tx,
-            &caller,
-            "registry.signing_key.register",
-            format!("organisation:{}", org.id),
-            details,
-        )
-        .await?;
         Ok(Response::new(signing_key_to_pb(&row)))
     }
 
@@ -994,10 +766,14 @@ impl RegistryService for RegistryApi {
             ),
         };
         let (size, after) = page(req.page.as_ref())?;
-        let rows =
-            reg::list_signing_keys(&self.store, org.as_ref().map(|o| o.as_str()), &after, size)
-                .await
-                .map_err(internal)?;
+        let rows = reg::list_signing_keys(
+            &self.workflow.store,
+            org.as_ref().map(|o| o.as_str()),
+            &after,
+            size,
+        )
+        .await
+        .map_err(internal)?;
         Ok(Response::new(pb::ListSigningKeysResponse {
             next_page_token: next_page_token(
                 rows.len(),

@@ -34,6 +34,13 @@ pub struct Caller {
 #[error("{0}")]
 pub struct OutsideScope(String);
 
+impl OutsideScope {
+    /// A refusal saying what lies outside the caller's scope.
+    pub fn new(message: String) -> Self {
+        OutsideScope(message)
+    }
+}
+
 impl From<OutsideScope> for Status {
     fn from(e: OutsideScope) -> Status {
         Status::permission_denied(e.0)
@@ -130,20 +137,34 @@ impl Caller {
             .map_err(Status::from)
     }
 
+    /// Scope check for a record belonging to organisation `org`: `Ok(Err(..))` when outside.
+    ///
+    /// # Errors
+    /// Storage failures reading the organisation tree.
+    pub async fn organisation_in_scope(
+        &self,
+        store: &crate::store::Store,
+        org: &OrganisationRow,
+    ) -> Result<Result<(), OutsideScope>, sqlx::Error> {
+        let is_own = match self.scope {
+            Scope::Allow => true,
+            _ => {
+                crate::store::registry::is_same_or_descendant(store, &self.organisation_id, &org.id)
+                    .await?
+            }
+        };
+        Ok(self.within_scope(is_own, &org.province, &format!("organisation {}", org.id)))
+    }
+
     /// Scope check for a record belonging to organisation `org`.
     pub async fn check_organisation(
         &self,
         store: &crate::store::Store,
         org: &OrganisationRow,
     ) -> Result<(), Status> {
-        let is_own = match self.scope {
-            Scope::Allow => true,
-            _ => {
-                crate::store::registry::is_same_or_descendant(store, &self.organisation_id, &org.id)
-                    .await
-                    .map_err(crate::api::internal)?
-            }
-        };
-        self.check_scope(is_own, &org.province, &format!("organisation {}", org.id))
+        self.organisation_in_scope(store, org)
+            .await
+            .map_err(crate::api::internal)?
+            .map_err(Status::from)
     }
 }

@@ -36,7 +36,8 @@ pub mod config;
 pub mod console;
 pub mod delivery;
 pub mod disposal;
-pub mod domain;
+/// The pure domain (crate `fenghuo-domain`): every `crate::domain::…` path reads from it.
+pub use fenghuo_domain as domain;
 pub mod https;
 pub mod identification;
 pub mod intake;

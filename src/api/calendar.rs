@@ -43,8 +43,8 @@ pub use crate::pb::date_to_pb;
 
 /// Every calendar rule, mapped once: wrong input → INVALID_ARGUMENT naming the field; a date
 /// the loaded years do not cover → FAILED_PRECONDITION naming the date and the loaded years.
-impl From<CalendarError> for Status {
-    fn from(e: CalendarError) -> Status {
+pub fn calendar_status(e: CalendarError) -> Status {
+    {
         let message = e.to_string();
         match e {
             CalendarError::InvalidYear { .. } => invalid("year", message),
@@ -92,7 +92,11 @@ impl CalendarService for CalendarApi {
         request: Request<pb::IsWorkingDayRequest>,
     ) -> Result<Response<pb::IsWorkingDayResponse>, Status> {
         let date = date_from_pb("date", request.get_ref().date.as_ref())?;
-        let working_day = self.calendar().await?.is_working_day(date)?;
+        let working_day = self
+            .calendar()
+            .await?
+            .is_working_day(date)
+            .map_err(calendar_status)?;
         Ok(Response::new(pb::IsWorkingDayResponse { working_day }))
     }
 
@@ -104,12 +108,16 @@ impl CalendarService for CalendarApi {
         let req = request.into_inner();
         let from = date_from_pb("from", req.from.as_ref())?;
         if req.working_days == 0 {
-            return Err(CalendarError::ZeroWorkingDays.into());
+            return Err(calendar_status(CalendarError::ZeroWorkingDays));
         }
         let calendar = self.calendar().await?;
-        let date = calendar.add_working_days(from, req.working_days)?;
+        let date = calendar
+            .add_working_days(from, req.working_days)
+            .map_err(calendar_status)?;
         // The end of the N-th working day: 00:00 Asia/Shanghai of the next day.
-        let end = calendar.deadline_after(shanghai_noon(from), req.working_days)?;
+        let end = calendar
+            .deadline_after(shanghai_noon(from), req.working_days)
+            .map_err(calendar_status)?;
         Ok(Response::new(pb::AddWorkingDaysResponse {
             date: Some(date_to_pb(date)),
             deadline: Some(timestamp(to_micros(end))),
@@ -124,7 +132,11 @@ impl CalendarService for CalendarApi {
         let req = request.into_inner();
         let from = date_from_pb("from", req.from.as_ref())?;
         let to = date_from_pb("to", req.to.as_ref())?;
-        let working_days = self.calendar().await?.working_days_between(from, to)?;
+        let working_days = self
+            .calendar()
+            .await?
+            .working_days_between(from, to)
+            .map_err(calendar_status)?;
         Ok(Response::new(pb::WorkingDaysBetweenResponse {
             working_days,
         }))
@@ -166,7 +178,8 @@ impl CalendarService for CalendarApi {
             req.year,
             dates("holidays", &req.holidays)?,
             dates("makeup_workdays", &req.makeup_workdays)?,
-        )?;
+        )
+        .map_err(calendar_status)?;
         let loaded = crate::timers::calendar::load_year(
             &self.store,
             &self.handlers,

@@ -8,6 +8,7 @@
 
 pub mod credentials;
 pub mod organisations;
+pub mod ownership;
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ use ipnet::IpNet;
 
 use super::entry::{OwnershipEntry, OwnershipKind};
 use super::indicator;
-use crate::domain::organisation::{Province, Role};
+use crate::organisation::{Province, Role};
 
 /// Why an organisation is in an entry; numbers match `fenghuo.v1.OwnershipRelation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

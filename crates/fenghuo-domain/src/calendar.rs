@@ -232,7 +232,7 @@ struct CalendarFile {
 }
 
 static EMBEDDED: LazyLock<WorkingCalendar> = LazyLock::new(|| {
-    WorkingCalendar::parse_json(include_str!("../../data/calendar/mainland.json"))
+    WorkingCalendar::parse_json(include_str!("../../../data/calendar/mainland.json"))
         .unwrap_or_else(|e| panic!("data/calendar/mainland.json is invalid: {e}"))
 });
 

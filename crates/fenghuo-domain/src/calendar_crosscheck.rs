@@ -5,7 +5,7 @@
 use chinese_holiday::{Ymd, chinese_holiday};
 use chrono::{Datelike, NaiveDate};
 
-use crate::domain::calendar::WorkingCalendar;
+use crate::calendar::WorkingCalendar;
 
 #[test]
 fn every_day_from_2018_to_2026_agrees_with_the_chinese_holiday_crate() {

@@ -70,7 +70,7 @@ pub struct Submission {
     pub follows_up: Option<String>,
     /// The grade or colour of a first report, which sets its deadline (reporting measures
     /// Art. 13); None for a follow-up, which has none.
-    pub report_level: Option<crate::domain::policy::Level>,
+    pub report_level: Option<crate::policy::Level>,
     /// The normalised report as stored and shown (protobuf `ThreatReport`).
     pub report: Vec<u8>,
     /// Routable resources of the report (IPs, domains, URLs, mailboxes,

@@ -273,7 +273,7 @@ type Limits = BTreeMap<TimerKey, TimeLimit>;
 
 static DEFAULT: LazyLock<DeadlinePolicy> = LazyLock::new(|| {
     DeadlinePolicy::default()
-        .overlay(include_str!("../../data/policy/default.toml"))
+        .overlay(include_str!("../../../data/policy/default.toml"))
         .unwrap_or_else(|e| panic!("data/policy/default.toml is invalid: {e}"))
 });
 
@@ -282,7 +282,7 @@ static DEFAULT: LazyLock<DeadlinePolicy> = LazyLock::new(|| {
 pub struct DeadlinePolicy {
     national: Limits,
     provinces: BTreeMap<String, Limits>,
-    /// Whose limits a unit's report follows (see [`crate::domain::reporting`]).
+    /// Whose limits a unit's report follows (see [`crate::reporting`]).
     reporting_profile: Document,
 }
 

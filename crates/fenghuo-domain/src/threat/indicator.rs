@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::domain::echo::Echo;
+use crate::echo::Echo;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IndicatorError {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::indicator;
-use crate::domain::echo::{ECHO_LIMIT, Echo, shorten};
+use crate::echo::{ECHO_LIMIT, Echo, shorten};
 
 /// What an ownership entry is about; numbers match `fenghuo.v1.OwnershipKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

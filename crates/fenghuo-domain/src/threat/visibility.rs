@@ -10,7 +10,7 @@
 //!   and the units responsible for the threat's indicators; RED the reporter.
 
 use super::Tlp;
-use crate::domain::organisation::Role;
+use crate::organisation::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reader {

@@ -10,14 +10,10 @@ use super::registry::{RegistryApi, organisation_to_pb};
 use super::{internal, invalid, next_page_token, page, precondition, timestamp};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
-use crate::domain::calendar::local_date;
-use crate::domain::clock::to_micros;
-use crate::domain::contacts::{
-    CHANGE_REPORT_WORKING_DAYS, Contact, ContactRole, change_report_delay, keeps_register,
-    missing_roles,
-};
+use crate::domain::contacts::{Contact, ContactRole, keeps_register, missing_roles};
 use crate::domain::organisation::{OrganisationId, Role};
 use crate::pb;
+use crate::registry::contacts::ContactsError;
 use crate::store::registry::{self as reg, ContactChangeFilter, ContactChangeRow};
 
 pub fn contact_to_pb(c: Contact) -> pb::Contact {
@@ -108,6 +104,18 @@ fn change_to_pb(c: &ContactChangeRow) -> pb::ContactChange {
     }
 }
 
+impl From<ContactsError> for Status {
+    fn from(e: ContactsError) -> Status {
+        match e {
+            ContactsError::EffectiveInFuture { .. } => invalid("effective_on", e.to_string()),
+            ContactsError::Calendar { .. } => {
+                precondition("CALENDAR", "effective_on", e.to_string())
+            }
+            ContactsError::CalendarUnreadable(_) | ContactsError::Storage(_) => internal(e),
+        }
+    }
+}
+
 impl RegistryApi {
     pub(super) async fn update_contacts(
         &self,
@@ -125,63 +133,10 @@ impl RegistryApi {
             ));
         }
         let effective_on = date_from_pb("effective_on", req.effective_on.as_ref())?;
-        let now = self.workflow.clock.now();
-        let reported_on = local_date(now);
-        if effective_on > reported_on {
-            return Err(invalid(
-                "effective_on",
-                format!(
-                    "{effective_on} is after today ({reported_on}): report a change once it has taken effect"
-                ),
-            ));
-        }
-        let mut tx = self.workflow.store.begin().await.map_err(internal)?;
-        let calendar = crate::store::calendar::effective(&mut tx)
-            .await
-            .map_err(internal)?;
-        let (days, late) =
-            change_report_delay(&calendar, effective_on, reported_on).map_err(|e| {
-                precondition(
-                    "CALENDAR",
-                    "effective_on",
-                    format!("the working days since {effective_on} cannot be counted: {e} (CalendarService.LoadYear)"),
-                )
-            })?;
-        let change = ContactChangeRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            org_id: org.id.clone(),
-            contacts_json: serde_json::to_string(&contacts).map_err(internal)?,
-            effective_on: effective_on.to_string(),
-            reported_on: reported_on.to_string(),
-            working_days_to_report: i64::from(days),
-            reported_late: i64::from(late),
-            recorded_at: to_micros(now),
-            at_creation: 0,
-        };
-        reg::update_contacts(&mut tx, &change)
-            .await
-            .map_err(internal)?;
-        let details = serde_json::json!({
-            "change_id": change.id,
-            "contacts": contacts,
-            "effective_on": change.effective_on,
-            "reported_on": change.reported_on,
-            "working_days_to_report": days,
-            "reported_late": late,
-            "limit_working_days": CHANGE_REPORT_WORKING_DAYS,
-        });
-        self.finish(
-            tx,
-            caller,
-            "registry.contacts.update",
-            format!("organisation:{}", org.id),
-            details,
-        )
-        .await?;
-        let org = reg::get_organisation(&self.workflow.store, &org.id)
-            .await
-            .map_err(internal)?
-            .unwrap_or(org);
+        let org = self
+            .workflow
+            .report_contacts(caller, org, contacts, effective_on)
+            .await?;
         Ok(organisation_to_pb(&org))
     }
 

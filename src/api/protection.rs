@@ -6,12 +6,11 @@ use tonic::Status;
 use super::registry::{RegistryApi, organisation_to_pb};
 use super::{internal, invalid, optional_timestamp};
 use crate::auth::Caller;
-use crate::domain::clock::to_micros;
 use crate::domain::protection::{
     InformedKind, InformedParty, MarkError, ProtectedKind, ProtectionMark,
 };
 use crate::pb;
-use crate::store::registry as reg;
+use crate::registry::marks::MarkRefused;
 
 pub fn mark_to_pb(m: ProtectionMark) -> pb::ProtectionMark {
     pb::ProtectionMark {
@@ -74,6 +73,18 @@ fn mark_from_pb(m: &pb::ProtectionMark) -> Result<ProtectionMark, Status> {
     })
 }
 
+impl From<MarkRefused> for Status {
+    fn from(e: MarkRefused) -> Status {
+        match e {
+            MarkRefused::UnknownInformed { index, .. } => invalid(
+                &format!("mark.informed[{index}].organisation_id"),
+                e.to_string(),
+            ),
+            MarkRefused::Storage(s) => internal(s),
+        }
+    }
+}
+
 impl RegistryApi {
     pub(super) async fn set_protection_mark(
         &self,
@@ -83,11 +94,10 @@ impl RegistryApi {
         let org = self
             .addressed_organisation(caller, "organisation_id", &req.organisation_id)
             .await?;
-        let now = self.workflow.clock.now();
         let mark = match &req.mark {
             None => None,
             Some(m) => {
-                let mut mark = mark_from_pb(m)?;
+                let mark = mark_from_pb(m)?;
                 mark.check().map_err(|e| match e {
                     MarkError::SectorRequired
                     | MarkError::SectorNotAllowed
@@ -97,43 +107,10 @@ impl RegistryApi {
                     }
                     MarkError::MissingInformed(_) => invalid("mark.informed", e.to_string()),
                 })?;
-                for (i, p) in mark.informed.iter().enumerate() {
-                    if !p.organisation_id.is_empty()
-                        && reg::get_organisation(&self.workflow.store, &p.organisation_id)
-                            .await
-                            .map_err(internal)?
-                            .is_none()
-                    {
-                        return Err(invalid(
-                            &format!("mark.informed[{i}].organisation_id"),
-                            format!("no organisation {:?} is registered", p.organisation_id),
-                        ));
-                    }
-                }
-                mark.marked_at = to_micros(now);
-                mark.marked_by = caller
-                    .officer
-                    .clone()
-                    .unwrap_or_else(|| caller.organisation_id.clone());
                 Some(mark)
             }
         };
-        let mut tx = self.workflow.store.begin().await.map_err(internal)?;
-        reg::set_protection(&mut tx, &org.id, mark.as_ref())
-            .await
-            .map_err(internal)?;
-        self.finish(
-            tx,
-            caller,
-            "registry.protection.set",
-            format!("organisation:{}", org.id),
-            serde_json::json!({ "mark": mark }),
-        )
-        .await?;
-        let org = reg::get_organisation(&self.workflow.store, &org.id)
-            .await
-            .map_err(internal)?
-            .unwrap_or(org);
+        let org = self.workflow.set_protection_mark(caller, org, mark).await?;
         Ok(organisation_to_pb(&org))
     }
 }

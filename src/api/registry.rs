@@ -277,21 +277,6 @@ impl RegistryApi {
             .await
             .map_err(addressed_status)
     }
-
-    /// Appends the audit record of the change made in `tx` and commits both.
-    pub(super) async fn finish(
-        &self,
-        tx: crate::store::Tx,
-        caller: &Caller,
-        action: &str,
-        subject: String,
-        details: serde_json::Value,
-    ) -> Result<(), Status> {
-        self.workflow
-            .finish(tx, caller, action, subject, details)
-            .await
-            .map_err(internal)
-    }
 }
 
 #[tonic::async_trait]

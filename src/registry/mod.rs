@@ -1,12 +1,15 @@
-//! The registry (Art. 5, 9): the organisations on the platform with their roles and
-//! provinces, and the credentials they act with — client certificates from the platform CA,
+//! The registry (Art. 3, 5, 8(3), 9): the organisations on the platform with their roles,
+//! provinces, contacts and protection marks, the resources they are responsible for, and
+//! the credentials they act with — client certificates from the platform CA,
 //! officers and their token keys, and the regulators' notice-signing keys. Every change is
 //! audited in the transaction that makes it.
 //!
 //! The gRPC edge (`api::registry`) checks a request in itself (ids, names, roles, PEM
 //! formats) and maps each operation's error enum to a status.
 
+pub mod contacts;
 pub mod credentials;
+pub mod marks;
 pub mod organisations;
 pub mod ownership;
 

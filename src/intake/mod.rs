@@ -9,6 +9,7 @@
 
 mod categories;
 pub mod report;
+pub mod tlp;
 
 use std::sync::Arc;
 

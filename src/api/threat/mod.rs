@@ -23,11 +23,12 @@ use crate::domain::threat::visibility::{Reader, SightingFacts, can_see};
 use crate::domain::threat::{Tlp, indicator};
 use crate::intake::IntakeQueue;
 use crate::intake::report as intake;
+use crate::intake::tlp::{self, ChangeSightingTlp, ChangeTlpError};
 use crate::ownership::OwnershipRouter;
 use crate::pb;
 use crate::pb::threat_service_server::ThreatService;
+use crate::store::Store;
 use crate::store::threats::{self as store, IngestItem, IngestOutcome, Refusal, ThreatFilter};
-use crate::store::{Store, audit};
 
 pub struct ThreatApi {
     pub store: Store,
@@ -155,6 +156,16 @@ impl ThreatApi {
                     .map_err(internal)
             }
             Reader::Everything | Reader::Unit { .. } => Ok(Vec::new()),
+        }
+    }
+}
+
+impl From<ChangeTlpError> for Status {
+    fn from(e: ChangeTlpError) -> Status {
+        match e {
+            ChangeTlpError::NotFound { .. } => Status::not_found(e.to_string()),
+            ChangeTlpError::NotTheReporter => Status::permission_denied(e.to_string()),
+            ChangeTlpError::Storage(s) => internal(s),
         }
     }
 }
@@ -464,67 +475,17 @@ impl ThreatService for ThreatApi {
                 "a reason is required; it goes into the audit log",
             ));
         }
-        let id = uuid::Uuid::parse_str(req.sighting_id.trim())
+        let sighting_id = uuid::Uuid::parse_str(req.sighting_id.trim())
             .map_err(|_| invalid("sighting_id", "not a sighting id"))?
             .to_string();
-        let not_found = || {
-            Status::not_found(format!(
-                "sighting {id} does not exist or is not visible to {}",
-                caller.organisation_id
-            ))
+        let command = ChangeSightingTlp {
+            sighting_id,
+            tlp: new,
+            reason: reason.to_owned(),
         };
-        let sighting = store::get_sighting(&self.store, &id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(not_found)?;
-        if sighting.reporter_org != caller.organisation_id {
-            let facts = SightingFacts {
-                tlp: Tlp::from_i64(sighting.tlp).unwrap_or(Tlp::Red),
-                reporter: &sighting.reporter_org,
-                reporter_province: &sighting.reporter_province,
-                reader_responsible: !self
-                    .responsible(&reader(&caller), std::slice::from_ref(&sighting.threat_id))
-                    .await?
-                    .is_empty(),
-                in_reader_province: !self
-                    .in_province(&reader(&caller), std::slice::from_ref(&sighting.threat_id))
-                    .await?
-                    .is_empty(),
-            };
-            return Err(if can_see(&reader(&caller), &facts) {
-                Status::permission_denied("only the reporting organisation re-marks its sighting")
-            } else {
-                not_found()
-            });
-        }
-        let threat = store::get_threat(&self.store, &sighting.threat_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(not_found)?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await.map_err(internal)?;
-        store::change_tlp(&self.store, &mut tx, &sighting, threat.category, new, now)
-            .await
-            .map_err(internal)?;
-        let details =
-            serde_json::json!({"old_tlp": sighting.tlp, "new_tlp": new as i64, "reason": reason});
-        audit::append(
-            &mut tx,
-            self.store.dialect(),
-            now,
-            &caller.actor(),
-            "threat.sighting.tlp",
-            &format!("sighting:{id}"),
-            details,
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        let updated =
+            tlp::change_sighting_tlp(&self.store, &caller, command, self.clock.now()).await?;
         self.queue.committed().notify_waiters();
-        let updated = store::get_sighting(&self.store, &id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(not_found)?;
         Ok(Response::new(pb::ChangeSightingTlpResponse {
             sighting: Some(view::sighting(&updated)),
         }))

@@ -2,7 +2,6 @@
 //! checked in itself and becomes an [`IssueDecision`]; an [`IssueDecisionError`] becomes
 //! its status here.
 
-use chrono::{DateTime, Utc};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::Status;
@@ -19,9 +18,6 @@ use crate::disposal::{DueError, Fault};
 use crate::domain::notice;
 use crate::domain::policy::TimeLimit;
 use crate::pb;
-
-pub use crate::compliance::timers::{LIFT_TIMER, OFFLINE_TIMER, RECEIPT_TIMER, RESULT_TIMER};
-pub use crate::disposal::revocation::time_limit_pb;
 
 /// A time limit from the contract.
 pub fn time_limit(field: &str, t: Option<&pb::TimeLimit>) -> Result<Option<TimeLimit>, Status> {
@@ -48,18 +44,6 @@ fn text(field: &str, raw: &str, max: usize) -> Result<String, Status> {
         return Err(invalid(field, format!("at most {max} characters")));
     }
     Ok(v.to_owned())
-}
-
-/// The regulator's current signing key as this server holds it.
-pub async fn signer(
-    api: &DisposalApi,
-    regulator: &str,
-    now: DateTime<Utc>,
-) -> Result<std::sync::Arc<crate::pki::signing::NoticeSigner>, Status> {
-    api.workflow
-        .signer(regulator, now)
-        .await?
-        .map_err(|e| no_signing_key(&e))
 }
 
 impl From<Fault> for Status {

@@ -4,37 +4,9 @@ use prost::Message;
 use tonic::Status;
 
 use crate::api::{internal, optional_timestamp, timestamp};
-use crate::domain::notice::{self, NoticeKind, TargetFacts};
+use crate::domain::notice::{self, NoticeKind};
 use crate::pb;
 use crate::store::notices::{NonComplianceRow, NoticeRow, ReviewRow, TargetRow};
-
-pub fn kind(row: &NoticeRow) -> NoticeKind {
-    row.kind
-}
-
-pub fn facts(targets: &[TargetRow]) -> Vec<TargetFacts> {
-    targets
-        .iter()
-        .map(|t| TargetFacts {
-            reported: t.first_reported_at.is_some(),
-            verified: t.verified_at.is_some(),
-            revoked: t.revocation_notice_id.is_some(),
-            lifted: t.lifted_at.is_some(),
-        })
-        .collect()
-}
-
-/// The state the notice's recorded facts give.
-pub fn state(row: &NoticeRow, targets: &[TargetRow]) -> i64 {
-    notice::state(
-        kind(row),
-        row.addressee.is_some(),
-        row.received_at.is_some(),
-        row.offline.is_some(),
-        row.measure_type as i32,
-        &facts(targets),
-    ) as i64
-}
 
 pub fn body(row: &NoticeRow) -> Result<pb::NoticeBody, Status> {
     pb::NoticeBody::decode(row.body.as_slice()).map_err(internal)
@@ -46,7 +18,8 @@ fn decode<M: Message + Default>(bytes: Option<&Vec<u8>>) -> Option<M> {
 
 pub fn status(row: &NoticeRow, targets: &[TargetRow]) -> pb::NoticeStatus {
     pb::NoticeStatus {
-        state: state(row, targets) as i32,
+        // The lifecycle's derivation, the one the workflows store.
+        state: crate::disposal::facts(row, targets).state() as i32,
         received_at: optional_timestamp(row.received_at),
         targets: targets
             .iter()
@@ -62,7 +35,7 @@ pub fn status(row: &NoticeRow, targets: &[TargetRow]) -> pb::NoticeStatus {
             .collect(),
         offline_notification: decode(row.offline.as_ref()),
         open_appeal_ids: Vec::new(),
-        result_deadline: if kind(row) == NoticeKind::Disposal {
+        result_deadline: if row.kind == NoticeKind::Disposal {
             optional_timestamp(row.deadline)
         } else {
             None

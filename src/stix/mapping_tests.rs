@@ -266,3 +266,25 @@ fn the_index_knows_the_id_of_every_object_taxii_serves_for_a_sighting() {
         assert_eq!(export::sighting_object_ids(&s.id, &bare), served);
     }
 }
+
+#[test]
+fn the_index_key_of_an_id_is_the_first_eight_bytes_of_its_uuid() {
+    assert_eq!(
+        crate::stix::object_key("indicator--4bb235a7-7d25-4aef-802f-2c6b45c5eceb"),
+        Some(0x4bb2_35a7_7d25_4aef)
+    );
+    // The sign bit is the first byte's top bit: a key is any i64.
+    assert_eq!(
+        crate::stix::object_key("sighting--ffffffff-ffff-4fff-8fff-ffffffffffff"),
+        Some(0xffff_ffff_ffff_4fff_u64 as i64)
+    );
+    for not_an_id in [
+        "",
+        "indicator",
+        "indicator--",
+        "indicator--not-a-uuid",
+        "4bb235a7",
+    ] {
+        assert_eq!(crate::stix::object_key(not_an_id), None, "{not_an_id}");
+    }
+}

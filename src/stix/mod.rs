@@ -153,6 +153,15 @@ pub fn derived_id(stix_type: &str, what: &str, fenghuo_id: &str) -> String {
     format!("{stix_type}--{u}")
 }
 
+/// The key TAXII's object-id index keeps for a STIX id: the first 8 bytes of its UUID, big
+/// endian. None for a string that is not `type--uuid`, which no stored object has.
+pub fn object_key(id: &str) -> Option<i64> {
+    let (_, uuid) = id.split_once("--")?;
+    let uuid = Uuid::parse_str(uuid).ok()?;
+    let bytes: [u8; 8] = uuid.as_bytes()[..8].try_into().ok()?;
+    Some(i64::from_be_bytes(bytes))
+}
+
 /// An SCO id as STIX 2.1 section 2.9 derives it from the id-contributing properties.
 pub fn sco_id(stix_type: &str, contributing: &Value) -> String {
     let canonical = canonical_json(contributing);

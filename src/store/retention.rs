@@ -49,6 +49,15 @@ pub async fn sweep(
 ) -> anyhow::Result<Removed> {
     let cutoff = now - chrono::Duration::days(i64::from(retention_days));
     let mut total = Removed::default();
+    // The feed first: removing an event removes TAXII's keys for its sighting, which are
+    // computed from the sighting, and the threats' sweep then removes the sightings.
+    loop {
+        let n = sweep_feed(store, now, cutoff, retention_days).await?;
+        total.feed_events += n;
+        if n < BATCH as u64 * 10 {
+            break;
+        }
+    }
     loop {
         let batch = sweep_threats(store, now, cutoff, retention_days).await?;
         total.threats += batch.threats;
@@ -56,13 +65,6 @@ pub async fn sweep(
         total.identifications += batch.identifications;
         total.feed_events += batch.feed_events;
         if batch.threats < BATCH as u64 {
-            break;
-        }
-    }
-    loop {
-        let n = sweep_feed(store, now, cutoff, retention_days).await?;
-        total.feed_events += n;
-        if n < BATCH as u64 * 10 {
             break;
         }
     }
@@ -99,7 +101,6 @@ async fn sweep_threats(
     let mut removed = Removed::default();
     for (table, column) in [
         ("sightings", "threat_id"),
-        ("stix_object_ids", "threat_id"),
         ("threat_responsible", "threat_id"),
         ("threat_provinces", "threat_id"),
         ("identifications", "threat_id"),
@@ -170,6 +171,8 @@ async fn sweep_feed(
         tx.rollback().await?;
         return Ok(0);
     };
+    // TAXII's object keys name feed positions; computed from the sightings, so before they go.
+    super::taxii::remove_object_keys_through(&mut tx, store.dialect(), *last).await?;
     let n = sqlx::query("DELETE FROM feed_events WHERE position <= $1")
         .bind(last)
         .execute(&mut *tx)

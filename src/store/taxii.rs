@@ -48,14 +48,20 @@ pub async fn visible_sightings_committed(
         st.push(" AND f.committed_at > ").bind(SqlValue::Int(after));
     }
     if !object_ids.is_empty() {
-        st.push(
-            " AND f.sighting_id IN (SELECT sighting_id FROM stix_object_ids WHERE object_id IN (",
-        );
-        for (i, id) in object_ids.iter().enumerate() {
+        let keys: Vec<i64> = object_ids
+            .iter()
+            .filter_map(|id| crate::stix::object_key(id))
+            .collect();
+        if keys.is_empty() {
+            // Not one of them is an id a stored object could have.
+            return Ok(Vec::new());
+        }
+        st.push(" AND f.position IN (SELECT position FROM stix_object_keys WHERE object_key IN (");
+        for (i, key) in keys.into_iter().enumerate() {
             if i > 0 {
                 st.push(", ");
             }
-            st.bind(SqlValue::Text(id.clone()));
+            st.bind(SqlValue::Int(key));
         }
         st.push("))");
     }
@@ -65,43 +71,91 @@ pub async fn visible_sightings_committed(
     st.query_as().fetch_all(store.pool()).await
 }
 
-/// The index rows of one stored sighting: the STIX id of each object the feed serves for it
+/// The index rows of one stored sighting at feed `position`: the key
+/// ([`crate::stix::object_key`]) of each object the feed serves for it
 /// (`stix::export::sighting_object_ids`). `report` is the stored `ThreatReport`; one that
 /// does not decode is served as no objects, so it has no rows.
-pub fn object_id_rows(sighting_id: &str, threat_id: &str, report: &[u8]) -> Vec<Vec<SqlValue>> {
+pub fn object_key_rows(position: i64, sighting_id: &str, report: &[u8]) -> Vec<Vec<SqlValue>> {
+    object_keys(sighting_id, report)
+        .into_iter()
+        .map(|key| vec![SqlValue::Int(key), SqlValue::Int(position)])
+        .collect()
+}
+
+fn object_keys(sighting_id: &str, report: &[u8]) -> Vec<i64> {
     let Ok(report) = crate::pb::ThreatReport::decode(report) else {
         return Vec::new();
     };
     crate::stix::export::sighting_object_ids(sighting_id, &report)
-        .into_iter()
-        .map(|id| {
-            vec![
-                SqlValue::Text(id),
-                SqlValue::Text(sighting_id.to_owned()),
-                SqlValue::Text(threat_id.to_owned()),
-            ]
-        })
+        .iter()
+        .filter_map(|id| crate::stix::object_key(id))
         .collect()
 }
 
-/// Writes index rows in the caller's transaction (the intake's: a sighting and its ids
+/// Writes index rows in the caller's transaction (the intake's: a sighting and its keys
 /// commit together). A row already there is kept (a backfill running beside the intake).
-pub async fn insert_object_ids(
+pub async fn insert_object_keys(
     tx: &mut Tx,
     dialect: super::Dialect,
     rows: Vec<Vec<SqlValue>>,
 ) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(300) {
+    for chunk in rows.chunks(500) {
         bulk::insert_new(
             tx,
             dialect,
-            "stix_object_ids",
-            &["object_id", "sighting_id", "threat_id"],
+            "stix_object_keys",
+            &["object_key", "position"],
             chunk.to_vec(),
         )
         .await?;
     }
     Ok(())
+}
+
+/// Removes the index rows of the sightings served at feed positions up to `through` (the
+/// feed events retention is about to remove), in the caller's transaction. Their keys are
+/// computed again from the sightings, so this must run before the sightings go.
+pub async fn remove_object_keys_through(
+    tx: &mut Tx,
+    dialect: super::Dialect,
+    through: i64,
+) -> Result<u64, sqlx::Error> {
+    if !object_index_enabled(tx).await? {
+        return Ok(0);
+    }
+    let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT f.position, s.id, s.report FROM feed_events f \
+         JOIN sightings s ON s.id = f.sighting_id \
+         WHERE f.kind IN ('new_threat', 'new_sighting') AND f.position <= $1",
+    )
+    .bind(through)
+    .fetch_all(&mut **tx)
+    .await?;
+    let pairs: Vec<(i64, i64)> = rows
+        .iter()
+        .flat_map(|(position, id, report)| {
+            object_keys(id, report)
+                .into_iter()
+                .map(|key| (key, *position))
+        })
+        .collect();
+    let mut removed = 0;
+    for chunk in pairs.chunks(400) {
+        let mut st = Statement::new(
+            dialect,
+            "DELETE FROM stix_object_keys WHERE (object_key, position) IN (VALUES ",
+        );
+        for (i, (key, position)) in chunk.iter().enumerate() {
+            st.push(if i > 0 { ", (" } else { "(" });
+            st.bind(SqlValue::Int(*key))
+                .push(", ")
+                .bind(SqlValue::Int(*position))
+                .push(")");
+        }
+        st.push(")");
+        removed += st.execute(tx).await?;
+    }
+    Ok(removed)
 }
 
 /// Whether this database keeps the object-id index. The intake reads it after taking the
@@ -136,19 +190,20 @@ pub async fn enable_object_index(store: &Store) -> Result<bool, sqlx::Error> {
     sqlx::query("UPDATE stix_object_index SET enabled = 1 WHERE id = 1")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM stix_object_ids_backfill")
+    sqlx::query("DELETE FROM stix_object_keys_backfill")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO stix_object_ids_backfill (id, after_id) VALUES (1, '')")
+    sqlx::query("INSERT INTO stix_object_keys_backfill (id, after_position) VALUES (1, 0)")
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Indexes the sightings stored before the index existed (migration 0021 leaves a mark in
-/// `stix_object_ids_backfill`), in batches that each commit with the mark moved past them, so
-/// a restart resumes. Returns the sightings indexed; 0 once done.
+/// Indexes the sightings the feed served before the index was kept (the mark in
+/// `stix_object_keys_backfill` that turning it on, or migration 0025, leaves), in feed order,
+/// in batches that each commit with the mark moved past them, so a restart resumes. Returns
+/// the sightings indexed; 0 once done.
 ///
 /// # Errors
 /// Storage failures.
@@ -157,35 +212,40 @@ pub async fn backfill_object_ids(store: &Store) -> Result<u64, sqlx::Error> {
     let mut done = 0u64;
     loop {
         let mut tx = store.begin().await?;
-        let mark: Option<(String,)> =
-            sqlx::query_as("SELECT after_id FROM stix_object_ids_backfill WHERE id = 1")
+        let mark: Option<(i64,)> =
+            sqlx::query_as("SELECT after_position FROM stix_object_keys_backfill WHERE id = 1")
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some((after,)) = mark else {
             tx.rollback().await?;
             return Ok(done);
         };
-        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT id, threat_id, report FROM sightings WHERE id > $1 ORDER BY id LIMIT $2",
+        let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT f.position, s.id, s.report FROM feed_events f \
+             JOIN sightings s ON s.id = f.sighting_id \
+             WHERE f.kind IN ('new_threat', 'new_sighting') AND f.position > $1 \
+             ORDER BY f.position LIMIT $2",
         )
-        .bind(&after)
+        .bind(after)
         .bind(BATCH)
         .fetch_all(&mut *tx)
         .await?;
         let index: Vec<Vec<SqlValue>> = rows
             .iter()
-            .flat_map(|(id, threat, report)| object_id_rows(id, threat, report))
+            .flat_map(|(position, id, report)| object_key_rows(*position, id, report))
             .collect();
-        insert_object_ids(&mut tx, store.dialect(), index).await?;
+        insert_object_keys(&mut tx, store.dialect(), index).await?;
         match rows.last() {
             Some((last, ..)) if rows.len() as i64 == BATCH => {
-                sqlx::query("UPDATE stix_object_ids_backfill SET after_id = $1 WHERE id = 1")
-                    .bind(last)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE stix_object_keys_backfill SET after_position = $1 WHERE id = 1",
+                )
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
             }
             _ => {
-                sqlx::query("DELETE FROM stix_object_ids_backfill WHERE id = 1")
+                sqlx::query("DELETE FROM stix_object_keys_backfill WHERE id = 1")
                     .execute(&mut *tx)
                     .await?;
             }

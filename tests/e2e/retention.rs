@@ -21,6 +21,25 @@ async fn after_the_retention_period_only_threats_nothing_rests_on_are_removed(ba
     let day = chrono::Duration::days(1);
     let vendor = app.client("vendor-bj").await;
     let miit = app.client("miit").await;
+    // TAXII's object keys are kept, as where TAXII is served; they go with their feed events.
+    let store = app.application().store().clone();
+    fenghuo::store::taxii::enable_object_index(&store)
+        .await
+        .unwrap();
+    let keys = async || -> (i64, i64) {
+        let (all,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM stix_object_keys")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let (orphans,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM stix_object_keys k \
+             WHERE NOT EXISTS (SELECT 1 FROM feed_events f WHERE f.position = k.position)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        (all, orphans)
+    };
 
     // Aged out: reported once, never acted upon.
     let aged = vendor
@@ -68,10 +87,17 @@ async fn after_the_retention_period_only_threats_nothing_rests_on_are_removed(ba
     app.clock.advance(day * 29);
     app.drive_timers_until_idle().await;
     vendor.threat(&aged).await.unwrap();
+    let (before, _) = keys().await;
 
     // Day 181: the aged threat is gone, the others stay.
     app.clock.advance(day * 2);
     app.drive_timers_until_idle().await;
+    let (after, orphans) = keys().await;
+    assert_eq!(orphans, 0, "every key left names a feed event still kept");
+    assert!(
+        0 < after && after < before,
+        "the aged-out sightings' keys went, the others stayed: {before} -> {after}"
+    );
     let gone = vendor.threat(&aged).await.unwrap_err();
     assert_eq!(gone.code(), Code::NotFound, "{gone}");
     assert!(vendor.search("45.80.0.1").await.unwrap().is_empty());

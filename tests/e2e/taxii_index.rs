@@ -1,5 +1,5 @@
 //! TAXII's object-id index (issue #14): `match[id]`, objects/{id}/ and versions/ on the feed
-//! find a sighting through `stix_object_ids`, written with it; sightings stored before the
+//! find a sighting through `stix_object_keys`, written with it; sightings stored before the
 //! index are indexed at the next start; the TLP rule still applies.
 
 use fenghuo::taxii::routes::FEED_COLLECTION;
@@ -36,7 +36,7 @@ async fn objects_are_found_by_id_through_the_index_and_earlier_sightings_are_ind
     assert_eq!(a.body["objects"][0]["id"], green.as_str());
     // The index holds exactly the objects the feed serves.
     let store = app.application().store().clone();
-    let (indexed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM stix_object_ids")
+    let (indexed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM stix_object_keys")
         .fetch_one(store.pool())
         .await
         .unwrap();
@@ -50,11 +50,11 @@ async fn objects_are_found_by_id_through_the_index_and_earlier_sightings_are_ind
     );
 
     // A database from before the index: no rows, the backfill mark set.
-    sqlx::query("DELETE FROM stix_object_ids")
+    sqlx::query("DELETE FROM stix_object_keys")
         .execute(store.pool())
         .await
         .unwrap();
-    sqlx::query("INSERT INTO stix_object_ids_backfill (id, after_id) VALUES (1, '')")
+    sqlx::query("INSERT INTO stix_object_keys_backfill (id, after_position) VALUES (1, 0)")
         .execute(store.pool())
         .await
         .unwrap();
@@ -65,7 +65,7 @@ async fn objects_are_found_by_id_through_the_index_and_earlier_sightings_are_ind
     );
     let app = app.stopped().await.restart().await;
     let store = app.application().store().clone();
-    let (marks,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM stix_object_ids_backfill")
+    let (marks,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM stix_object_keys_backfill")
         .fetch_one(store.pool())
         .await
         .unwrap();
@@ -139,7 +139,7 @@ async fn a_database_keeps_no_index_until_taxii_is_served_and_then_indexes_everyt
     submit("before-2", "45.81.0.2").await;
     let store = app.application().store().clone();
     assert_eq!(
-        count(&store, "SELECT COUNT(*) FROM stix_object_ids").await,
+        count(&store, "SELECT COUNT(*) FROM stix_object_keys").await,
         0
     );
     assert_eq!(
@@ -164,7 +164,7 @@ async fn a_database_keeps_no_index_until_taxii_is_served_and_then_indexes_everyt
         2,
         "the two sightings stored before"
     );
-    let two = count(&store, "SELECT COUNT(*) FROM stix_object_ids").await;
+    let two = count(&store, "SELECT COUNT(*) FROM stix_object_keys").await;
     assert!(
         two >= 4,
         "each sighting has at least its SDO and sighting: {two}"
@@ -172,7 +172,7 @@ async fn a_database_keeps_no_index_until_taxii_is_served_and_then_indexes_everyt
     assert_eq!(
         count(
             &store,
-            "SELECT COUNT(DISTINCT sighting_id) FROM stix_object_ids"
+            "SELECT COUNT(DISTINCT position) FROM stix_object_keys"
         )
         .await,
         2
@@ -181,7 +181,7 @@ async fn a_database_keeps_no_index_until_taxii_is_served_and_then_indexes_everyt
     assert_eq!(
         count(
             &store,
-            "SELECT COUNT(DISTINCT sighting_id) FROM stix_object_ids"
+            "SELECT COUNT(DISTINCT position) FROM stix_object_keys"
         )
         .await,
         3,

@@ -149,9 +149,10 @@ pub async fn ingest(
         }
         let sighting_id = uuid::Uuid::now_v7().to_string();
         if index_object_ids {
-            object_ids.extend(crate::store::taxii::object_id_rows(
+            // This sighting's feed event takes the next position (below).
+            object_ids.extend(crate::store::taxii::object_key_rows(
+                position + 1,
                 &sighting_id,
-                &threat_id,
                 &s.report,
             ));
         }
@@ -275,7 +276,7 @@ pub async fn ingest(
             events,
         )
         .await?;
-        crate::store::taxii::insert_object_ids(&mut tx, store.dialect(), object_ids).await?;
+        crate::store::taxii::insert_object_keys(&mut tx, store.dialect(), object_ids).await?;
         crate::delivery::announce_feed(&mut tx, store.dialect()).await?;
         let responsible: Vec<Vec<SqlValue>> = responsible
             .into_iter()

@@ -43,6 +43,7 @@ pub struct Application {
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     timers: Arc<Scheduler>,
     scheduler: JoinHandle<()>,
+    statistics_folder: JoinHandle<()>,
     timers_caught_up: watch::Receiver<bool>,
     policy: Arc<DeadlinePolicy>,
     /// Held for the server's life: one SQLite server per data directory.
@@ -161,6 +162,7 @@ impl Application {
         timers.run_daily().await;
         let (scheduler, timers_caught_up) =
             timers.clone().spawn(shutdown_rx.clone(), POLL_INTERVAL);
+        let statistics_folder = crate::statistics::spawn_folder(store.clone(), shutdown_rx.clone());
 
         let (health_reporter, health) = tonic_health::server::health_reporter();
         for name in SERVICE_NAMES {
@@ -428,6 +430,7 @@ impl Application {
             server,
             timers,
             scheduler,
+            statistics_folder,
             timers_caught_up,
             policy,
             _lock: lock,
@@ -500,6 +503,7 @@ impl Application {
             let _ = console.await;
         }
         let _ = self.scheduler.await;
+        let _ = self.statistics_folder.await;
         self.store.close().await;
         Ok(())
     }
@@ -521,6 +525,7 @@ impl Application {
             let _ = console.await;
         }
         let _ = self.scheduler.await;
+        let _ = self.statistics_folder.await;
         self.store.close().await;
         Ok(())
     }

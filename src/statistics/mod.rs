@@ -21,6 +21,37 @@ use crate::store::statistics::{self as st, Filter, day_key, day_of_key};
 use facts::dim;
 pub use period::{Period, PeriodError};
 
+/// How often a replica folds the intake's pending batches into the counters
+/// ([`st::fold`]). Reads add what is still pending, so this bounds only how many pending
+/// rows a read decodes (about one interval of intake batches), not what a figure shows.
+pub const FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Folds the pending batches every [`FOLD_INTERVAL`] until `shutdown` turns true (every
+/// replica runs one; they take turns on the roll-up mark's lock).
+pub fn spawn_folder(
+    store: Store,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => break,
+                _ = tokio::time::sleep(FOLD_INTERVAL) => {}
+            }
+            loop {
+                match st::fold(&store).await {
+                    Ok(n) if n as i64 == st::FOLD_BATCHES => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "folding the statistics counters failed");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// Whose figures: everything, a province's (what its regulator sees, Art. 6) or one unit's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -139,9 +170,12 @@ pub async fn threat_statistics(
 ) -> Result<pb::ThreatStatistics, sqlx::Error> {
     let counter = scope.counter_scope();
     let (from, to) = (day_key(period.from()), day_key(period.to()));
-    let rolled = st::rolled_through(store).await?;
+    // One snapshot for every counter read: a fold or roll-up committing between two reads
+    // would otherwise count a batch twice or not at all.
+    let mut snapshot = store.read_snapshot().await?;
+    let rolled = st::rolled_through(&mut snapshot).await?;
     let cover = rollup::cover(period.from(), period.to(), rolled);
-    let sums = st::sums(store, &counter, &cover).await?;
+    let sums = st::sums(&mut snapshot, store.dialect(), &counter, &cover, (from, to)).await?;
     let mut by: HashMap<&str, BTreeMap<String, (i64, i64)>> = HashMap::new();
     for r in &sums {
         by.entry(r.dim.as_str())
@@ -244,7 +278,15 @@ pub async fn threat_statistics(
         .collect();
 
     // Series: every day, and defacements per month.
-    let daily = st::daily(store, &counter, &[dim::TOTAL, dim::DEFACEMENT], from, to).await?;
+    let daily = st::daily(
+        &mut snapshot,
+        &counter,
+        &[dim::TOTAL, dim::DEFACEMENT],
+        from,
+        to,
+    )
+    .await?;
+    snapshot.rollback().await?;
     let mut days: HashMap<i64, (i64, i64)> = HashMap::new();
     let mut months: HashMap<String, (u64, u64)> = HashMap::new();
     for r in daily {

@@ -163,6 +163,19 @@ impl Store {
         }
     }
 
+    /// Starts a read-only transaction whose reads all see one snapshot of the database
+    /// (SQLite: a deferred transaction in WAL mode; PostgreSQL: REPEATABLE READ).
+    pub async fn read_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN DEFERRED").await,
+            Dialect::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await
+            }
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -1,24 +1,31 @@
-//! Statistics storage: the counters the intake adds to in its own transaction, the
+//! Statistics storage: the counters the intake keeps in its own transaction, the
 //! country ranges, and the indexed reads of notices and appeals by period.
 //!
 //! # Contract
-//! - [`Tally::commit`] runs inside the intake's transaction: the counters of a batch
-//!   commit with its sightings or not at all, so a figure never counts an unacknowledged
-//!   report or misses an acknowledged one.
+//! - [`Tally::commit`] runs inside the intake's transaction and writes the batch's counts as
+//!   one `stat_pending` row: they commit with its sightings or not at all, so a figure never
+//!   counts an unacknowledged report or misses an acknowledged one. [`fold`] adds pending
+//!   rows to the day counters and removes them in one transaction (every replica folds about
+//!   once a second; [`roll_up`] folds first). Folding many batches writes each counter once
+//!   for all of them: that is the point (the counters cost the intake a quarter of its
+//!   throughput when each batch upserted its own, BENCHMARKS.md).
+//! - A read ([`sums`], [`daily`]) takes one snapshot and adds the pending rows of its days
+//!   to the counters, so each committed batch counts exactly once, folded or not.
 //! - Counters are only ever added to. Retention deletes raw rows, never counters: a
 //!   period's figures are what was received in it.
-//! - The week and month roll-ups (`stat_rollups`) hold exactly the sum of the days up to
-//!   `stat_rollup_state.rolled_through`. [`roll_up`] adds days in order, only days that
-//!   ended more than a day before, and moves the mark in the same transaction. A batch
-//!   counted under a day already rolled (its transaction began before the day was rolled)
-//!   reads the mark after writing its day counters and adds to the roll-ups too: on SQLite
-//!   writers are serial, so the mark it reads is the one its counters fall under; on
-//!   PostgreSQL the roll-up can miss such a batch only if the batch's transaction stays open
-//!   for more than a day after it took its day, which no intake transaction does.
+//! - The week and month roll-ups (`stat_rollups`) hold exactly the sum of the folded days up
+//!   to `stat_rollup_state.rolled_through`. [`roll_up`] adds days in order, only days that
+//!   ended more than a day before, and moves the mark in the same transaction. A batch under
+//!   a day already rolled (it committed after the roll-up) is added to the roll-ups too when
+//!   it is folded: the fold reads the mark under its row lock, which the roll-up's update also
+//!   takes (SQLite: writers are serial), so the mark it reads is the one the batch falls
+//!   under.
 
 use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
+use prost::Message as _;
+use sqlx::AssertSqlSafe;
 
 use super::bulk::{self, SqlValue, Statement};
 use super::{Dialect, Store, Tx};
@@ -80,8 +87,6 @@ pub fn scopes(reporter: &str, reporter_province: &str, provinces: &[String]) -> 
 
 /// (threats, sightings) added to one counter.
 type Counts = (i64, i64);
-/// One counter: (scope, dimension, key) and what it gains.
-type CounterAddition = ((String, &'static str, String), Counts);
 
 /// One batch's additions to the counters, summed in memory first.
 #[derive(Debug)]
@@ -173,8 +178,9 @@ impl Tally {
         }
     }
 
-    /// Looks up the control servers' countries and adds everything to the counters, in `tx`.
-    pub async fn commit(mut self, tx: &mut Tx, dialect: Dialect) -> Result<(), sqlx::Error> {
+    /// Looks up the control servers' countries and keeps the batch's counts as one
+    /// `stat_pending` row, in `tx` (the intake's); [`fold`] adds them to the counters later.
+    pub async fn commit(mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
         if !self.on {
             return Ok(());
         }
@@ -204,84 +210,225 @@ impl Tally {
                 );
             }
         }
-        let counts: Vec<CounterAddition> = self
+        let groups: Vec<PendingGroup> = self
             .counts
             .into_iter()
-            .flat_map(|((i, d), keys)| {
-                let scope = &self.scopes[i];
-                keys.into_iter()
-                    .map(move |(key, c)| ((scope.clone(), d, key), c))
+            .map(|((i, d), keys)| {
+                let mut g = PendingGroup {
+                    scope: self.scopes[i].clone(),
+                    dim: d.to_owned(),
+                    ..Default::default()
+                };
+                for (item, (threats, sightings)) in keys {
+                    g.items.push(item);
+                    g.threats.push(threats);
+                    g.sightings.push(sightings);
+                }
+                g
             })
             .collect();
-        bulk::insert_or_add(
-            tx,
-            dialect,
-            "stat_counters",
-            &["scope", "day", "dim", "item", "threats", "sightings"],
-            4,
-            counter_rows(&counts, &[SqlValue::Int(self.day)]),
-        )
-        .await?;
-        // Read after the counters are written (see the module's contract).
-        let rolled: i64 = sqlx::query_scalar("SELECT rolled_through FROM stat_rollup_state")
-            .fetch_one(&mut **tx)
-            .await?;
-        if self.day > rolled {
+        if groups.is_empty() {
             return Ok(());
         }
-        let Some(day) = day_of_key(self.day) else {
-            return Ok(());
-        };
-        for span in [Span::Week, Span::Month] {
-            let unit = [
-                SqlValue::Text(span.code().to_owned()),
-                SqlValue::Int(day_key(span.start_of(day))),
-            ];
-            bulk::insert_or_add(
-                tx,
-                dialect,
-                "stat_rollups",
-                &[
-                    "scope",
-                    "span",
-                    "start",
-                    "dim",
-                    "item",
-                    "threats",
-                    "sightings",
-                ],
-                5,
-                counter_rows(&counts, &unit),
-            )
+        sqlx::query("INSERT INTO stat_pending (day, counts) VALUES ($1, $2)")
+            .bind(self.day)
+            .bind(PendingCounts { groups }.encode_to_vec())
+            .execute(&mut **tx)
             .await?;
-        }
         Ok(())
     }
 }
 
-/// One row per counted key: its scope, then `unit` (a day, or a span and its start), then
-/// its dimension, key and counts.
-fn counter_rows(counts: &[CounterAddition], unit: &[SqlValue]) -> Vec<Vec<SqlValue>> {
-    counts
-        .iter()
-        .map(|((scope, d, key), (threats, sightings))| {
-            let mut row = vec![SqlValue::Text(scope.clone())];
-            row.extend_from_slice(unit);
-            row.extend([
-                SqlValue::Text((*d).to_owned()),
-                SqlValue::Text(key.clone()),
-                SqlValue::Int(*threats),
-                SqlValue::Int(*sightings),
-            ]);
-            row
+/// One intake batch's counts as `stat_pending` keeps them until [`fold`].
+#[derive(Clone, PartialEq, prost::Message)]
+struct PendingCounts {
+    #[prost(message, repeated, tag = "1")]
+    groups: Vec<PendingGroup>,
+}
+
+/// A (scope, dimension)'s keys and what each gains; the three lists run in parallel.
+#[derive(Clone, PartialEq, prost::Message)]
+struct PendingGroup {
+    #[prost(string, tag = "1")]
+    scope: String,
+    #[prost(string, tag = "2")]
+    dim: String,
+    #[prost(string, repeated, tag = "3")]
+    items: Vec<String>,
+    #[prost(int64, repeated, tag = "4")]
+    threats: Vec<i64>,
+    #[prost(int64, repeated, tag = "5")]
+    sightings: Vec<i64>,
+}
+
+impl PendingGroup {
+    fn counts(&self) -> impl Iterator<Item = (&String, Counts)> {
+        self.items
+            .iter()
+            .zip(self.threats.iter().zip(&self.sightings))
+            .map(|(item, (t, s))| (item, (*t, *s)))
+    }
+}
+
+fn decode_pending(blob: &[u8]) -> Result<PendingCounts, sqlx::Error> {
+    PendingCounts::decode(blob).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// Pending batches folded per transaction.
+pub const FOLD_BATCHES: i64 = 256;
+
+/// Adds up to [`FOLD_BATCHES`] pending batches to the day counters, and to the roll-ups when
+/// their day is already rolled, and removes them, in one transaction; returns the batches
+/// folded (0: none was pending). Folding many batches at once writes each counter once for
+/// all of them, which is why the intake does not write counters itself. Replicas fold one at
+/// a time (the roll-up mark's row lock, which [`roll_up`] also takes).
+///
+/// # Errors
+/// Storage failures, and a pending row that does not decode (it stays pending).
+pub async fn fold(store: &Store) -> Result<u64, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let rolled: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT rolled_through FROM stat_rollup_state WHERE id = 1{}",
+        store.dialect().for_update()
+    )))
+    .fetch_one(&mut *tx)
+    .await?;
+    let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, day, counts FROM stat_pending ORDER BY id LIMIT {FOLD_BATCHES}"
+    )))
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    // (scope, day, dim, item) and (scope, span, start, dim, item) → counts.
+    let mut days: HashMap<(String, i64, String, String), Counts> = HashMap::new();
+    let mut spans: HashMap<(String, &'static str, i64, String, String), Counts> = HashMap::new();
+    for (_, day, blob) in &rows {
+        let rolled_day = (*day <= rolled).then(|| day_of_key(*day)).flatten();
+        for g in decode_pending(blob)?.groups {
+            for (item, (t, s)) in g.counts() {
+                let e = days
+                    .entry((g.scope.clone(), *day, g.dim.clone(), item.clone()))
+                    .or_default();
+                e.0 += t;
+                e.1 += s;
+                if let Some(d) = rolled_day {
+                    for span in [Span::Week, Span::Month] {
+                        let key = (
+                            g.scope.clone(),
+                            span.code(),
+                            day_key(span.start_of(d)),
+                            g.dim.clone(),
+                            item.clone(),
+                        );
+                        let e = spans.entry(key).or_default();
+                        e.0 += t;
+                        e.1 += s;
+                    }
+                }
+            }
+        }
+    }
+    let counters = days
+        .into_iter()
+        .map(|((scope, day, d, item), (t, s))| {
+            vec![
+                SqlValue::Text(scope),
+                SqlValue::Int(day),
+                SqlValue::Text(d),
+                SqlValue::Text(item),
+                SqlValue::Int(t),
+                SqlValue::Int(s),
+            ]
         })
-        .collect()
+        .collect();
+    let dialect = store.dialect();
+    bulk::insert_or_add(
+        &mut tx,
+        dialect,
+        "stat_counters",
+        &["scope", "day", "dim", "item", "threats", "sightings"],
+        4,
+        counters,
+    )
+    .await?;
+    let rollups: Vec<Vec<SqlValue>> = spans
+        .into_iter()
+        .map(|((scope, span, start, d, item), (t, s))| {
+            vec![
+                SqlValue::Text(scope),
+                SqlValue::Text(span.to_owned()),
+                SqlValue::Int(start),
+                SqlValue::Text(d),
+                SqlValue::Text(item),
+                SqlValue::Int(t),
+                SqlValue::Int(s),
+            ]
+        })
+        .collect();
+    if !rollups.is_empty() {
+        bulk::insert_or_add(
+            &mut tx,
+            dialect,
+            "stat_rollups",
+            &[
+                "scope",
+                "span",
+                "start",
+                "dim",
+                "item",
+                "threats",
+                "sightings",
+            ],
+            5,
+            rollups,
+        )
+        .await?;
+    }
+    let mut st = Statement::new(dialect, "DELETE FROM stat_pending WHERE id IN (");
+    st.bind_list(rows.iter().map(|(id, ..)| SqlValue::Int(*id)));
+    st.push(")");
+    st.execute(&mut tx).await?;
+    tx.commit().await?;
+    Ok(rows.len() as u64)
+}
+
+/// The pending batches' counts of `scope` for the days `from..=to`, per (day, dim, item):
+/// read in the caller's snapshot, with the counters, so each batch counts exactly once.
+async fn pending(
+    snapshot: &mut Tx,
+    scope: &str,
+    from: i64,
+    to: i64,
+) -> Result<HashMap<(i64, String, String), Counts>, sqlx::Error> {
+    let rows: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT day, counts FROM stat_pending WHERE day >= $1 AND day <= $2")
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut **snapshot)
+            .await?;
+    let mut out: HashMap<(i64, String, String), Counts> = HashMap::new();
+    for (day, blob) in rows {
+        for g in decode_pending(&blob)?.groups {
+            if g.scope != scope {
+                continue;
+            }
+            for (item, (t, s)) in g.counts() {
+                let e = out.entry((day, g.dim.clone(), item.clone())).or_default();
+                e.0 += t;
+                e.1 += s;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The last day whose counters are in the roll-ups, if any is.
-pub async fn rolled_through(store: &Store) -> Result<Option<NaiveDate>, sqlx::Error> {
+pub async fn rolled_through(snapshot: &mut Tx) -> Result<Option<NaiveDate>, sqlx::Error> {
     let k: i64 = sqlx::query_scalar("SELECT rolled_through FROM stat_rollup_state")
-        .fetch_one(store.pool())
+        .fetch_one(&mut **snapshot)
         .await?;
     Ok(if k == 0 { None } else { day_of_key(k) })
 }
@@ -294,6 +441,9 @@ const ROLL_UP_DAYS: u64 = 31;
 /// [`ROLL_UP_DAYS`] days each moving the mark; returns the days rolled. Another replica
 /// rolling the same days makes this one's transaction find the mark moved and stop.
 pub async fn roll_up(store: &Store, through: NaiveDate) -> Result<u64, sqlx::Error> {
+    // The counters first take in every pending batch (a batch that commits later under a
+    // rolled day reaches the roll-ups when it is folded).
+    while fold(store).await? == FOLD_BATCHES as u64 {}
     let mut rolled = 0;
     loop {
         let mark: i64 = sqlx::query_scalar("SELECT rolled_through FROM stat_rollup_state")
@@ -419,12 +569,14 @@ pub struct DayRow {
     pub sightings: i64,
 }
 
-/// Every counter of `scope` over the days `cover` splits a period into, summed per
-/// (dimension, key).
+/// Every counter of `scope` over the days `cover` splits the period `from..=to` (day keys)
+/// into, and the pending batches of those days, summed per (dimension, key), in one snapshot.
 pub async fn sums(
-    store: &Store,
+    snapshot: &mut Tx,
+    dialect: Dialect,
     scope: &str,
     cover: &Cover,
+    (from, to): (i64, i64),
 ) -> Result<Vec<CounterRow>, sqlx::Error> {
     let mut total: HashMap<(String, String), (i64, i64)> = HashMap::new();
     let mut add = |rows: Vec<CounterRow>| {
@@ -436,7 +588,7 @@ pub async fn sums(
     };
     for (from, to) in &cover.days {
         let mut st = Statement::new(
-            store.dialect(),
+            dialect,
             "SELECT dim, item, CAST(SUM(threats) AS BIGINT) AS threats, \
              CAST(SUM(sightings) AS BIGINT) AS sightings FROM stat_counters WHERE scope = ",
         );
@@ -447,7 +599,7 @@ pub async fn sums(
             .push(" AND day <= ")
             .bind(SqlValue::Int(day_key(*to)))
             .push(" GROUP BY dim, item");
-        add(st.query_as().fetch_all(store.pool()).await?);
+        add(st.query_as().fetch_all(&mut **snapshot).await?);
     }
     for (span, first, last) in &cover.units {
         add(sqlx::query_as(
@@ -459,8 +611,16 @@ pub async fn sums(
         .bind(span.code())
         .bind(day_key(*first))
         .bind(day_key(*last))
-        .fetch_all(store.pool())
+        .fetch_all(&mut **snapshot)
         .await?);
+    }
+    let dims = dim::ALL;
+    for ((_, d, item), (t, s)) in pending(snapshot, scope, from, to).await? {
+        if dims.contains(&d.as_str()) {
+            let e = total.entry((d, item)).or_default();
+            e.0 += t;
+            e.1 += s;
+        }
     }
     Ok(total
         .into_iter()
@@ -473,17 +633,18 @@ pub async fn sums(
         .collect())
 }
 
-/// The day-by-day counters of the dimensions that answers show as series.
+/// The day-by-day counters of the dimensions that answers show as series, with the pending
+/// batches of those days, in one snapshot.
 pub async fn daily(
-    store: &Store,
+    snapshot: &mut Tx,
     scope: &str,
     dims: &[&str],
     from: i64,
     to: i64,
 ) -> Result<Vec<DayRow>, sqlx::Error> {
-    let mut rows = Vec::new();
+    let mut days: HashMap<(i64, String, String), Counts> = HashMap::new();
     for d in dims {
-        let mut part: Vec<DayRow> = sqlx::query_as(
+        let part: Vec<DayRow> = sqlx::query_as(
             "SELECT day, dim, item, threats, sightings FROM stat_counters \
              WHERE scope = $1 AND dim = $2 AND day >= $3 AND day <= $4",
         )
@@ -491,11 +652,29 @@ pub async fn daily(
         .bind(*d)
         .bind(from)
         .bind(to)
-        .fetch_all(store.pool())
+        .fetch_all(&mut **snapshot)
         .await?;
-        rows.append(&mut part);
+        for r in part {
+            days.insert((r.day, r.dim, r.item), (r.threats, r.sightings));
+        }
     }
-    Ok(rows)
+    for (key, (t, s)) in pending(snapshot, scope, from, to).await? {
+        if dims.contains(&key.1.as_str()) {
+            let e = days.entry(key).or_default();
+            e.0 += t;
+            e.1 += s;
+        }
+    }
+    Ok(days
+        .into_iter()
+        .map(|((day, dim, item), (threats, sightings))| DayRow {
+            day,
+            dim,
+            item,
+            threats,
+            sightings,
+        })
+        .collect())
 }
 
 /// The registered province of each of `orgs` that exists.
@@ -712,4 +891,145 @@ pub async fn appeals_filed(
     }
     let rows: Vec<(Vec<u8>,)> = st.query_as().fetch_all(store.pool()).await?;
     Ok(rows.into_iter().map(|(b,)| b).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statistics::rollup::cover;
+    use chrono::Datelike;
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        Store::connect(&url).await.expect("a SQLite store")
+    }
+
+    /// Commits one batch of `ports` (each a new threat) on `day`, as the intake does.
+    async fn batch(store: &Store, day: NaiveDate, ports: &[&str]) {
+        let mut tally = Tally::new(day);
+        let scopes = [NATIONAL.to_owned(), organisation_scope("vendor-bj")];
+        for port in ports {
+            tally.add(&scopes, dim::TOTAL, "", true);
+            tally.add(&scopes, dim::CONTROL_PORT, port, true);
+        }
+        let mut tx = store.begin().await.unwrap();
+        tally.commit(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn count(store: &Store, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    }
+
+    /// (threats of `dim`/`item`) over `from..=to` for `scope`, as a statistics read sees it.
+    async fn read(
+        store: &Store,
+        scope: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Vec<(String, i64)> {
+        let mut snapshot = store.read_snapshot().await.unwrap();
+        let rolled = rolled_through(&mut snapshot).await.unwrap();
+        let mut rows: Vec<(String, i64)> = sums(
+            &mut snapshot,
+            store.dialect(),
+            scope,
+            &cover(from, to, rolled),
+            (day_key(from), day_key(to)),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (format!("{}/{}", r.dim, r.item), r.threats))
+        .collect();
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn a_batch_counts_once_whether_pending_or_folded_and_a_rolled_day_reaches_the_roll_ups() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let d = NaiveDate::from_ymd_opt(2026, 11, 4).unwrap();
+        let next = d.succ_opt().unwrap();
+        batch(&store, d, &["TCP/80", "TCP/80", "UDP/53"]).await;
+        batch(&store, d, &["TCP/80"]).await;
+        batch(&store, next, &["TCP/443"]).await;
+        // Nothing folded yet: the figures come from the pending batches alone.
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM stat_counters").await, 0);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM stat_pending").await, 3);
+        let want = vec![
+            ("port/TCP/443".to_owned(), 1),
+            ("port/TCP/80".to_owned(), 3),
+            ("port/UDP/53".to_owned(), 1),
+            ("total/".to_owned(), 5),
+        ];
+        assert_eq!(read(&store, NATIONAL, d, next).await, want);
+        assert_eq!(
+            read(&store, NATIONAL, next, next).await[0],
+            ("port/TCP/443".to_owned(), 1)
+        );
+        let daily_total = |rows: Vec<DayRow>| -> Vec<(i64, i64)> {
+            let mut v: Vec<(i64, i64)> = rows.into_iter().map(|r| (r.day, r.threats)).collect();
+            v.sort();
+            v
+        };
+        let mut snapshot = store.read_snapshot().await.unwrap();
+        let before = daily(
+            &mut snapshot,
+            NATIONAL,
+            &[dim::TOTAL],
+            day_key(d),
+            day_key(next),
+        )
+        .await
+        .unwrap();
+        drop(snapshot);
+        assert_eq!(daily_total(before), [(day_key(d), 4), (day_key(next), 1)]);
+
+        // Folded: the same figures, from the counters, one row per key and day.
+        assert_eq!(fold(&store).await.unwrap(), 3);
+        assert_eq!(fold(&store).await.unwrap(), 0);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM stat_pending").await, 0);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM stat_counters WHERE scope = '*'"
+            )
+            .await,
+            5,
+            "total and two ports on the first day, total and one port on the next"
+        );
+        assert_eq!(read(&store, NATIONAL, d, next).await, want);
+        assert_eq!(
+            read(&store, &organisation_scope("vendor-bj"), d, next).await,
+            want
+        );
+
+        // A day already rolled into weeks and months: its late batch reaches the roll-ups
+        // when folded, and a period read from them counts it once.
+        assert!(roll_up(&store, next).await.unwrap() >= 2);
+        batch(&store, d, &["TCP/80"]).await;
+        let month = (
+            d.with_day(1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        );
+        let before = read(&store, NATIONAL, month.0, month.1).await;
+        assert_eq!(fold(&store).await.unwrap(), 1);
+        let after = read(&store, NATIONAL, month.0, month.1).await;
+        assert_eq!(before, after);
+        assert_eq!(after.last(), Some(&("total/".to_owned(), 6)));
+        let (month_total,): (i64,) = sqlx::query_as(
+            "SELECT threats FROM stat_rollups WHERE scope = '*' AND span = 'M' AND start = $1 \
+             AND dim = 'total' AND item = ''",
+        )
+        .bind(day_key(month.0))
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(month_total, 6);
+    }
 }

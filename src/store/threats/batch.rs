@@ -307,7 +307,7 @@ pub async fn ingest(
             .execute(&mut *tx)
             .await?;
         audit::append_many(&mut tx, store.dialect(), now, &entries).await?;
-        tally.commit(&mut tx, store.dialect()).await?;
+        tally.commit(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(outcomes)

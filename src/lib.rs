@@ -22,7 +22,8 @@
 //! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
 //! - `app.rs` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake
 //!   deadline, connection cap, descriptor back-off); `config.rs` — layered settings; `seed.rs` — demo data.
-//! - `main.rs` and `cli/` (binary only) — the command line: serve, token, audit, calendar, bench.
+//! - `main.rs`, `cli_args.rs` (its clap definitions) and `cli/` (binary only) — the command
+//!   line: serve, token, audit, calendar, bench.
 
 pub mod api;
 pub mod app;

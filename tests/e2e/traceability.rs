@@ -338,7 +338,14 @@ fn every_entry_point_this_file_names_exists() {
         .flat_map(|dir| walk(dir))
         .filter_map(|f| std::fs::read_to_string(f).ok())
         .collect();
-    let config_rs = std::fs::read_to_string(root.join("src/config.rs")).unwrap();
+    // The settings: src/config.rs, or every file of src/config/ once it is split.
+    let config_rs: String = [root.join("src/config.rs")]
+        .into_iter()
+        .filter(|f| f.is_file())
+        .chain(walk(&root.join("src/config")))
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect::<Vec<_>>()
+        .join("\n");
     let policy = std::fs::read_to_string(root.join("data/policy/default.toml")).unwrap();
 
     let mut commands: Vec<Vec<String>> = Vec::new();

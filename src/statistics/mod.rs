@@ -175,7 +175,8 @@ pub async fn threat_statistics(
     let mut snapshot = store.read_snapshot().await?;
     let rolled = st::rolled_through(&mut snapshot).await?;
     let cover = rollup::cover(period.from(), period.to(), rolled);
-    let sums = st::sums(&mut snapshot, store.dialect(), &counter, &cover, (from, to)).await?;
+    let pending = st::pending(&mut snapshot, &counter, from, to).await?;
+    let sums = st::sums(&mut snapshot, store.dialect(), &counter, &cover, &pending).await?;
     let mut by: HashMap<&str, BTreeMap<String, (i64, i64)>> = HashMap::new();
     for r in &sums {
         by.entry(r.dim.as_str())
@@ -282,8 +283,8 @@ pub async fn threat_statistics(
         &mut snapshot,
         &counter,
         &[dim::TOTAL, dim::DEFACEMENT],
-        from,
-        to,
+        (from, to),
+        &pending,
     )
     .await?;
     snapshot.rollback().await?;

@@ -82,6 +82,41 @@ pub fn object_key_rows(position: i64, sighting_id: &str, report: &[u8]) -> Vec<V
         .collect()
 }
 
+/// A sighting the feed served: its feed position, id and stored `ThreatReport`.
+type ServedSighting = (i64, String, Vec<u8>);
+
+/// The sightings the feed served (`new_threat` / `new_sighting` events) at positions in
+/// `(after, through]`, in feed order, at most `limit`: what the index keys are computed from.
+async fn served_sightings(
+    tx: &mut Tx,
+    after: i64,
+    through: i64,
+    limit: i64,
+) -> Result<Vec<ServedSighting>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT f.position, s.id, s.report FROM feed_events f \
+         JOIN sightings s ON s.id = f.sighting_id \
+         WHERE f.kind IN ('new_threat', 'new_sighting') AND f.position > $1 \
+         AND f.position <= $2 ORDER BY f.position LIMIT $3",
+    )
+    .bind(after)
+    .bind(through)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The `(object_key, position)` index rows of served sightings.
+fn key_pairs(rows: &[ServedSighting]) -> Vec<(i64, i64)> {
+    rows.iter()
+        .flat_map(|(position, id, report)| {
+            object_keys(id, report)
+                .into_iter()
+                .map(|key| (key, *position))
+        })
+        .collect()
+}
+
 fn object_keys(sighting_id: &str, report: &[u8]) -> Vec<i64> {
     let Ok(report) = crate::pb::ThreatReport::decode(report) else {
         return Vec::new();
@@ -123,22 +158,7 @@ pub async fn remove_object_keys_through(
     if !object_index_enabled(tx).await? {
         return Ok(0);
     }
-    let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT f.position, s.id, s.report FROM feed_events f \
-         JOIN sightings s ON s.id = f.sighting_id \
-         WHERE f.kind IN ('new_threat', 'new_sighting') AND f.position <= $1",
-    )
-    .bind(through)
-    .fetch_all(&mut **tx)
-    .await?;
-    let pairs: Vec<(i64, i64)> = rows
-        .iter()
-        .flat_map(|(position, id, report)| {
-            object_keys(id, report)
-                .into_iter()
-                .map(|key| (key, *position))
-        })
-        .collect();
+    let pairs = key_pairs(&served_sightings(tx, 0, through, i64::MAX).await?);
     let mut removed = 0;
     for chunk in pairs.chunks(400) {
         let mut st = Statement::new(
@@ -220,19 +240,10 @@ pub async fn backfill_object_ids(store: &Store) -> Result<u64, sqlx::Error> {
             tx.rollback().await?;
             return Ok(done);
         };
-        let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT f.position, s.id, s.report FROM feed_events f \
-             JOIN sightings s ON s.id = f.sighting_id \
-             WHERE f.kind IN ('new_threat', 'new_sighting') AND f.position > $1 \
-             ORDER BY f.position LIMIT $2",
-        )
-        .bind(after)
-        .bind(BATCH)
-        .fetch_all(&mut *tx)
-        .await?;
-        let index: Vec<Vec<SqlValue>> = rows
-            .iter()
-            .flat_map(|(position, id, report)| object_key_rows(*position, id, report))
+        let rows = served_sightings(&mut tx, after, i64::MAX, BATCH).await?;
+        let index: Vec<Vec<SqlValue>> = key_pairs(&rows)
+            .into_iter()
+            .map(|(key, position)| vec![SqlValue::Int(key), SqlValue::Int(position)])
             .collect();
         insert_object_keys(&mut tx, store.dialect(), index).await?;
         match rows.last() {

@@ -129,7 +129,8 @@ fn item(i: u64, discovered: prost_types::Timestamp) -> pb::SubmitThreatRequest {
         }),
         7 => Payload::SecurityHazard(pb::SecurityHazard {
             kind: pb::HazardKind::CodeVulnerability as i32,
-            cve_id: format!("CVE-2024-{}", 10000 + k),
+            // At most 7 digits (the intake's rule): from item 9,990,000 on, ids repeat.
+            cve_id: format!("CVE-2024-{}", 10000 + k % 9_990_000),
             product: "Bench CMS".into(),
             ..Default::default()
         }),

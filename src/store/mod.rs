@@ -41,7 +41,9 @@ pub enum Dialect {
 const SQLITE_CONNECTIONS: u32 = 8;
 
 /// The SQLite page cache of the whole pool, MiB, unless configured (`sqlite_cache_mib`).
-pub const DEFAULT_SQLITE_CACHE_MIB: u32 = 512;
+/// 64 keeps the server within 150 MB under a full intake at 1,000,000 threats; 512 was no
+/// faster (the OS caches the file too) and took 60 MiB more (BENCHMARKS.md, #15).
+pub const DEFAULT_SQLITE_CACHE_MIB: u32 = 64;
 
 /// How a store is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,7 +21,7 @@
 //! - `pki/` — the development CA and client-certificate parsing.
 //! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
 //! - `app.rs` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake
-//!   deadline, connection cap, descriptor back-off); `config.rs` — layered settings; `seed.rs` — demo data.
+//!   deadline, connection cap, descriptor back-off); `config/` — layered settings; `seed.rs` — demo data.
 //! - `main.rs`, `cli_args.rs` (its clap definitions) and `cli/` (binary only) — the command
 //!   line: serve, token, audit, calendar, bench.
 

@@ -1,6 +1,8 @@
 //! ThreatService: intake (Art. 6, 11) and the shared feed, with one visibility
 //! rule (`domain::threat::visibility`) for every read.
 
+mod acks;
+mod feed;
 mod stix;
 mod stream;
 pub mod view;
@@ -13,13 +15,14 @@ use futures::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use self::acks::{ack, refusal_status, refused};
 use super::streams::{BoxStream, OpenStreams};
 use super::{from_timestamp, internal, invalid, page};
 use crate::auth::Caller;
 use crate::delivery::NoticeSignal;
 use crate::domain::clock::{SharedClock, to_micros};
 use crate::domain::routing::RoutingTable;
-use crate::domain::threat::visibility::{Reader, SightingFacts, can_see};
+use crate::domain::threat::visibility::Reader;
 use crate::domain::threat::{Tlp, indicator};
 use crate::intake::IntakeQueue;
 use crate::intake::report as intake;
@@ -28,7 +31,7 @@ use crate::ownership::OwnershipRouter;
 use crate::pb;
 use crate::pb::threat_service_server::ThreatService;
 use crate::store::Store;
-use crate::store::threats::{self as store, IngestItem, IngestOutcome, Refusal, ThreatFilter};
+use crate::store::threats::{self as store, IngestItem, IngestOutcome, ThreatFilter};
 
 pub struct ThreatApi {
     pub store: Store,
@@ -64,59 +67,6 @@ fn reader(caller: &Caller) -> Reader {
     caller.reader()
 }
 
-fn ack(submission_id: String, outcome: IngestOutcome) -> pb::SubmissionAck {
-    match outcome {
-        IngestOutcome::Stored {
-            threat_id,
-            sighting_id,
-            created_threat,
-            committed_at,
-            replayed,
-        } => pb::SubmissionAck {
-            submission_id,
-            outcome: if created_threat {
-                pb::SubmissionOutcome::Accepted
-            } else {
-                pb::SubmissionOutcome::Merged
-            } as i32,
-            threat_id,
-            sighting_id,
-            replayed,
-            committed_at: Some(super::timestamp(committed_at)),
-            refusal: None,
-        },
-        IngestOutcome::Refused(r) => {
-            let status = refusal_status(&r);
-            refused(submission_id, &status, refusal_field(&r))
-        }
-    }
-}
-
-fn refusal_field(r: &Refusal) -> &'static str {
-    r.field()
-}
-
-pub(crate) fn refusal_status(r: &Refusal) -> Status {
-    match r {
-        Refusal::Conflict { .. } => Status::already_exists(r.reason()),
-        Refusal::UnknownThreat { .. } => Status::not_found(r.reason()),
-        Refusal::CategoryMismatch { .. } => invalid(r.field(), r.reason()),
-    }
-}
-
-fn refused(submission_id: String, status: &Status, field: &str) -> pb::SubmissionAck {
-    pb::SubmissionAck {
-        submission_id,
-        outcome: pb::SubmissionOutcome::Refused as i32,
-        refusal: Some(pb::Refusal {
-            code: status.code() as i32,
-            field: field.into(),
-            reason: status.message().into(),
-        }),
-        ..Default::default()
-    }
-}
-
 impl ThreatApi {
     fn item(
         &self,
@@ -125,38 +75,6 @@ impl ThreatApi {
         submission: crate::domain::threat::Submission,
     ) -> IngestItem {
         crate::intake::item(caller, table, submission)
-    }
-
-    /// Whether the reader is responsible for these threats (AMBER reaches them).
-    async fn responsible(
-        &self,
-        reader: &Reader,
-        threat_ids: &[String],
-    ) -> Result<Vec<String>, Status> {
-        match reader {
-            Reader::Everything => Ok(Vec::new()),
-            Reader::Province { org, .. } | Reader::Unit { org, .. } => {
-                store::responsible_for(&self.store, org, threat_ids)
-                    .await
-                    .map_err(internal)
-            }
-        }
-    }
-
-    /// Those of these threats about a resource in a provincial reader's province (Art. 6).
-    async fn in_province(
-        &self,
-        reader: &Reader,
-        threat_ids: &[String],
-    ) -> Result<Vec<String>, Status> {
-        match reader {
-            Reader::Province { province, .. } => {
-                store::in_province(&self.store, province, threat_ids)
-                    .await
-                    .map_err(internal)
-            }
-            Reader::Everything | Reader::Unit { .. } => Ok(Vec::new()),
-        }
     }
 }
 
@@ -489,147 +407,6 @@ impl ThreatService for ThreatApi {
         Ok(Response::new(pb::ChangeSightingTlpResponse {
             sighting: Some(view::sighting(&updated)),
         }))
-    }
-}
-
-impl ThreatApi {
-    /// The events of `rows` this reader may see, as the contract shows them.
-    async fn visible_events(
-        &self,
-        reader: &Reader,
-        categories: &[i64],
-        rows: Vec<store::FeedRow>,
-    ) -> Result<Vec<pb::FeedEvent>, Status> {
-        let rows: Vec<_> = rows
-            .into_iter()
-            .filter(|r| categories.is_empty() || categories.contains(&r.category))
-            .collect();
-        let sighting_ids: Vec<String> = rows.iter().filter_map(|r| r.sighting_id.clone()).collect();
-        let sightings = store::sightings_by_id(&self.store, &sighting_ids)
-            .await
-            .map_err(internal)?;
-        let mut threat_ids: Vec<String> = rows.iter().map(|r| r.threat_id.clone()).collect();
-        threat_ids.sort();
-        threat_ids.dedup();
-        let responsible = self.responsible(reader, &threat_ids).await?;
-        let in_province = self.in_province(reader, &threat_ids).await?;
-        let new_threat_ids: Vec<String> = rows
-            .iter()
-            .filter(|r| r.kind == "new_threat")
-            .map(|r| r.threat_id.clone())
-            .collect();
-        let threats = store::threats_by_id(&self.store, &new_threat_ids)
-            .await
-            .map_err(internal)?;
-        // An identification concerns the whole threat: shown to whoever sees a sighting of it.
-        let identified_ids: Vec<String> = rows
-            .iter()
-            .filter(|r| r.kind == "identified")
-            .map(|r| r.threat_id.clone())
-            .collect();
-        let identified_visible = store::sighting_stats(&self.store, &identified_ids, reader)
-            .await
-            .map_err(internal)?;
-        let mut out = Vec::new();
-        for r in rows {
-            if r.kind == "identified" {
-                if !identified_visible.contains_key(&r.threat_id) {
-                    continue;
-                }
-                let d: serde_json::Value = r
-                    .details_json
-                    .as_deref()
-                    .and_then(|j| serde_json::from_str(j).ok())
-                    .unwrap_or_default();
-                out.push(pb::FeedEvent {
-                    cursor: view::encode_cursor(r.position),
-                    committed_at: Some(super::timestamp(r.committed_at)),
-                    threat_id: r.threat_id.clone(),
-                    event: Some(pb::feed_event::Event::Identified(
-                        view::identification_summary(&d),
-                    )),
-                });
-                continue;
-            }
-            let Some(s) = r.sighting_id.as_ref().and_then(|id| sightings.get(id)) else {
-                continue;
-            };
-            let sees = |tlp: i64| {
-                can_see(
-                    reader,
-                    &SightingFacts {
-                        tlp: Tlp::from_i64(tlp).unwrap_or(Tlp::Red),
-                        reporter: &s.reporter_org,
-                        reporter_province: &s.reporter_province,
-                        reader_responsible: responsible.contains(&s.threat_id),
-                        in_reader_province: in_province.contains(&s.threat_id),
-                    },
-                )
-            };
-            let event = match r.kind.as_str() {
-                "new_threat" | "new_sighting" => {
-                    // The event shows the sighting as it was reported; a later
-                    // re-marking travels as its own tlp_changed event. A replay also
-                    // applies today's marking: a sighting narrowed since is not shown to
-                    // a reader who may no longer see it.
-                    let original_tlp = view::reported_tlp(s);
-                    if !sees(original_tlp) || !sees(s.tlp) {
-                        continue;
-                    }
-                    let mut shown = view::sighting(s);
-                    if let Some(rep) = shown.report.as_mut() {
-                        rep.tlp = original_tlp as i32;
-                    }
-                    match (r.kind.as_str(), threats.get(&r.threat_id)) {
-                        ("new_threat", Some(t)) => {
-                            let stats = store::SightingStats {
-                                count: 1,
-                                first_seen: s.discovered_at,
-                                last_seen: s.discovered_at,
-                            };
-                            pb::feed_event::Event::NewThreat(view::threat(t, stats, vec![shown]))
-                        }
-                        _ => pb::feed_event::Event::NewSighting(shown),
-                    }
-                }
-                "tlp_changed" => {
-                    let d: serde_json::Value = r
-                        .details_json
-                        .as_deref()
-                        .and_then(|j| serde_json::from_str(j).ok())
-                        .unwrap_or_default();
-                    let (old, new) = (
-                        d["old_tlp"].as_i64().unwrap_or(5),
-                        d["new_tlp"].as_i64().unwrap_or(5),
-                    );
-                    if !sees(old) && !sees(new) {
-                        continue;
-                    }
-                    // The content only while the current marking still allows it.
-                    let sighting = (sees(new) && sees(s.tlp)).then(|| {
-                        let mut shown = view::sighting(s);
-                        if let Some(rep) = shown.report.as_mut() {
-                            rep.tlp = new as i32;
-                        }
-                        shown
-                    });
-                    pb::feed_event::Event::TlpChanged(pb::TlpChange {
-                        sighting_id: s.id.clone(),
-                        old_tlp: old as i32,
-                        new_tlp: new as i32,
-                        sighting,
-                    })
-                }
-                _ => continue,
-            };
-            out.push(pb::FeedEvent {
-                cursor: view::encode_cursor(r.position),
-                committed_at: Some(super::timestamp(r.committed_at)),
-                threat_id: r.threat_id.clone(),
-                event: Some(event),
-            });
-        }
-        Ok(out)
     }
 }
 

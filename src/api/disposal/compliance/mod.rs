@@ -1,6 +1,10 @@
 //! Art. 12: non-compliance records, on-time rates, enforcement; and the Art. 9
 //! review queue the regulator works.
 
+mod errors;
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -9,11 +13,11 @@ use tonic::Status;
 use super::issue::{parse_id, parse_ids};
 use super::{DisposalApi, view};
 use crate::api::calendar::date_from_pb;
-use crate::api::{internal, invalid, next_page_token, page, precondition};
+use crate::api::{internal, invalid, next_page_token, page};
 use crate::auth::Caller;
 use crate::auth::policy::Scope;
-use crate::compliance::enforcement::{self, EnforceError, EnforcementKind, RecordEnforcement};
-use crate::compliance::{self, AcceptReasonError, SettleError};
+use crate::compliance;
+use crate::compliance::enforcement::{self, EnforcementKind, RecordEnforcement};
 use crate::domain::calendar::start_of_day;
 use crate::domain::clock::to_micros;
 use crate::pb;
@@ -114,74 +118,6 @@ fn enforcement_command(req: pb::RecordEnforcementRequest) -> Result<RecordEnforc
             &req.resolves_review_item_ids,
         )?,
     })
-}
-
-impl From<SettleError> for Status {
-    fn from(e: SettleError) -> Status {
-        match e {
-            SettleError::NotFound { .. } => Status::not_found(e.to_string()),
-            SettleError::OutsideScope(scope) => scope.into(),
-            SettleError::AlreadySettled { ref id, .. } => precondition(
-                "REVIEW_SETTLED",
-                &format!("review_item:{id}"),
-                e.to_string(),
-            ),
-            SettleError::OtherThreat { ref id, .. } => precondition(
-                "REVIEW_OTHER_THREAT",
-                &format!("review_item:{id}"),
-                e.to_string(),
-            ),
-            SettleError::Storage(_) => internal(e),
-        }
-    }
-}
-
-impl From<AcceptReasonError> for Status {
-    fn from(e: AcceptReasonError) -> Status {
-        match e {
-            AcceptReasonError::NotANotDisposedItem { ref id } => precondition(
-                "NOT_A_NOT_DISPOSED_ITEM",
-                &format!("review_item:{id}"),
-                e.to_string(),
-            ),
-            AcceptReasonError::Settle(s) => s.into(),
-        }
-    }
-}
-
-impl From<EnforceError> for Status {
-    fn from(e: EnforceError) -> Status {
-        match e {
-            EnforceError::UnknownOrganisation(_) => {
-                invalid("enforcement.organisation_id", e.to_string())
-            }
-            EnforceError::OutsideScope(scope) => scope.into(),
-            EnforceError::DecidedInFuture { .. } => {
-                invalid("enforcement.decided_on", e.to_string())
-            }
-            EnforceError::NotAnAddressee(ref org) => precondition(
-                "NOT_AN_ADDRESSEE",
-                &format!("organisation:{org}"),
-                e.to_string(),
-            ),
-            EnforceError::UnknownRecord { index }
-            | EnforceError::OtherUnitsRecord { index, .. } => invalid(
-                &format!("enforcement.non_compliance_ids[{index}]"),
-                e.to_string(),
-            ),
-            EnforceError::NotAnArt12Breach { ref id } => precondition(
-                "NOT_AN_ART12_BREACH",
-                &format!("non_compliance:{id}"),
-                e.to_string(),
-            ),
-            EnforceError::ReviewOfOtherUnit { ref id, .. } => precondition(
-                "REVIEW_OTHER_UNIT",
-                &format!("review_item:{id}"),
-                e.to_string(),
-            ),
-            EnforceError::Settle(s) => s.into(),
-        }
-    }
 }
 
 /// Art. 12 duty counts; statistics count by the same definition.
@@ -470,50 +406,5 @@ impl DisposalApi {
                 .map(view::review_item)
                 .collect::<Result<_, _>>()?,
         })
-    }
-}
-
-/// Compliance accounting is pure enough to test here.
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reports_are_on_time_or_late_never_missing() {
-        let c = report_counts((3, 1));
-        assert_eq!((c.due, c.on_time, c.late, c.missing), (3, 2, 1, 0));
-        assert_eq!(report_counts((0, 0)).on_time_rate, 1.0);
-    }
-
-    #[test]
-    fn duties_count_on_time_late_and_missing_but_not_pending() {
-        let d = |due_at, met_at| DutyRow {
-            org_id: "u".into(),
-            due_at,
-            met_at,
-            not_disposed: 0,
-        };
-        let not_disposed = DutyRow {
-            not_disposed: 1,
-            ..d(10, Some(5))
-        };
-        let rows = [
-            d(10, Some(5)),
-            d(10, Some(10)),
-            d(10, None),
-            d(100, None),
-            not_disposed,
-        ];
-        let c = counts(&rows.iter().collect::<Vec<_>>(), 50);
-        assert_eq!(
-            (c.due, c.on_time, c.late, c.missing, c.not_disposed),
-            (4, 1, 1, 1, 1)
-        );
-        assert!((c.on_time_rate - 1.0 / 4.0).abs() < 1e-9);
-        assert_eq!(counts(&[], 0).on_time_rate, 1.0);
-        assert!(crate::domain::notice::on_time(
-            Some(crate::domain::clock::from_micros(5)),
-            crate::domain::clock::from_micros(10)
-        ));
     }
 }

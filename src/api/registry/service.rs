@@ -1,283 +1,21 @@
-//! RegistryService: organisations, certificates, officers and their keys.
+//! The RegistryService handlers: each checks its request in itself and calls the workflow.
 
 use tonic::{Request, Response, Status};
 
+use super::view::{certificate_to_pb, officer_key_to_pb, officer_to_pb, signing_key_to_pb};
 use super::{
-    internal, invalid, next_page_token, optional_timestamp, page, precondition, timestamp,
+    RegistryApi, organisation_id, organisation_to_pb, parse_name, required_reason, role_from_pb,
 };
+use crate::api::{internal, invalid, next_page_token, page};
 use crate::auth::Caller;
 use crate::domain::organisation::{
-    OrganisationId, Province, Role, organisation_name, roles_fit_province,
+    OrganisationId, Province, organisation_name, roles_fit_province,
 };
 use crate::pb;
 use crate::pb::registry_service_server::RegistryService;
-use crate::registry::credentials::{
-    NewOfficerKey, OfficerError, OfficerKeyError, RegisterCertificateError, RevokeCertificateError,
-    SigningKeyError,
-};
-use crate::registry::organisations::{
-    CreateOrganisationError, NewOrganisation, SetEnabledError, listing_province,
-};
-use crate::registry::{AddressedError, CertificateRefusal, Registry};
-use crate::store::registry::{
-    self as reg, CertificateRow, OfficerKeyRow, OfficerRow, OrganisationFilter, OrganisationRow,
-};
-
-pub struct RegistryApi {
-    /// The registry workflows (organisations and their credentials).
-    pub workflow: Registry,
-    /// Routes resources to the units responsible for them (Art. 9).
-    pub router: std::sync::Arc<crate::ownership::OwnershipRouter>,
-}
-
-pub fn role_to_pb(role: Role) -> pb::Role {
-    match role {
-        Role::NationalRegulator => pb::Role::NationalRegulator,
-        Role::ProvincialRegulator => pb::Role::ProvincialRegulator,
-        Role::Institution => pb::Role::Institution,
-        Role::PlatformOperator => pb::Role::PlatformOperator,
-        Role::BasicTelecom => pb::Role::BasicTelecom,
-        Role::InternetEnterprise => pb::Role::InternetEnterprise,
-        Role::SecurityVendor => pb::Role::SecurityVendor,
-        Role::DomainRegistry => pb::Role::DomainRegistry,
-        Role::DomainRegistrar => pb::Role::DomainRegistrar,
-        Role::AffectedParty => pb::Role::AffectedParty,
-        Role::InformationalRecipient => pb::Role::InformationalRecipient,
-    }
-}
-
-pub fn role_from_pb(value: i32) -> Option<Role> {
-    Role::ALL
-        .into_iter()
-        .find(|r| role_to_pb(*r) as i32 == value)
-}
-
-pub fn organisation_to_pb(o: &OrganisationRow) -> pb::Organisation {
-    pb::Organisation {
-        id: o.id.clone(),
-        name: o.name.clone(),
-        roles: o
-            .roles()
-            .into_iter()
-            .map(|r| role_to_pb(r) as i32)
-            .collect(),
-        province: o.province.clone(),
-        parent_id: o.parent_id.clone().unwrap_or_default(),
-        enabled: o.enabled(),
-        contacts: o
-            .contacts()
-            .into_iter()
-            .map(super::contacts::contact_to_pb)
-            .collect(),
-        created_at: Some(timestamp(o.created_at)),
-        contacts_updated_at: optional_timestamp(o.contacts_updated_at),
-        contacts_effective_on: o
-            .contacts_effective_on
-            .as_deref()
-            .and_then(|d| d.parse().ok())
-            .map(super::calendar::date_to_pb),
-        contacts_reported_late: o.contacts_reported_late != 0,
-        protection: o.protection().map(super::protection::mark_to_pb),
-    }
-}
-
-fn certificate_to_pb(c: &CertificateRow) -> pb::Certificate {
-    pb::Certificate {
-        fingerprint: c.fingerprint.clone(),
-        organisation_id: c.org_id.clone(),
-        subject: c.subject.clone(),
-        not_before: Some(timestamp(c.not_before)),
-        not_after: Some(timestamp(c.not_after)),
-        registered_at: Some(timestamp(c.registered_at)),
-        revoked_at: optional_timestamp(c.revoked_at),
-        revocation_reason: c.revocation_reason.clone().unwrap_or_default(),
-    }
-}
-
-fn officer_to_pb(o: &OfficerRow) -> pb::Officer {
-    pb::Officer {
-        organisation_id: o.org_id.clone(),
-        name: o.name.clone(),
-        display_name: o.display_name.clone(),
-        enabled: o.enabled != 0,
-        registered_at: Some(timestamp(o.registered_at)),
-    }
-}
-
-fn officer_key_to_pb(k: &OfficerKeyRow) -> pb::OfficerKey {
-    pb::OfficerKey {
-        organisation_id: k.org_id.clone(),
-        kid: k.kid.clone(),
-        algorithm: k.algorithm.clone(),
-        public_key_pem: k.public_key_pem.clone(),
-        registered_at: Some(timestamp(k.registered_at)),
-        revoked_at: optional_timestamp(k.revoked_at),
-    }
-}
-
-/// Officer names and key ids: what a token's `sub` or `kid` can carry safely.
-fn parse_name(field: &str, raw: &str) -> Result<String, Status> {
-    let ok = (1..=128).contains(&raw.len())
-        && raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(invalid(
-            field,
-            "1 to 128 characters: letters, digits, '-', '_', '.', '@'",
-        ))
-    }
-}
-
-fn required_reason(field: &str, raw: &str) -> Result<String, Status> {
-    let r = raw.trim();
-    if r.is_empty() || r.len() > 2000 {
-        Err(invalid(
-            field,
-            "a reason is required (at most 2000 characters); it goes into the audit log",
-        ))
-    } else {
-        Ok(r.to_owned())
-    }
-}
-
-fn organisation_id(field: &str, raw: &str) -> Result<OrganisationId, Status> {
-    OrganisationId::parse(raw).map_err(|e| invalid(field, e.to_string()))
-}
-
-fn addressed_status(e: AddressedError) -> Status {
-    match e {
-        AddressedError::NotRegistered { .. } => Status::not_found(e.to_string()),
-        AddressedError::OutsideScope(o) => o.into(),
-        AddressedError::Storage(s) => internal(s),
-    }
-}
-
-fn certificate_refused(e: &CertificateRefusal) -> Status {
-    invalid("certificate_pem", e.to_string())
-}
-
-impl From<CreateOrganisationError> for Status {
-    fn from(e: CreateOrganisationError) -> Status {
-        use CreateOrganisationError as E;
-        match e {
-            E::AuthorityOutsideNationalScope => Status::permission_denied(e.to_string()),
-            E::OutsideScope(o) => o.into(),
-            E::UnknownParent { .. } => invalid("parent_id", e.to_string()),
-            E::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
-            E::Storage(s) => internal(s),
-        }
-    }
-}
-
-impl From<SetEnabledError> for Status {
-    fn from(e: SetEnabledError) -> Status {
-        match e {
-            SetEnabledError::Addressed(a) => addressed_status(a),
-            SetEnabledError::SelfDisable { ref id } => {
-                precondition("SELF_DISABLE", &format!("organisation:{id}"), e.to_string())
-            }
-            SetEnabledError::Storage(s) => internal(s),
-        }
-    }
-}
-
-impl From<RegisterCertificateError> for Status {
-    fn from(e: RegisterCertificateError) -> Status {
-        use RegisterCertificateError as E;
-        match e {
-            E::Addressed(a) => addressed_status(a),
-            E::Refused(ref r) => certificate_refused(r),
-            E::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
-            E::Storage(s) => internal(s),
-        }
-    }
-}
-
-impl From<RevokeCertificateError> for Status {
-    fn from(e: RevokeCertificateError) -> Status {
-        use RevokeCertificateError as E;
-        match e {
-            E::NotRegistered { .. } => Status::not_found(e.to_string()),
-            E::Addressed(a) => addressed_status(a),
-            E::AlreadyRevoked {
-                ref fingerprint, ..
-            } => precondition(
-                "ALREADY_REVOKED",
-                &format!("certificate:{fingerprint}"),
-                e.to_string(),
-            ),
-            E::Storage(s) => internal(s),
-        }
-    }
-}
-
-impl From<OfficerError> for Status {
-    fn from(e: OfficerError) -> Status {
-        match e {
-            OfficerError::Addressed(a) => addressed_status(a),
-            OfficerError::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
-            OfficerError::NotRegistered { .. } => Status::not_found(e.to_string()),
-            OfficerError::Storage(s) => internal(s),
-        }
-    }
-}
-
-impl From<OfficerKeyError> for Status {
-    fn from(e: OfficerKeyError) -> Status {
-        use OfficerKeyError as E;
-        match e {
-            E::Addressed(a) => addressed_status(a),
-            E::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
-            E::NotRegistered { .. } => Status::not_found(e.to_string()),
-            E::AlreadyRevoked {
-                ref organisation,
-                ref kid,
-            } => precondition(
-                "ALREADY_REVOKED",
-                &format!("officer_key:{organisation}/{kid}"),
-                e.to_string(),
-            ),
-            E::Storage(s) => internal(s),
-        }
-    }
-}
-
-impl From<SigningKeyError> for Status {
-    fn from(e: SigningKeyError) -> Status {
-        use SigningKeyError as E;
-        match e {
-            E::Addressed(a) => addressed_status(a),
-            E::NotASigner { ref organisation } => precondition(
-                "NOT_A_REGULATOR",
-                &format!("organisation:{organisation}"),
-                e.to_string(),
-            ),
-            E::Refused(ref r) => certificate_refused(r),
-            E::NotEd25519 => invalid("certificate_pem", e.to_string()),
-            E::AlreadyRegistered { .. } => Status::already_exists(e.to_string()),
-            E::Storage(s) => internal(s),
-        }
-    }
-}
-
-impl RegistryApi {
-    /// The organisation a request addresses, after the caller's scope is checked.
-    pub(super) async fn addressed_organisation(
-        &self,
-        caller: &Caller,
-        field: &str,
-        raw: &str,
-    ) -> Result<OrganisationRow, Status> {
-        let id = organisation_id(field, raw)?;
-        self.workflow
-            .addressed(caller, &id)
-            .await
-            .map_err(addressed_status)
-    }
-}
+use crate::registry::credentials::NewOfficerKey;
+use crate::registry::organisations::{NewOrganisation, listing_province};
+use crate::store::registry::{self as reg, OrganisationFilter};
 
 #[tonic::async_trait]
 impl RegistryService for RegistryApi {
@@ -325,7 +63,7 @@ impl RegistryService for RegistryApi {
             "" => None,
             raw => Some(organisation_id("parent_id", raw)?),
         };
-        let contacts = super::contacts::contacts_from_pb(&roles, &req.contacts)?;
+        let contacts = crate::api::contacts::contacts_from_pb(&roles, &req.contacts)?;
         let new = NewOrganisation {
             id,
             name: name.to_owned(),
@@ -767,16 +505,5 @@ impl RegistryService for RegistryApi {
             ),
             keys: rows.iter().map(signing_key_to_pb).collect(),
         }))
-    }
-}
-
-fn signing_key_to_pb(k: &reg::SigningKeyRow) -> pb::SigningKey {
-    pb::SigningKey {
-        organisation_id: k.org_id.clone(),
-        key_id: k.key_id.clone(),
-        certificate_pem: k.certificate_pem.clone(),
-        valid_from: Some(timestamp(k.valid_from)),
-        valid_until: Some(timestamp(k.valid_until)),
-        retired_at: optional_timestamp(k.retired_at),
     }
 }

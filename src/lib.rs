@@ -20,7 +20,7 @@
 //!   of notices and appeals; callable without gRPC.
 //! - `pki/` — the development CA and client-certificate parsing.
 //! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
-//! - `app.rs` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake
+//! - `app/` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake
 //!   deadline, connection cap, descriptor back-off); `config.rs` — layered settings; `seed.rs` — demo data.
 //! - `main.rs`, `cli_args.rs` (its clap definitions) and `cli/` (binary only) — the command
 //!   line: serve, token, audit, calendar, bench.

@@ -5,7 +5,7 @@
 //! - `domain/` — pure types and rules (roles, provinces, calendar, deadline policy, clock); no
 //!   tonic, no sqlx.
 //! - `stix/` — STIX 2.1 bundles to and from the contract's messages (docs/stix.md); pure but
-//!   for `stix/service.rs`, the import and export workflows gRPC and TAXII both call.
+//!   for `stix/service/`, the import and export workflows gRPC and TAXII both call.
 //! - `taxii/` — the TAXII 2.1 server on `taxii_listen` (axum over the same mTLS).
 //! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.

@@ -5,7 +5,7 @@
 //! - `domain/` — pure types and rules (roles, provinces, calendar, deadline policy, clock); no
 //!   tonic, no sqlx.
 //! - `stix/` — STIX 2.1 bundles to and from the contract's messages (docs/stix.md); pure but
-//!   for `stix/service.rs`, the import and export workflows gRPC and TAXII both call.
+//!   for `stix/service/`, the import and export workflows gRPC and TAXII both call.
 //! - `taxii/` — the TAXII 2.1 server on `taxii_listen` (axum over the same mTLS).
 //! - `store/` — sqlx over SQLite and PostgreSQL; migrations in `migrations/`.
 //! - `auth/` — the mTLS identity layer, officers' tokens, the authorization matrix.
@@ -20,7 +20,7 @@
 //!   of notices and appeals; callable without gRPC.
 //! - `pki/` — the development CA and client-certificate parsing.
 //! - `timers/` — the scheduler that fires durable timers exactly once across replicas.
-//! - `app.rs` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake
+//! - `app/` — start-up and shutdown; `listener.rs` — the accept loop (TLS handshake
 //!   deadline, connection cap, descriptor back-off); `config/` — layered settings; `seed.rs` — demo data.
 //! - `main.rs`, `cli_args.rs` (its clap definitions) and `cli/` (binary only) — the command
 //!   line: serve, token, audit, calendar, bench.

@@ -1,6 +1,6 @@
 //! The regulator's follow-up from the command line (Art. 9, 12): the review queue, compliance
 //! figures, non-compliance records and enforcement; and how a notice prints. Decisions are in
-//! `decision.rs`, a unit's notices in `notices.rs`. Lines for people; `--json`: one object per
+//! `decision/`, a unit's notices in `notices.rs`. Lines for people; `--json`: one object per
 //! line.
 
 use anyhow::Context;

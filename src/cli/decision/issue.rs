@@ -1,48 +1,15 @@
-//! A regulator's decisions from the command line (Art. 8, 10): issue one (from flags or a
-//! TOML/JSON file with several measures), revoke a notice, record that an informed party off
-//! the platform was told offline (Art. 8(3)), and mark an organisation whose systems are
-//! protected (Art. 8(3)). Lines for people; `--json`: one object per line.
+//! `fenghuo decision issue`: the measures of a decision from the flags or a TOML/JSON file,
+//! with their targets, time limits and emergency calls, as the request to send.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use fenghuo_client::pb;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::ConnectArgs;
-use super::disposal::notice_line;
-use super::output::{Output, ts_json};
-
-#[derive(Subcommand)]
-pub enum DecisionCommand {
-    /// Order measures on a confirmed threat (DisposalService.IssueDecision): one measure from
-    /// the flags, or one or more from --file; one signed notice per addressee the targets
-    /// route to (or --addressee).
-    Issue(IssueArgs),
-    /// Revoke a notice's targets (all still in force unless --target): a signed revocation.
-    Revoke {
-        notice_id: String,
-        /// Why; the addressee reads it
-        #[arg(long)]
-        reason: String,
-        /// Target ids to revoke (default: every target still in force)
-        #[arg(long = "target")]
-        targets: Vec<String>,
-        #[command(flatten)]
-        out: Output,
-        #[command(flatten)]
-        connect: ConnectArgs,
-    },
-    /// Record that an informed party off the platform was told of a measure offline
-    /// (Art. 8(3); 2009 mechanism Art. 17), by the notice's offline-notification deadline
-    OfflineNotified(OfflineArgs),
-    /// Mark an organisation as a party or government organ, critical information
-    /// infrastructure or an important information system, naming who is informed of any
-    /// measure on its resources (Art. 8(3); 2009 mechanism Art. 9(4), 19); --clear unmarks
-    Protect(super::protect::ProtectArgs),
-}
+use crate::cli::ConnectArgs;
+use crate::cli::output::Output;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum MeasureKind {
@@ -94,9 +61,9 @@ pub struct IssueArgs {
     #[arg(long)]
     file: Option<PathBuf>,
     #[command(flatten)]
-    out: Output,
+    pub(super) out: Output,
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
 }
 
 pub fn measure_type(m: MeasureKind) -> pb::MeasureType {
@@ -244,7 +211,7 @@ impl MeasureSpec {
 }
 
 /// Reads a decision file, TOML or JSON by its extension.
-fn read_decision_file(path: &Path) -> anyhow::Result<pb::IssueDecisionRequest> {
+pub(super) fn read_decision_file(path: &Path) -> anyhow::Result<pb::IssueDecisionRequest> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let file: DecisionFile = match path.extension().and_then(|e| e.to_str()) {
@@ -281,7 +248,7 @@ fn read_decision_file(path: &Path) -> anyhow::Result<pb::IssueDecisionRequest> {
 }
 
 impl IssueArgs {
-    fn request(&self) -> anyhow::Result<pb::IssueDecisionRequest> {
+    pub(super) fn request(&self) -> anyhow::Result<pb::IssueDecisionRequest> {
         if let Some(path) = &self.file {
             return read_decision_file(path);
         }
@@ -314,210 +281,5 @@ impl IssueArgs {
             measures: vec![measure],
             ..Default::default()
         })
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Channel {
-    Phone,
-    Letter,
-    Fax,
-    InPerson,
-}
-
-#[derive(Args)]
-pub struct OfflineArgs {
-    /// The informational notice to the party off the platform
-    notice_id: String,
-    #[arg(long, value_enum)]
-    channel: Channel,
-    /// Who was told
-    #[arg(long)]
-    recipient: String,
-    /// When (RFC 3339, e.g. 2026-12-04T09:30:00+08:00; default now)
-    #[arg(long, value_parser = parse_instant)]
-    at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The officer who told them (default: the officer of FENGHUO_TOKEN)
-    #[arg(long)]
-    officer: Option<String>,
-    #[arg(long, default_value = "")]
-    note: String,
-    #[command(flatten)]
-    out: Output,
-    #[command(flatten)]
-    connect: ConnectArgs,
-}
-
-/// An RFC 3339 instant, for `--at` flags.
-pub fn parse_instant(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    chrono::DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|e| {
-            format!("{raw:?} is not an RFC 3339 time such as 2026-12-04T09:30:00+08:00: {e}")
-        })
-}
-
-pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
-fn enum_name<E: TryFrom<i32>>(v: i32, f: impl Fn(&E) -> &'static str) -> &'static str {
-    E::try_from(v).map(|e| f(&e)).unwrap_or("?")
-}
-
-impl DecisionCommand {
-    pub async fn run(self) -> anyhow::Result<()> {
-        match self {
-            DecisionCommand::Issue(a) => {
-                let request = a.request()?;
-                let issued = a
-                    .connect
-                    .client()
-                    .await?
-                    .disposal()
-                    .issue_decision(request)
-                    .await?
-                    .into_inner();
-                a.out.say(
-                    &format!("decision {}", issued.decision_id),
-                    json!({ "decision_id": issued.decision_id }),
-                );
-                for n in &issued.notices {
-                    let (line, value) = notice_line(n);
-                    a.out.say(&format!("  notice {line}"), value);
-                }
-                Ok(())
-            }
-            DecisionCommand::Revoke {
-                notice_id,
-                reason,
-                targets,
-                out,
-                connect,
-            } => {
-                let revocation = connect
-                    .client()
-                    .await?
-                    .disposal()
-                    .revoke_notice(pb::RevokeNoticeRequest {
-                        notice_id,
-                        target_ids: targets,
-                        reason,
-                        lift_time_limit: None,
-                    })
-                    .await?
-                    .into_inner()
-                    .revocation
-                    .context("the server answered without the revocation")?;
-                let (line, value) = notice_line(&revocation);
-                out.say(&format!("revocation {line}"), value);
-                Ok(())
-            }
-            DecisionCommand::OfflineNotified(a) => {
-                let officer = a
-                    .officer
-                    .clone()
-                    .or_else(|| a.connect.token.as_deref().and_then(super::token_officer))
-                    .unwrap_or_default();
-                let channel = match a.channel {
-                    Channel::Phone => pb::OfflineNotificationChannel::Phone,
-                    Channel::Letter => pb::OfflineNotificationChannel::Letter,
-                    Channel::Fax => pb::OfflineNotificationChannel::Fax,
-                    Channel::InPerson => pb::OfflineNotificationChannel::InPerson,
-                };
-                let at = a.at.unwrap_or_else(chrono::Utc::now);
-                let status = a
-                    .connect
-                    .client()
-                    .await?
-                    .disposal()
-                    .record_offline_notification(pb::RecordOfflineNotificationRequest {
-                        notice_id: a.notice_id.clone(),
-                        notification: Some(pb::OfflineNotification {
-                            notified_at: Some(timestamp(at)),
-                            notifying_officer: officer,
-                            channel: channel as i32,
-                            recipient_person: a.recipient.clone(),
-                            note: a.note.clone(),
-                            recorded_by_officer_name: String::new(),
-                        }),
-                    })
-                    .await?
-                    .into_inner()
-                    .status
-                    .unwrap_or_default();
-                let state = enum_name(status.state, pb::NoticeState::as_str_name);
-                let record = status.offline_notification.unwrap_or_default();
-                out_offline(&a.out, &a.notice_id, state, &record);
-                Ok(())
-            }
-            DecisionCommand::Protect(a) => super::protect::protect(a).await,
-        }
-    }
-}
-
-fn out_offline(out: &Output, notice_id: &str, state: &str, r: &pb::OfflineNotification) {
-    let channel = enum_name(r.channel, pb::OfflineNotificationChannel::as_str_name);
-    out.say(
-        &format!(
-            "notice {notice_id}: {} told by {} ({channel}) at {}; notice now {state}",
-            r.recipient_person,
-            r.notifying_officer,
-            ts_json(r.notified_at).as_str().unwrap_or("?")
-        ),
-        json!({
-            "notice_id": notice_id, "state": state, "channel": channel,
-            "recipient": r.recipient_person, "notified_at": ts_json(r.notified_at),
-            "notifying_officer": r.notifying_officer,
-            "recorded_by": r.recorded_by_officer_name, "note": r.note,
-        }),
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        (dir, path)
-    }
-
-    #[test]
-    fn a_toml_decision_file_gives_every_measure_with_its_fields() {
-        let (_d, path) = write(
-            "d.toml",
-            "threat = \"t1\"\nrequest_id = \"r1\"\n[[measures]]\ntargets = [\"ip:58.60.1.1\"]\ntime_limit = \"4h\"\n[[measures]]\nmeasure = \"rectify\"\naddressee = \"telecom-gd\"\ntargets = [\"url:http://x.example/\"]\n",
-        );
-        let r = read_decision_file(&path).unwrap();
-        assert_eq!((r.threat_id.as_str(), r.request_id.as_str()), ("t1", "r1"));
-        assert_eq!(r.measures.len(), 2);
-        assert_eq!(
-            r.measures[0].measure_type,
-            pb::MeasureType::StopServiceOrBlock as i32
-        );
-        assert!(r.measures[0].time_limit.is_some());
-        assert_eq!(r.measures[1].measure_type, pb::MeasureType::Rectify as i32);
-        assert_eq!(r.measures[1].addressee_organisation_id, "telecom-gd");
-    }
-
-    #[test]
-    fn a_decision_file_error_names_the_measure_and_field() {
-        let (_d, path) = write(
-            "d.json",
-            r#"{"threat": "t1", "measures": [{"targets": ["ip:1.2.3.4"]}, {"targets": ["ftp:x"]}]}"#,
-        );
-        let e = format!("{:#}", read_decision_file(&path).unwrap_err());
-        assert!(e.contains("measures[1].targets[0]"), "{e}");
-        let (_d, path) = write("d.toml", "threat = \"t1\"\nmeasure = \"block\"\n");
-        let e = format!("{:#}", read_decision_file(&path).unwrap_err());
-        assert!(e.contains("unknown field `measure`"), "{e}");
-        let (_d, path) = write("d.yaml", "");
-        assert!(read_decision_file(&path).is_err());
     }
 }

@@ -1,6 +1,4 @@
-//! Start-up: storage, PKI, the access monitor, then the mTLS gRPC server.
-//! [`Application::build`] binds first, so tests can listen on port 0 and ask
-//! for the address.
+//! [`Application::build`]: storage, PKI, the timers and every listener, in start-up order.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +10,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+use super::{Application, SERVICE_NAMES, install_crypto_provider, lock_data_dir, timer_handlers};
 use crate::api::streams::OpenStreams;
 use crate::api::{
     audit::AuditApi, calendar::CalendarApi, registry::RegistryApi, threat::ThreatApi,
@@ -20,53 +19,17 @@ use crate::auth::layer::AuthLayer;
 use crate::auth::monitor::AccessMonitor;
 use crate::config::{Settings, TlsSource};
 use crate::domain::clock::SharedClock;
-use crate::domain::policy::DeadlinePolicy;
 use crate::intake::IntakeQueue;
 use crate::pb;
 use crate::pki::DevPki;
 use crate::store::Store;
 use crate::timers::{POLL_INTERVAL, Scheduler, TimerHandlers};
 
-pub struct Application {
-    local_addr: SocketAddr,
-    /// The plain health port, when configured.
-    health_addr: Option<SocketAddr>,
-    health_server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
-    metrics_addr: Option<SocketAddr>,
-    metrics_server: Option<JoinHandle<()>>,
-    taxii_addr: Option<SocketAddr>,
-    taxii_server: Option<JoinHandle<()>>,
-    console_addr: Option<SocketAddr>,
-    console_server: Option<JoinHandle<()>>,
-    store: Store,
-    shutdown: watch::Sender<bool>,
-    server: JoinHandle<Result<(), tonic::transport::Error>>,
-    timers: Arc<Scheduler>,
-    scheduler: JoinHandle<()>,
-    statistics_folder: JoinHandle<()>,
-    timers_caught_up: watch::Receiver<bool>,
-    policy: Arc<DeadlinePolicy>,
-    /// Held for the server's life: one SQLite server per data directory.
-    _lock: Option<std::fs::File>,
-}
-
 /// The CA, server certificate and key in PEM.
 struct TlsMaterial {
     ca: String,
     cert: String,
     key: String,
-}
-
-/// The process-wide rustls provider; both tonic and our own code use ring.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// The platform's timer handlers by kind (the scheduler's, and `fenghuo calendar load`'s).
-pub fn timer_handlers(store: &Store) -> TimerHandlers {
-    crate::compliance::timers::handlers(store.dialect())
-        .merge(crate::appeals::timers::handlers(store.clone()))
-        .merge(crate::identification::tasks::handlers(store.dialect()))
 }
 
 impl Application {
@@ -436,113 +399,7 @@ impl Application {
             _lock: lock,
         })
     }
-
-    /// The timer scheduler of this replica (tests step it under the manual clock).
-    pub fn timers(&self) -> &Scheduler {
-        &self.timers
-    }
-
-    /// Resolves once the start-up run has fired every timer that was due at start.
-    pub async fn timers_caught_up(&self) {
-        let mut rx = self.timers_caught_up.clone();
-        let _ = rx.wait_for(|done| *done).await;
-    }
-
-    /// The deadline policy in force.
-    pub fn policy(&self) -> &Arc<DeadlinePolicy> {
-        &self.policy
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// The address of the plain `grpc.health.v1` port, when `health_listen` is set.
-    pub fn health_addr(&self) -> Option<SocketAddr> {
-        self.health_addr
-    }
-
-    /// The address of the Prometheus endpoint, when `metrics_listen` is set.
-    pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_addr
-    }
-
-    /// The address of the web console, when `console_listen` is set.
-    pub fn console_addr(&self) -> Option<SocketAddr> {
-        self.console_addr
-    }
-
-    /// The address of the TAXII 2.1 server, when `taxii_listen` is set.
-    pub fn taxii_addr(&self) -> Option<SocketAddr> {
-        self.taxii_addr
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let shutdown = self.shutdown.clone();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            let _ = shutdown.send(true);
-        });
-        self.server.await??;
-        if let Some(health) = self.health_server {
-            health.await??;
-        }
-        if let Some(metrics) = self.metrics_server {
-            let _ = metrics.await;
-        }
-        if let Some(taxii) = self.taxii_server {
-            let _ = taxii.await;
-        }
-        if let Some(console) = self.console_server {
-            let _ = console.await;
-        }
-        let _ = self.scheduler.await;
-        let _ = self.statistics_folder.await;
-        self.store.close().await;
-        Ok(())
-    }
-
-    /// Stops accepting calls, lets open ones finish, closes storage.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.shutdown.send(true);
-        self.server.await??;
-        if let Some(health) = self.health_server {
-            health.await??;
-        }
-        if let Some(metrics) = self.metrics_server {
-            let _ = metrics.await;
-        }
-        if let Some(taxii) = self.taxii_server {
-            let _ = taxii.await;
-        }
-        if let Some(console) = self.console_server {
-            let _ = console.await;
-        }
-        let _ = self.scheduler.await;
-        let _ = self.statistics_folder.await;
-        self.store.close().await;
-        Ok(())
-    }
 }
-
-/// Every gRPC service name of the contract, for health and the tests.
-pub const SERVICE_NAMES: &[&str] = &[
-    "fenghuo.v1.ThreatService",
-    "fenghuo.v1.IdentificationService",
-    "fenghuo.v1.DisposalService",
-    "fenghuo.v1.AppealService",
-    "fenghuo.v1.RegistryService",
-    "fenghuo.v1.CalendarService",
-    "fenghuo.v1.AuditService",
-    "fenghuo.v1.OperationsService",
-    "fenghuo.v1.StatisticsService",
-];
 
 /// `grpc.health.v1` and nothing else, in plain HTTP/2 with no client certificate: a load
 /// balancer's probe learns only whether this replica serves, and reaches no RPC of the platform.
@@ -579,40 +436,4 @@ fn read_tls(ca: PathBuf, cert: PathBuf, key: PathBuf) -> anyhow::Result<TlsMater
         cert: read(&cert)?,
         key: read(&key)?,
     })
-}
-
-/// The data directory's exclusive lock, held by a serving replica (and by `fenghuo restore`).
-pub fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
-    use fs4::fs_std::FileExt;
-    let path = dir.join("fenghuo.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    match file.try_lock_exclusive() {
-        Ok(true) => Ok(file),
-        _ => anyhow::bail!(
-            "another fenghuo server is using {} (SQLite serves one replica; use PostgreSQL for several)",
-            dir.display()
-        ),
-    }
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

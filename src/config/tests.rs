@@ -57,9 +57,9 @@ fn the_sqlite_page_cache_is_configured_within_its_bounds() {
             .sqlite_cache_mib,
         crate::store::DEFAULT_SQLITE_CACHE_MIB
     );
-    std::fs::write(&file, "sqlite_cache_mib = 64\n").unwrap();
+    std::fs::write(&file, "sqlite_cache_mib = 256\n").unwrap();
     let s = Settings::load(Some(&file), Overrides::default()).unwrap();
-    assert_eq!(s.sqlite_cache_mib, 64);
+    assert_eq!(s.sqlite_cache_mib, 256);
     std::fs::write(&file, "sqlite_cache_mib = 4\n").unwrap();
     let err = Settings::load(Some(&file), Overrides::default()).unwrap_err();
     assert!(
